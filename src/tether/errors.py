@@ -1,0 +1,135 @@
+"""Every error tether raises, in one tree.
+
+    TetherError
+    ├── ConfigurationError          bad setup: missing driver, bad URL, missing thread_id
+    ├── GraphError                  the graph definition or a run is wrong
+    │   ├── InvalidGraphError       compile-time validation (unknown node, no entry point, ...)
+    │   ├── InvalidUpdateError      an update a channel cannot take (two values for one key, ...)
+    │   ├── EmptyInputError         a run with no input and nothing to resume
+    │   ├── GraphRecursionError     more super-steps than ``recursion_limit``
+    │   └── InvalidResumeError      a resume value that matches no pending interrupt
+    ├── StorageError                a saver or store failed
+    │   ├── BackendUnavailable      the database cannot be reached
+    │   ├── CheckpointNotFound      a checkpoint id that does not exist in the thread
+    │   ├── ConflictError           a concurrent writer won
+    │   │   └── ThreadBusy          another run holds the thread's lease
+    │   ├── SchemaVersionError      stored data written by another format version
+    │   └── CorruptDataError        stored bytes that cannot be decoded
+    └── SerializationError          a value that cannot be stored or a type that is not allowed
+
+``GraphInterrupt`` is not a ``TetherError``: it is control flow, raised inside a node by
+``interrupt()`` and caught by the engine.
+
+Messages name the object (thread id, checkpoint id, channel, state path) and say what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class TetherError(Exception):
+    """Root of every error tether raises on purpose."""
+
+
+class ConfigurationError(TetherError):
+    """tether is set up wrongly: a missing driver, a bad URL, a config without a thread_id."""
+
+
+class GraphError(TetherError):
+    """A graph definition or a run of it is wrong."""
+
+
+class InvalidGraphError(GraphError):
+    """The graph does not compile: it names an unknown node, has no entry point, and so on."""
+
+
+class InvalidUpdateError(GraphError):
+    """A channel cannot take an update (two values in one step for a last-value key, ...)."""
+
+
+class EmptyInputError(GraphError):
+    """A run was given no input and there is nothing to resume."""
+
+
+class GraphRecursionError(GraphError, RecursionError):
+    """A run took more super-steps than its ``recursion_limit``."""
+
+
+class InvalidResumeError(GraphError):
+    """A resume value matches no pending interrupt of the thread."""
+
+
+class StorageError(TetherError):
+    """A saver or store failed."""
+
+
+class BackendUnavailable(StorageError):
+    """The database cannot be reached or opened."""
+
+
+class CheckpointNotFound(StorageError, LookupError):
+    """A checkpoint id that does not exist in the thread."""
+
+
+class ConflictError(StorageError):
+    """A concurrent writer changed the thread first."""
+
+
+class ThreadBusy(ConflictError):
+    """Another run holds the thread's lease."""
+
+
+class SchemaVersionError(StorageError):
+    """Stored data was written in a format version this tether cannot read as is."""
+
+
+class CorruptDataError(StorageError):
+    """Stored bytes cannot be decoded."""
+
+
+class SerializationError(TetherError, TypeError):
+    """A value cannot be serialized, or a stored type is not on the allowlist."""
+
+
+class GraphInterrupt(Exception):  # noqa: N818 - LangGraph's name
+    """Raised inside a run to pause it; carries the ``Interrupt`` values. Internal control flow."""
+
+    def __init__(self, interrupts: Sequence[Any] = ()) -> None:
+        super().__init__(tuple(interrupts))
+        self.interrupts: tuple[Any, ...] = tuple(interrupts)
+
+
+class ParentCommand(Exception):  # noqa: N818 - LangGraph's name
+    """Carries a ``Command(graph=Command.PARENT)`` from a subgraph to its parent. Internal."""
+
+    def __init__(self, command: Any) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+# LangGraph spells this one NodeInterrupt in older code; kept as an alias where users catch it.
+NodeInterrupt = GraphInterrupt
+
+__all__ = [
+    "BackendUnavailable",
+    "CheckpointNotFound",
+    "ConfigurationError",
+    "ConflictError",
+    "CorruptDataError",
+    "EmptyInputError",
+    "GraphError",
+    "GraphInterrupt",
+    "GraphRecursionError",
+    "InvalidGraphError",
+    "InvalidResumeError",
+    "InvalidUpdateError",
+    "NodeInterrupt",
+    "ParentCommand",
+    "SchemaVersionError",
+    "SerializationError",
+    "StorageError",
+    "TetherError",
+    "ThreadBusy",
+]
