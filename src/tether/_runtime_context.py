@@ -14,6 +14,7 @@ class ResumeSource(Protocol):
     """What ``interrupt()`` needs from the running task."""
 
     interrupt_id: str
+    durable: bool
 
     def next_resume_value(self) -> tuple[bool, Any]:
         """Return ``(True, value)`` for the next resume value of this task, or ``(False, None)``."""

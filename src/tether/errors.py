@@ -45,7 +45,7 @@ class InvalidGraphError(GraphError):
     """The graph does not compile: it names an unknown node, has no entry point, and so on."""
 
 
-class InvalidUpdateError(GraphError):
+class InvalidUpdateError(GraphError, ValueError):
     """A channel cannot take an update (two values in one step for a last-value key, ...)."""
 
 
@@ -93,7 +93,7 @@ class SerializationError(TetherError, TypeError):
     """A value cannot be serialized, or a stored type is not on the allowlist."""
 
 
-class GraphInterrupt(Exception):  # noqa: N818 - LangGraph's name
+class GraphInterrupt(Exception):
     """Raised inside a run to pause it; carries the ``Interrupt`` values. Internal control flow."""
 
     def __init__(self, interrupts: Sequence[Any] = ()) -> None:
@@ -101,7 +101,7 @@ class GraphInterrupt(Exception):  # noqa: N818 - LangGraph's name
         self.interrupts: tuple[Any, ...] = tuple(interrupts)
 
 
-class ParentCommand(Exception):  # noqa: N818 - LangGraph's name
+class ParentCommand(Exception):
     """Carries a ``Command(graph=Command.PARENT)`` from a subgraph to its parent. Internal."""
 
     def __init__(self, command: Any) -> None:

@@ -108,9 +108,9 @@ class RetryPolicy:
     max_interval: float = 128.0
     max_attempts: int = 3
     jitter: bool = True
-    retry_on: (
-        type[Exception] | Sequence[type[Exception]] | Callable[[Exception], bool]
-    ) = default_retry_on
+    retry_on: type[Exception] | Sequence[type[Exception]] | Callable[[Exception], bool] = (
+        default_retry_on
+    )
 
     def should_retry(self, exc: Exception) -> bool:
         """Whether ``exc`` is one this policy retries."""
@@ -119,11 +119,14 @@ class RetryPolicy:
             return isinstance(exc, retry_on)
         if isinstance(retry_on, Sequence):
             return isinstance(exc, tuple(retry_on))
-        return bool(retry_on(exc))
+        predicate: Callable[[Exception], bool] = retry_on  # type: ignore[assignment]
+        return bool(predicate(exc))
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
-        interval = min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
+        interval = min(
+            self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1)
+        )
         return interval + (random.uniform(0, 1) if self.jitter else 0.0)
 
 
@@ -189,11 +192,15 @@ def interrupt(value: Any) -> Any:
             "interrupt() was called outside a running graph node; call it inside a node of a "
             "graph compiled with a checkpointer"
         )
+    if not scratchpad.durable:
+        raise ConfigurationError(
+            "interrupt() needs a checkpointer to store the paused run: compile the graph with "
+            "checkpointer=InMemorySaver() (or another saver) and run it with a thread_id"
+        )
     found, resumed = scratchpad.next_resume_value()
     if found:
         return resumed
     raise GraphInterrupt((Interrupt(value=value, id=scratchpad.interrupt_id),))
-
 
 
 __all__ = [

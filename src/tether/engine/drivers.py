@@ -1,0 +1,189 @@
+"""The two drivers of the sans-I/O core: each carries out effects, one with blocking calls, one
+with awaits. They hold no graph logic; that lives in ``loop`` and ``state_ops``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+import os
+import threading
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any
+
+from tether.engine.effects import Effect, Emit, ListCheckpoints, Load, Put, PutWrites, RunTasks
+from tether.engine.execute import TaskCall, run_task_async, run_task_sync
+from tether.engine.loop import RunLoop
+from tether.engine.persist import AsyncPersister, SyncPersister
+
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_worker = threading.local()
+
+
+def _task_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool  # noqa: PLW0603 - one pool per process, created on first parallel step
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                workers = min(64, (os.cpu_count() or 1) + 16)
+                _pool = concurrent.futures.ThreadPoolExecutor(
+                    workers, "tether-task", initializer=_mark_worker
+                )
+    return _pool
+
+
+def _mark_worker() -> None:
+    _worker.active = True
+
+
+class SyncDriver:
+    """Runs a ``RunLoop`` with blocking I/O; nodes of a step in parallel threads."""
+
+    def __init__(self, loop: RunLoop) -> None:
+        self.loop = loop
+        self.persister = SyncPersister(loop.ctx.saver, loop.ctx.durability)
+        self.side_chunks: list[Emit] = []
+
+    def events(self) -> Iterator[Emit]:
+        gen = self.loop.run()
+        ok = False
+        try:
+            yield from self._drive(gen)
+            ok = True
+        finally:
+            if ok:
+                self.persister.flush()
+            else:
+                _flush_quietly(self.persister)
+
+    def _drive(self, gen: Generator[Effect, Any, None]) -> Iterator[Emit]:
+        saver = self.loop.ctx.saver
+        send: Any = None
+        while True:
+            try:
+                effect = gen.send(send)
+            except StopIteration:
+                return
+            send = None
+            kind = type(effect)
+            if kind is Emit:
+                yield effect  # type: ignore[misc]
+            elif kind is Put or kind is PutWrites:
+                self.persister.submit(effect)  # type: ignore[arg-type]
+            elif kind is RunTasks:
+                yield from self._run(effect.tasks)  # type: ignore[union-attr]
+            elif kind is Load:
+                send = saver.get_tuple(effect.config)  # type: ignore[union-attr]
+            elif kind is ListCheckpoints:
+                e: ListCheckpoints = effect  # type: ignore[assignment]
+                send = list(saver.list(e.config, filter=e.filter, before=e.before, limit=e.limit))
+
+    def _run(self, tasks: list[Any]) -> Iterator[Emit]:
+        calls = [TaskCall(self.loop, task) for task in tasks]
+        if len(calls) == 1 or getattr(_worker, "active", False):
+            for call in calls:
+                yield from self._finish(call, run_task_sync(call))
+            return
+        pool = _task_pool()
+        futures = {
+            pool.submit(contextvars.copy_context().run, run_task_sync, call): call
+            for call in calls[1:]
+        }
+        yield from self._finish(calls[0], run_task_sync(calls[0]))
+        for future in concurrent.futures.as_completed(futures):
+            yield from self._finish(futures[future], future.result())
+
+    def _finish(self, call: TaskCall, outcome: BaseException | None) -> Iterator[Emit]:
+        record = self.loop.finish_task(call.task, outcome)
+        if record is not None:
+            self.persister.submit(record)
+        yield from _side_chunks(self.loop, call)
+
+
+class AsyncDriver:
+    """Runs a ``RunLoop`` on an event loop; async nodes as tasks, sync nodes in threads."""
+
+    def __init__(self, loop: RunLoop) -> None:
+        self.loop = loop
+        self.persister = AsyncPersister(loop.ctx.saver, loop.ctx.durability)
+
+    async def events(self) -> AsyncIterator[Emit]:
+        gen = self.loop.run()
+        saver = self.loop.ctx.saver
+        send: Any = None
+        ok = False
+        try:
+            while True:
+                try:
+                    effect = gen.send(send)
+                except StopIteration:
+                    break
+                send = None
+                kind = type(effect)
+                if kind is Emit:
+                    yield effect  # type: ignore[misc]
+                elif kind is Put or kind is PutWrites:
+                    await self.persister.submit(effect)  # type: ignore[arg-type]
+                elif kind is RunTasks:
+                    async for chunk in self._run(effect.tasks):  # type: ignore[union-attr]
+                        yield chunk
+                elif kind is Load:
+                    send = await saver.aget_tuple(effect.config)  # type: ignore[union-attr]
+                elif kind is ListCheckpoints:
+                    e: ListCheckpoints = effect  # type: ignore[assignment]
+                    send = [
+                        t
+                        async for t in saver.alist(
+                            e.config, filter=e.filter, before=e.before, limit=e.limit
+                        )
+                    ]
+            ok = True
+        finally:
+            if ok:
+                await self.persister.flush()
+            else:
+                with contextlib.suppress(Exception):  # the run's own error is reported
+                    await self.persister.flush()
+
+    async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
+        calls = [TaskCall(self.loop, task) for task in tasks]
+        if len(calls) == 1:
+            outcome = await run_task_async(calls[0])
+            for chunk in await self._finish(calls[0], outcome):
+                yield chunk
+            return
+        pending = {asyncio.ensure_future(run_task_async(call)): call for call in calls}
+        try:
+            while pending:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    call = pending.pop(future)
+                    for chunk in await self._finish(call, future.result()):
+                        yield chunk
+        finally:
+            for future in pending:
+                future.cancel()
+
+    async def _finish(self, call: TaskCall, outcome: BaseException | None) -> list[Emit]:
+        record = self.loop.finish_task(call.task, outcome)
+        if record is not None:
+            await self.persister.submit(record)
+        return list(_side_chunks(self.loop, call))
+
+
+def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:
+    """Chunks a finished task produced besides its writes: custom stream data, subgraph chunks."""
+    ns = loop.ctx.stream_ns
+    for chunk in call.custom:
+        yield Emit("custom", chunk, ns)
+    sub = getattr(call.task, "sub_chunks", None)
+    if sub:
+        yield from sub
+
+
+def _flush_quietly(persister: SyncPersister) -> None:
+    with contextlib.suppress(Exception):  # the run's own error is reported
+        persister.flush()

@@ -1,0 +1,65 @@
+"""The I/O requests the sans-I/O engine core yields; a sync and an async driver carry them out."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.engine.task import Task
+
+
+@dataclasses.dataclass(slots=True)
+class Load:
+    """Read one checkpoint tuple (``saver.get_tuple``); the result is sent back."""
+
+    config: dict[str, Any]
+
+
+@dataclasses.dataclass(slots=True)
+class ListCheckpoints:
+    """List checkpoint tuples (``saver.list``); a list is sent back."""
+
+    config: dict[str, Any] | None
+    filter: dict[str, Any] | None
+    before: dict[str, Any] | None
+    limit: int | None
+
+
+@dataclasses.dataclass(slots=True)
+class Put:
+    """Store a checkpoint (``saver.put``), subject to the run's durability."""
+
+    config: dict[str, Any]
+    checkpoint: dict[str, Any]
+    metadata: dict[str, Any]
+    new_versions: dict[str, Any]
+
+
+@dataclasses.dataclass(slots=True)
+class PutWrites:
+    """Store a task's writes against a checkpoint (``saver.put_writes``)."""
+
+    config: dict[str, Any]
+    writes: list[tuple[str, Any]]
+    task_id: str
+    task_path: str
+
+
+@dataclasses.dataclass(slots=True)
+class RunTasks:
+    """Run these tasks (in parallel when several); the driver reports each as it finishes."""
+
+    tasks: list[Task]
+
+
+@dataclasses.dataclass(slots=True)
+class Emit:
+    """A stream chunk for the caller."""
+
+    mode: str
+    data: Any
+    ns: tuple[str, ...] = ()
+
+
+Effect = Load | ListCheckpoints | Put | PutWrites | RunTasks | Emit

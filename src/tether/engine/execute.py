@@ -1,0 +1,130 @@
+"""Running one task: set the node's context, call it, retry by policy, turn the result into writes.
+
+The call itself is the only part that differs between sync and async; everything around it is
+written once here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tether import _runtime_context
+from tether.engine.runtime import Runtime
+from tether.engine.task import Task
+from tether.errors import GraphInterrupt, ParentCommand
+
+if TYPE_CHECKING:
+    from tether.engine.loop import RunLoop
+
+_CONTROL_FLOW = (GraphInterrupt, ParentCommand)
+
+
+class TaskCall:
+    """Prepared call of one task: its context, its stream chunks, and its retry bookkeeping."""
+
+    __slots__ = ("attempt", "custom", "loop", "task", "task_ctx")
+
+    def __init__(self, loop: RunLoop, task: Task) -> None:
+        self.loop = loop
+        self.task = task
+        self.attempt = 0
+        self.custom: list[Any] = []
+        ctx = loop.ctx
+        writer = self.custom.append if "custom" in ctx.stream_modes else _discard
+        runtime = Runtime(context=ctx.context, store=ctx.store, stream_writer=writer)
+        self.task_ctx = _runtime_context.TaskContext(
+            config=task.config,
+            scratchpad=None,
+            store=ctx.store,
+            writer=writer,
+            runtime=runtime,
+        )
+
+    def enter(self) -> Any:
+        self.task_ctx.scratchpad = self.loop.ctx.scratchpad(self.task, self.loop)
+        return _runtime_context.enter(self.task_ctx)
+
+    def leave(self, token: Any) -> None:
+        _runtime_context.leave(token)
+
+    def record(self, result: Any) -> None:
+        self.task.writes = self.task.node.to_writes(result, self.task)
+
+    def retry_delay(self, exc: BaseException) -> float | None:
+        """Seconds to wait before another attempt, or None to give up."""
+        if isinstance(exc, _CONTROL_FLOW) or not isinstance(exc, Exception):
+            return None
+        for policy in self.task.node.retry_policy:
+            if policy.should_retry(exc):
+                self.attempt += 1
+                if self.attempt >= policy.max_attempts:
+                    return None
+                return policy.delay(self.attempt)
+        return None
+
+
+def _discard(_chunk: Any) -> None:
+    return None
+
+
+def run_task_sync(call: TaskCall) -> BaseException | None:
+    """Run a task to its outcome in this thread: None on success, else the exception."""
+    task = call.task
+    node = task.node
+    while True:
+        token = call.enter()
+        try:
+            if node.is_async:
+                raise TypeError(
+                    f"node {task.name!r} is an async function; run the graph with "
+                    f"ainvoke()/astream() instead of invoke()/stream()"
+                )
+            result = node.call(task.input, task.config)
+            call.record(result)
+            return None
+        except BaseException as exc:
+            delay = call.retry_delay(exc)
+            if delay is None:
+                return exc
+        finally:
+            call.leave(token)
+        time.sleep(delay)
+
+
+async def run_task_async(call: TaskCall) -> BaseException | None:
+    """Run a task to its outcome on the event loop (sync nodes in a worker thread)."""
+    task = call.task
+    node = task.node
+    while True:
+        try:
+            if node.is_async or node.acall is not None:
+                token = call.enter()
+                try:
+                    fn: Callable[[Any, Any], Any] = node.acall or node.call
+                    result = await fn(task.input, task.config)
+                finally:
+                    call.leave(token)
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(
+                    None, _call_in_context, call
+                )
+            call.record(result)
+            return None
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            delay = call.retry_delay(exc)
+            if delay is None:
+                return exc
+        await asyncio.sleep(delay)
+
+
+def _call_in_context(call: TaskCall) -> Any:
+    token = call.enter()
+    try:
+        return call.task.node.call(call.task.input, call.task.config)
+    finally:
+        call.leave(token)

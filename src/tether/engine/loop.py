@@ -1,0 +1,493 @@
+"""The super-step loop, written once as a generator of effects (sans-I/O).
+
+``RunLoop.run()`` yields ``Load``/``Put``/``PutWrites``/``RunTasks``/``Emit`` requests; the sync
+and async drivers in ``tether.engine.drivers`` carry them out. Everything here is pure logic:
+which checkpoint to load, how input and resume values enter, which tasks run, when to pause.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any
+
+from tether.constants import (
+    CHECKPOINT_ID,
+    CHECKPOINT_MAP,
+    CHECKPOINT_NS,
+    CONF,
+    ERROR,
+    INPUT,
+    INTERRUPT,
+    NO_WRITES,
+    NULL_TASK_ID,
+    RESUME,
+    THREAD_ID,
+)
+from tether.engine.channels import MISSING, Channel
+from tether.engine.effects import Effect, Emit, Load, Put, PutWrites, RunTasks
+from tether.engine.runtime import RunContext
+from tether.engine.spec import GraphSpec, NodeSpec
+from tether.engine.task import (
+    ResumeInput,
+    Task,
+    apply_writes,
+    is_success_write,
+    pending_interrupts,
+    pending_write_groups,
+    prepare_next_tasks,
+    task_succeeded,
+)
+from tether.errors import (
+    CheckpointNotFound,
+    EmptyInputError,
+    GraphRecursionError,
+    InvalidResumeError,
+)
+from tether.types import Command, Interrupt, Send
+
+LATEST_VERSION = 1
+"""Format version of the checkpoints this engine writes."""
+
+_INPUT_NODE = NodeSpec(
+    name=INPUT, triggers=(), read=lambda v: None, call=lambda i, c: None, to_writes=lambda r, t: []
+)
+
+
+class RunLoop:
+    """One run of a graph on one thread (or one subgraph namespace)."""
+
+    def __init__(self, graph: GraphSpec, ctx: RunContext, input: Any) -> None:
+        self.graph = graph
+        self.ctx = ctx
+        self.input = input
+        self.status = "pending"
+        self.interrupts: list[Interrupt] = []
+        self.output: Any = None
+        self.step = 0
+        self.stop = 0
+        self.checkpoint: dict[str, Any] = {}
+        self.metadata: dict[str, Any] = {}
+        self.channels: dict[str, Channel] = {}
+        self.pending_writes: list[tuple[str, str, Any]] = []
+        self.checkpoint_config: dict[str, Any] = {}
+        self.saved_versions: dict[str, Any] = {}
+        self.resume_input = ctx.resume_input or ResumeInput()
+        self.replaying = False
+        self.resuming = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def run(self) -> Generator[Effect, Any, None]:
+        """Drive the run to its end; ``self.status`` ends as done, interrupted or error."""
+        yield from self._load()
+        yield from self._first()
+        while True:
+            tasks = self._next_tasks(for_execution=True)
+            if not tasks:
+                self.status = "done"
+                break
+            if self.step > self.stop:
+                raise GraphRecursionError(
+                    f"the run reached recursion_limit={self.ctx.recursion_limit} super-steps "
+                    f"without finishing; raise it with config={{'recursion_limit': N}} or check "
+                    f"the graph for a loop that never ends"
+                )
+            self._reapply_pending_writes(tasks)
+            if self._should_interrupt(self.ctx.interrupt_before, tasks):
+                yield from self._pause([], [])
+                return
+            to_run = [t for t in tasks if not t.done]
+            if to_run:
+                yield from self._emit_tasks(to_run, start=True)
+                yield RunTasks(to_run)
+                yield from self._emit_tasks(to_run, start=False)
+            yield from self._after_tasks(tasks)
+            if self.status == "interrupted":
+                return
+            if self._should_interrupt(self.ctx.interrupt_after, tasks):
+                yield from self._pause([], [])
+                return
+        self.output = self.graph.build_output(self.values())
+
+    def _load(self) -> Generator[Effect, Any, None]:
+        ctx = self.ctx
+        saved = None
+        if ctx.saver is not None:
+            saved = yield Load(ctx.load_config())
+            if saved is None and ctx.checkpoint_id is not None:
+                raise CheckpointNotFound(
+                    f"checkpoint {ctx.checkpoint_id!r} does not exist in thread "
+                    f"{ctx.thread_id!r} (namespace {ctx.ns!r}); list the thread's checkpoints "
+                    f"with get_state_history(config)"
+                )
+        if saved is not None:
+            cp = saved.checkpoint
+            self.checkpoint = {
+                "v": cp.get("v", LATEST_VERSION),
+                "id": cp["id"],
+                "ts": cp["ts"],
+                "channel_values": {},
+                "channel_versions": dict(cp["channel_versions"]),
+                "versions_seen": {k: dict(v) for k, v in cp["versions_seen"].items()},
+                "updated_channels": cp.get("updated_channels"),
+            }
+            self.metadata = dict(saved.metadata or {})
+            self.pending_writes = list(saved.pending_writes or [])
+            self.checkpoint_config = saved.config
+            self.channels = restore_channels(self.graph, cp.get("channel_values", {}))
+            self.saved_versions = dict(cp["channel_versions"])
+        else:
+            self.checkpoint = empty_checkpoint()
+            self.metadata = {"step": -2}
+            self.checkpoint_config = ctx.base_config()
+            self.channels = restore_channels(self.graph, {})
+        self.step = int(self.metadata.get("step", -2)) + 1
+        self.stop = self.step + ctx.recursion_limit + 1
+
+    def _first(self) -> Generator[Effect, Any, None]:
+        inp = self.input
+        has_state = bool(self.checkpoint["channel_versions"])
+        if isinstance(inp, Command):
+            yield from self._take_command(inp, has_state)
+            self.resuming = True
+        elif inp is None or (self.ctx.parent_resuming and has_state):
+            if not has_state:
+                raise EmptyInputError(
+                    f"no input was given and thread {self.ctx.thread_id!r} has nothing to "
+                    f"resume; pass an input dict to start a run"
+                )
+            self.resuming = True
+        if self.resuming:
+            self.replaying = self.ctx.checkpoint_id is not None and not isinstance(inp, Command)
+            self.checkpoint["versions_seen"][INTERRUPT] = dict(self.checkpoint["channel_versions"])
+            self._apply_null_writes()
+            if self.replaying:
+                self.pending_writes = []
+                yield from self._put_checkpoint("fork")
+            else:
+                self._load_resume_writes()
+            return
+        # New input: drop what the previous run left pending, then write the input.
+        stale = self._next_tasks(for_execution=False)
+        input_task = Task(NULL_TASK_ID, INPUT, (INPUT, 0), _INPUT_NODE, (), None, "")
+        input_task.writes = self.graph.input_writes(inp)
+        self._apply([*stale, input_task])
+        self.pending_writes = []
+        yield from self._put_checkpoint("input")
+
+    def _take_command(self, cmd: Command, has_state: bool) -> Generator[Effect, Any, None]:
+        """Record a Command input: resume values, then update/goto as input writes."""
+        writes: list[tuple[str, Any]] = []
+        if cmd.resume is not None:
+            self._check_resume(cmd.resume, has_state)
+            writes.append((RESUME, cmd.resume))
+        if cmd.update is not None or cmd.goto:
+            writes.extend(self.graph.command_writes(cmd))
+        if writes and self.ctx.saver is not None:
+            for chan, value in writes:
+                self.pending_writes.append((NULL_TASK_ID, chan, value))
+            yield PutWrites(self.checkpoint_config, writes, NULL_TASK_ID, "")
+
+    def _check_resume(self, resume: Any, has_state: bool) -> None:
+        pending = self._pending_interrupts()
+        thread = self.ctx.thread_id
+        if not pending:
+            raise InvalidResumeError(
+                f"thread {thread!r} has no pending interrupt to resume"
+                + ("" if has_state else " (the thread has no checkpoint)")
+                + "; start a run with an input instead of Command(resume=...)"
+            )
+        if (
+            isinstance(resume, Mapping)
+            and resume
+            and all(isinstance(k, str) and len(k) == 32 for k in resume)
+        ):
+            known = {i.id for i in pending}
+            unknown = [k for k in resume if k not in known]
+            if unknown:
+                raise InvalidResumeError(
+                    f"resume keys {unknown} match no pending interrupt of thread {thread!r}; "
+                    f"pending interrupt ids: {sorted(known)}"
+                )
+            self.resume_input.by_id.update(resume)
+            return
+        if len({i.id for i in pending}) > 1:
+            raise InvalidResumeError(
+                f"thread {thread!r} has {len(pending)} pending interrupts; resume each by its "
+                f"interrupt id: Command(resume={{interrupt_id: value, ...}}) "
+                f"(ids: {[i.id for i in pending]})"
+            )
+        self.resume_input.has_scalar = True
+        self.resume_input.scalar = resume
+
+    def _pending_interrupts(self) -> list[Interrupt]:
+        return [i for i in pending_interrupts(self.pending_writes) if isinstance(i, Interrupt)]
+
+    def _apply_null_writes(self) -> None:
+        null_writes = [
+            (c, v) for t, c, v in self.pending_writes if t == NULL_TASK_ID and c != RESUME
+        ]
+        if null_writes:
+            task = Task(NULL_TASK_ID, INPUT, (INPUT, 0), _INPUT_NODE, (), None, "")
+            task.writes = null_writes
+            self._apply([task])
+
+    def _load_resume_writes(self) -> None:
+        for tid, chan, value in self.pending_writes:
+            if tid == NULL_TASK_ID and chan == RESUME and not self.resume_input.has_scalar:
+                if isinstance(value, Mapping) and value and all(len(str(k)) == 32 for k in value):
+                    for key, val in value.items():
+                        self.resume_input.by_id.setdefault(key, val)
+                else:
+                    self.resume_input.has_scalar = True
+                    self.resume_input.scalar = value
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        """The current state: every state key that has a value."""
+        values: dict[str, Any] = {}
+        for key in self.graph.state_keys:
+            channel = self.channels[key]
+            if channel.is_available():
+                values[key] = channel.value
+        return values
+
+    def _next_tasks(self, *, for_execution: bool) -> list[Task]:
+        values = None
+        if for_execution:
+            values = self.values()
+            entry = self.channels.get(self.graph.input_channel)
+            if entry is not None and entry.is_available():
+                values[self.graph.input_channel] = entry.value
+        tasks = prepare_next_tasks(
+            self.graph, self.checkpoint, self.channels, self.step, self.ctx.ns, values
+        )
+        if for_execution:
+            fresh = self.fresh_view
+            for task in tasks:
+                task.config = self.ctx.task_config(task, self)
+                task.fresh = fresh
+        return tasks
+
+    def fresh_view(self, writes: list[tuple[str, Any]]) -> dict[str, Any]:
+        """The state as it would be with only these writes applied (what a branch reads)."""
+        return fresh_state(self.graph, self.channels, writes)
+
+    def _reapply_pending_writes(self, tasks: list[Task]) -> None:
+        if not self.pending_writes:
+            return
+        groups = pending_write_groups(self.pending_writes)
+        for task in tasks:
+            writes = groups.get(task.id)
+            if not writes:
+                continue
+            for chan, value in writes:
+                if chan == RESUME:
+                    task.resume = list(value)
+            if task_succeeded(writes):
+                task.writes = [(c, v) for c, v in writes if is_success_write(c) and c != NO_WRITES]
+                task.done = True
+
+    def finish_task(self, task: Task, outcome: BaseException | Any) -> PutWrites | None:
+        """Record a task's outcome; return the write to persist (None without a saver)."""
+        from tether.errors import GraphInterrupt
+
+        task.done = True
+        if isinstance(outcome, GraphInterrupt):
+            task.interrupts = outcome.interrupts
+            record: list[tuple[str, Any]] = [(INTERRUPT, outcome.interrupts)]
+            if task.resume:
+                record.append((RESUME, list(task.resume)))
+        elif isinstance(outcome, BaseException):
+            task.error = outcome
+            record = [(ERROR, outcome)]
+        else:
+            record = task.writes if task.writes else [(NO_WRITES, None)]
+        for chan, value in record:
+            self.pending_writes.append((task.id, chan, value))
+        if self.ctx.saver is None:
+            return None
+        return PutWrites(self.checkpoint_config, list(record), task.id, task.path_key)
+
+    def _after_tasks(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
+        failed = [t for t in tasks if t.error is not None]
+        if failed:
+            self.status = "error"
+            failed.sort(key=lambda t: t.path_key)
+            error = failed[0].error
+            assert error is not None
+            raise error
+        interrupts = [i for t in tasks for i in t.interrupts]
+        if interrupts:
+            yield from self._pause(interrupts, tasks)
+            return
+        updated = self._apply(tasks)
+        self.pending_writes = []
+        yield from self._emit_step(tasks)
+        yield from self._put_checkpoint("loop", updated=updated)
+
+    def _apply(self, tasks: list[Task]) -> set[str]:
+        versions = self.checkpoint["channel_versions"]
+        current = max(versions.values()) if versions else None
+        next_version = self.ctx.next_version(current)
+        return apply_writes(self.checkpoint, self.channels, tasks, next_version)
+
+    def _should_interrupt(self, nodes: Sequence[str] | str | None, tasks: list[Task]) -> bool:
+        if not nodes:
+            return False
+        seen = self.checkpoint["versions_seen"].get(INTERRUPT, {})
+        changed = any(
+            seen.get(chan) is None or version > seen[chan]
+            for chan, version in self.checkpoint["channel_versions"].items()
+        )
+        if not changed:
+            return False
+        hit = any((t.name != "__start__" if nodes == "*" else t.name in nodes) for t in tasks)
+        if hit:
+            self.checkpoint["versions_seen"][INTERRUPT] = dict(self.checkpoint["channel_versions"])
+        return hit
+
+    def _pause(
+        self, interrupts: list[Interrupt], tasks: list[Task]
+    ) -> Generator[Effect, Any, None]:
+        """Stop the run; the output shows the writes of tasks that finished in this step."""
+        self.status = "interrupted"
+        self.interrupts = list(interrupts)
+        finished = [w for t in tasks if t.error is None and not t.interrupts for w in t.writes]
+        values = fresh_state(self.graph, self.channels, finished) if finished else self.values()
+        self.output = self.graph.build_output(values)
+        yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
+
+    def _emit_tasks(self, tasks: list[Task], *, start: bool) -> Generator[Effect, Any, None]:
+        modes = self.ctx.stream_modes
+        if "debug" not in modes and "tasks" not in modes:
+            return
+        for task in tasks:
+            if task.name == "__start__":
+                continue
+            payload: dict[str, Any] = {"id": task.id, "name": task.name}
+            if start:
+                payload["input"] = task.input
+                payload["triggers"] = list(task.triggers)
+            else:
+                payload["error"] = task.error
+                payload["result"] = (
+                    self.graph.update_view(task.writes) if task.error is None else None
+                )
+                payload["interrupts"] = list(task.interrupts)
+            yield Emit(
+                "tasks", {"step": self.step, "start": start, "payload": payload}, self.ctx.stream_ns
+            )
+
+    def _emit_step(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
+        modes = self.ctx.stream_modes
+        if "updates" in modes:
+            for task in sorted(tasks, key=lambda t: t.path_key):
+                if task.name == "__start__":
+                    continue
+                yield Emit(
+                    "updates", {task.name: self.graph.update_view(task.writes)}, self.ctx.stream_ns
+                )
+        if "values" in modes:
+            yield Emit("values", self.graph.build_output(self.values()), self.ctx.stream_ns)
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def _put_checkpoint(
+        self, source: str, *, updated: set[str] | None = None, advance: bool = True
+    ) -> Generator[Effect, Any, None]:
+        step = self.step if advance else int(self.metadata.get("step", self.step))
+        checkpoint = self.checkpoint
+        new_id = self.ctx.new_checkpoint_id()
+        channel_values: dict[str, Any] = {}
+        for key, channel in self.channels.items():
+            stored = channel.checkpoint()
+            if stored is not MISSING:
+                channel_values[key] = stored
+        versions = checkpoint["channel_versions"]
+        checkpoint = {
+            "v": LATEST_VERSION,
+            "id": new_id,
+            "ts": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "channel_values": channel_values,
+            "channel_versions": versions,
+            "versions_seen": checkpoint["versions_seen"],
+            "updated_channels": sorted(updated) if updated is not None else None,
+        }
+        self.checkpoint = checkpoint
+        self.metadata = self.ctx.metadata(source, step)
+        if self.ctx.saver is not None:
+            saved = self.saved_versions
+            new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
+            parent_config = self.checkpoint_config
+            snapshot = _freeze(checkpoint)
+            self.saved_versions = dict(versions)
+            self.checkpoint_config = self.ctx.checkpoint_config(new_id)
+            yield Put(parent_config, snapshot, self.metadata, new_versions)
+        else:
+            self.checkpoint_config = self.ctx.checkpoint_config(new_id)
+        if "debug" in self.ctx.stream_modes or "checkpoints" in self.ctx.stream_modes:
+            yield Emit("checkpoints", self._checkpoint_event(), self.ctx.stream_ns)
+        if advance:
+            self.step += 1
+
+    def _checkpoint_event(self) -> dict[str, Any]:
+        return {
+            "config": self.checkpoint_config,
+            "metadata": self.metadata,
+            "values": self.graph.build_values(self.values()),
+            "next": [t.name for t in self._next_tasks(for_execution=False)],
+        }
+
+
+def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the checkpoint the engine will not mutate while a saver may still read it."""
+    return {
+        **checkpoint,
+        "channel_versions": dict(checkpoint["channel_versions"]),
+        "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
+    }
+
+
+def empty_checkpoint() -> dict[str, Any]:
+    return {
+        "v": LATEST_VERSION,
+        "id": str(uuid.UUID(int=0)),
+        "ts": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "channel_values": {},
+        "channel_versions": {},
+        "versions_seen": {},
+        "updated_channels": None,
+    }
+
+
+def restore_channels(graph: GraphSpec, stored: Mapping[str, Any]) -> dict[str, Channel]:
+    return {key: spec.restore(stored.get(key, MISSING)) for key, spec in graph.channels.items()}
+
+
+def fresh_state(
+    graph: GraphSpec, channels: Mapping[str, Channel], writes: list[tuple[str, Any]]
+) -> dict[str, Any]:
+    """Current state values with ``writes`` folded in through each key's channel."""
+    touched: dict[str, list[Any]] = {}
+    for chan, value in writes:
+        if chan in graph.state_keys:
+            touched.setdefault(chan, []).append(value)
+    values = read_state(graph, channels)
+    for key, updates in touched.items():
+        scratch = channels[key].copy()
+        scratch.update(updates)
+        if scratch.is_available():
+            values[key] = scratch.value
+    return values
+
+
+def read_state(graph: GraphSpec, channels: Mapping[str, Channel]) -> dict[str, Any]:
+    return {key: channels[key].value for key in graph.state_keys if channels[key].is_available()}
+
+
+__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "restore_channels", "Send"]
+_ = (CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF, THREAD_ID)

@@ -1,0 +1,161 @@
+"""When checkpoints reach the saver: now (sync), overlapped with the next step (async), or at the
+end of the run (exit). The decisions are shared; only the waiting differs between drivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections import deque
+from typing import Any
+
+from tether.constants import CHECKPOINT_ID, CONF
+from tether.engine.effects import Put, PutWrites
+
+MAX_IN_FLIGHT = 2
+"""At most this many saver calls queue behind a running step in async durability."""
+
+
+class ExitBuffer:
+    """Durability "exit": keep only the newest checkpoint and its writes, write them at the end.
+
+    The final checkpoint's parent is the last checkpoint actually stored, and its new versions
+    include every channel changed since then, so the saver stores every blob it needs.
+    """
+
+    def __init__(self) -> None:
+        self.base_config: dict[str, Any] | None = None
+        self.put: Put | None = None
+        self.changed: set[str] = set()
+        self.writes: list[PutWrites] = []
+
+    def add(self, effect: Put | PutWrites) -> None:
+        if isinstance(effect, Put):
+            self.add_put(effect)
+        else:
+            self.writes.append(effect)
+
+    def add_put(self, effect: Put) -> None:
+        if self.base_config is None:
+            self.base_config = effect.config
+        self.changed.update(effect.new_versions)
+        self.put = effect
+        self.writes = []
+
+    def add_writes(self, effect: PutWrites) -> None:
+        self.writes.append(effect)
+
+    def drain(self) -> list[Put | PutWrites]:
+        """The calls to make at the end of the run, in order."""
+        calls: list[Put | PutWrites] = []
+        if self.put is not None:
+            versions = self.put.checkpoint["channel_versions"]
+            new_versions = {c: versions[c] for c in self.changed if c in versions}
+            assert self.base_config is not None
+            calls.append(
+                Put(self.base_config, self.put.checkpoint, self.put.metadata, new_versions)
+            )
+            own = {**self.put.config[CONF], CHECKPOINT_ID: self.put.checkpoint["id"]}
+            for w in self.writes:
+                calls.append(PutWrites({CONF: own}, w.writes, w.task_id, w.task_path))
+        else:
+            calls.extend(self.writes)
+        self.put, self.writes, self.changed = None, [], set()
+        return calls
+
+
+def _uses_background(saver: Any, durability: str) -> bool:
+    return durability == "async" and not getattr(saver, "is_in_process", False)
+
+
+class SyncPersister:
+    """Carries out Put/PutWrites for the sync driver."""
+
+    def __init__(self, saver: Any, durability: str) -> None:
+        self.saver = saver
+        self.exit = ExitBuffer() if durability == "exit" else None
+        self.background = _uses_background(saver, durability)
+        self.in_flight: deque[concurrent.futures.Future[Any]] = deque()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def submit(self, effect: Put | PutWrites) -> None:
+        if self.exit is not None:
+            self.exit.add(effect)
+        elif self.background:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, "tether-persist")
+            while len(self.in_flight) >= MAX_IN_FLIGHT:
+                self.in_flight.popleft().result()
+            self.in_flight.append(self._pool.submit(self._call, effect))
+        else:
+            self._call(effect)
+
+    def _call(self, effect: Put | PutWrites) -> None:
+        if isinstance(effect, Put):
+            self.saver.put(effect.config, effect.checkpoint, effect.metadata, effect.new_versions)
+        else:
+            self.saver.put_writes(effect.config, effect.writes, effect.task_id, effect.task_path)
+
+    def flush(self) -> None:
+        """Make everything submitted durable; raise the first saver error."""
+        try:
+            while self.in_flight:
+                self.in_flight.popleft().result()
+            if self.exit is not None:
+                for call in self.exit.drain():
+                    self._call(call)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+
+class AsyncPersister:
+    """Carries out Put/PutWrites for the async driver."""
+
+    def __init__(self, saver: Any, durability: str) -> None:
+        self.saver = saver
+        self.exit = ExitBuffer() if durability == "exit" else None
+        self.background = _uses_background(saver, durability)
+        self.in_flight: deque[asyncio.Task[Any]] = deque()
+        self._lock = threading.Lock()
+
+    async def submit(self, effect: Put | PutWrites) -> None:
+        if self.exit is not None:
+            self.exit.add(effect)
+        elif self.background:
+            while len(self.in_flight) >= MAX_IN_FLIGHT:
+                await self.in_flight.popleft()
+            previous = self.in_flight[-1] if self.in_flight else None
+            self.in_flight.append(asyncio.ensure_future(self._after(previous, effect)))
+        else:
+            await self._call(effect)
+
+    async def _after(self, previous: asyncio.Task[Any] | None, effect: Put | PutWrites) -> None:
+        if previous is not None:
+            await asyncio.shield(previous)
+        await self._call(effect)
+
+    async def _call(self, effect: Put | PutWrites) -> None:
+        if isinstance(effect, Put):
+            await self.saver.aput(
+                effect.config, effect.checkpoint, effect.metadata, effect.new_versions
+            )
+        else:
+            await self.saver.aput_writes(
+                effect.config, effect.writes, effect.task_id, effect.task_path
+            )
+
+    async def flush(self) -> None:
+        first_error: BaseException | None = None
+        while self.in_flight:
+            try:
+                await self.in_flight.popleft()
+            except Exception as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+        if self.exit is not None:
+            for call in self.exit.drain():
+                await self._call(call)

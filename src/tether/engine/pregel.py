@@ -1,0 +1,526 @@
+"""``CompiledGraph``: the runnable object ``StateGraph.compile()`` returns.
+
+Public methods mirror LangGraph's compiled graph. Each builds a ``RunContext`` and hands a
+sans-I/O generator to the sync or async driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from typing import Any
+
+from tether import _runtime_context
+from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF, NS_SEP, THREAD_ID
+from tether.engine import state_ops
+from tether.engine.drivers import AsyncDriver, SyncDriver
+from tether.engine.effects import Effect, Emit, ListCheckpoints, Load, Put, PutWrites
+from tether.engine.loop import RunLoop
+from tether.engine.runtime import PARENT_KEY, ParentLink, RunContext, metadata_from_config
+from tether.engine.spec import GraphSpec
+from tether.errors import ConfigurationError, GraphInterrupt
+from tether.types import StateSnapshot, StateUpdate
+
+DEFAULT_RECURSION_LIMIT = 25
+_STREAM_MODES = frozenset({"values", "updates", "debug", "custom", "checkpoints", "tasks"})
+
+
+class CompiledGraph:
+    """A graph ready to run. Use ``invoke``/``stream`` (or their async twins) with a config."""
+
+    def __init__(
+        self,
+        spec: GraphSpec,
+        *,
+        checkpointer: Any = None,
+        store: Any = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        debug: bool = False,
+        name: str | None = None,
+        context_schema: Any = None,
+    ) -> None:
+        self.spec = spec
+        self.checkpointer = checkpointer
+        self.store = store
+        self.interrupt_before_nodes = interrupt_before
+        self.interrupt_after_nodes = interrupt_after
+        self.debug = debug
+        self.name = name or "LangGraph"
+        self.context_schema = context_schema
+
+    # -- running ---------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str = "values",
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the graph to its end (or to an interrupt) and return the final state."""
+        loop = self._loop(
+            input,
+            config,
+            context,
+            {stream_mode},
+            interrupt_before,
+            interrupt_after,
+            durability,
+            False,
+        )
+        chunks: list[Any] | None = [] if stream_mode != "values" else None
+        sink = loop.ctx.sink
+        for emit in SyncDriver(loop).events():
+            if sink is not None:
+                sink(emit)
+            if chunks is not None and emit.mode == stream_mode and not emit.ns:
+                chunks.append(emit.data)
+        return self._result(loop, stream_mode, chunks)
+
+    async def ainvoke(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str = "values",
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Async twin of ``invoke``."""
+        loop = self._loop(
+            input,
+            config,
+            context,
+            {stream_mode},
+            interrupt_before,
+            interrupt_after,
+            durability,
+            False,
+        )
+        chunks: list[Any] | None = [] if stream_mode != "values" else None
+        sink = loop.ctx.sink
+        async for emit in AsyncDriver(loop).events():
+            if sink is not None:
+                sink(emit)
+            if chunks is not None and emit.mode == stream_mode and not emit.ns:
+                chunks.append(emit.data)
+        return self._result(loop, stream_mode, chunks)
+
+    def stream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str | Sequence[str] | None = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        subgraphs: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Run the graph, yielding chunks of the requested stream mode(s) as steps finish."""
+        modes, single = _modes(stream_mode, self.debug)
+        loop = self._loop(
+            input, config, context, modes, interrupt_before, interrupt_after, durability, subgraphs
+        )
+        for emit in SyncDriver(loop).events():
+            yield from _shape(emit, modes, single, subgraphs)
+
+    async def astream(
+        self,
+        input: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str | Sequence[str] | None = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        subgraphs: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """Async twin of ``stream``."""
+        modes, single = _modes(stream_mode, self.debug)
+        loop = self._loop(
+            input, config, context, modes, interrupt_before, interrupt_after, durability, subgraphs
+        )
+        async for emit in AsyncDriver(loop).events():
+            for chunk in _shape(emit, modes, single, subgraphs):
+                yield chunk
+
+    def batch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+        """``invoke`` each input (configs: one for all, or one per input)."""
+        configs = _configs(config, len(inputs))
+        return [self.invoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True)]
+
+    async def abatch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+        """Async twin of ``batch``; runs the inputs concurrently."""
+        configs = _configs(config, len(inputs))
+        return list(
+            await asyncio.gather(
+                *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True))
+            )
+        )
+
+    def _result(self, loop: RunLoop, stream_mode: str, chunks: list[Any] | None) -> Any:
+        if loop.status == "interrupted" and loop.ctx.ns:
+            raise GraphInterrupt(loop.interrupts)
+        if chunks is not None:
+            return chunks
+        output = loop.output
+        if loop.status == "interrupted" and loop.interrupts and isinstance(output, dict):
+            output = {**output, "__interrupt__": list(loop.interrupts)}
+        return output
+
+    def _loop(
+        self,
+        input: Any,
+        config: dict[str, Any] | None,
+        context: Any,
+        modes: set[str] | frozenset[str],
+        interrupt_before: Any,
+        interrupt_after: Any,
+        durability: str | None,
+        subgraphs: bool,
+    ) -> RunLoop:
+        config = _inherit_task_config(config)
+        conf = dict(config.get(CONF, {}))
+        link: ParentLink | None = conf.pop(PARENT_KEY, None)
+        saver = self._saver_for(link)
+        thread_id = conf.get(THREAD_ID)
+        if saver is not None and thread_id is None:
+            raise ConfigurationError(
+                "this graph has a checkpointer, so every run needs a thread: pass "
+                "config={'configurable': {'thread_id': '<id>'}}; the thread_id is missing"
+            )
+        ns = self._namespace(conf, link)
+        checkpoint_id = conf.get(CHECKPOINT_ID) if link is None else None
+        config[CONF] = {**conf, CHECKPOINT_NS: ns}
+        durability = (
+            durability or config.get("durability") or (link.durability if link else "async")
+        )
+        if durability not in ("sync", "async", "exit"):
+            raise ConfigurationError(
+                f"durability must be 'sync', 'async' or 'exit', not {durability!r}"
+            )
+        self._check_interrupts_allowed(saver, interrupt_before, interrupt_after)
+        ctx = RunContext(
+            saver=saver,
+            store=self.store if self.store is not None else (link.store if link else None),
+            config=config,
+            thread_id=None if thread_id is None else str(thread_id),
+            ns=ns,
+            checkpoint_id=checkpoint_id,
+            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            interrupt_before=interrupt_before or self.interrupt_before_nodes,
+            interrupt_after=interrupt_after or self.interrupt_after_nodes,
+            stream_modes=frozenset(modes) | (link.stream_modes if link else frozenset()),
+            durability=durability,
+            run_id=str(config["run_id"]) if config.get("run_id") else None,
+            user_metadata=metadata_from_config(config),
+            checkpoint_map=dict(link.checkpoint_map) if link else {},
+            context=context,
+            resume_input=link.resume_input if link else None,
+            parent_resuming=link.resuming if link else False,
+            stream_ns=link.stream_ns if link else (),
+            new_id=_id_factory(saver),
+            version_fn=_version_fn(saver),
+            sink=link.sink if link else None,
+            stream_subgraphs=subgraphs or bool(link and link.sink),
+        )
+        return RunLoop(self.spec, ctx, input)
+
+    def _saver_for(self, link: ParentLink | None) -> Any:
+        own = self.checkpointer
+        if link is None:
+            if own is True:
+                raise ConfigurationError(
+                    "checkpointer=True only makes sense for a subgraph; pass a saver such as "
+                    "InMemorySaver() to the root graph's compile()"
+                )
+            return own if own not in (None, False) else None
+        if own is False:
+            return None
+        if own is None or own is True:
+            return link.saver
+        return own
+
+    def _namespace(self, conf: dict[str, Any], link: ParentLink | None) -> str:
+        if link is None:
+            return ""
+        ns = str(conf.get(CHECKPOINT_NS, ""))
+        if self.checkpointer is True:
+            ns = NS_SEP.join(part.split(":", 1)[0] for part in ns.split(NS_SEP))
+        return ns
+
+    def _check_interrupts_allowed(self, saver: Any, before: Any, after: Any) -> None:
+        if saver is None and (
+            before or after or self.interrupt_before_nodes or self.interrupt_after_nodes
+        ):
+            raise ConfigurationError(
+                "interrupt_before/interrupt_after need a checkpointer to store the paused run: "
+                "compile(checkpointer=InMemorySaver()) or another saver"
+            )
+
+    # -- state -----------------------------------------------------------------------------
+
+    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state at its latest checkpoint (or at ``checkpoint_id``)."""
+        saver, config = self._state_config(config)
+        return _run_sync(saver, state_ops.get_state(self.spec, config, subgraphs=subgraphs))
+
+    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        saver, config = self._state_config(config)
+        return await _run_async(saver, state_ops.get_state(self.spec, config, subgraphs=subgraphs))
+
+    def get_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StateSnapshot]:
+        """The thread's checkpoints as snapshots, newest first."""
+        saver, config = self._state_config(config)
+        gen = state_ops.get_state_history(
+            self.spec, config, filter=filter, before=before, limit=limit
+        )
+        yield from _run_sync(saver, gen)
+
+    async def aget_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        saver, config = self._state_config(config)
+        gen = state_ops.get_state_history(
+            self.spec, config, filter=filter, before=before, limit=limit
+        )
+        for snap in await _run_async(saver, gen):
+            yield snap
+
+    def update_state(
+        self,
+        config: dict[str, Any],
+        values: Any,
+        as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Write ``values`` as if ``as_node`` returned them; returns the new checkpoint's config."""
+        return self.bulk_update_state(config, [[StateUpdate(values, as_node, task_id)]])
+
+    async def aupdate_state(
+        self,
+        config: dict[str, Any],
+        values: Any,
+        as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.abulk_update_state(config, [[StateUpdate(values, as_node, task_id)]])
+
+    def bulk_update_state(
+        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict[str, Any]:
+        """Apply several supersteps of updates, one checkpoint each."""
+        saver, config = self._state_config(config)
+        return _run_sync(saver, self._bulk(saver, config, supersteps))
+
+    async def abulk_update_state(
+        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict[str, Any]:
+        saver, config = self._state_config(config)
+        return await _run_async(saver, self._bulk(saver, config, supersteps))
+
+    def _bulk(
+        self, saver: Any, config: dict[str, Any], supersteps: Any
+    ) -> Generator[Effect, Any, Any]:
+        updates = [
+            [StateUpdate(*u) if isinstance(u, tuple) else u for u in step] for step in supersteps
+        ]
+        return state_ops.bulk_update_state(
+            self.spec,
+            config,
+            updates,
+            version_fn=_version_fn(saver),
+            new_id=_id_factory(saver),
+            user_metadata=metadata_from_config(config),
+        )
+
+    def _state_config(self, config: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        saver = self.checkpointer if self.checkpointer not in (None, True, False) else None
+        if saver is None:
+            raise ConfigurationError(
+                "this graph has no checkpointer, so it keeps no state between runs: compile it "
+                "with checkpointer=InMemorySaver() (or another saver)"
+            )
+        conf = dict((config or {}).get(CONF, {}))
+        if conf.get(THREAD_ID) is None:
+            raise ConfigurationError(
+                "reading or updating state needs a thread: pass config={'configurable': "
+                "{'thread_id': '<id>'}}; the thread_id is missing"
+            )
+        conf[THREAD_ID] = str(conf[THREAD_ID])
+        conf.setdefault(CHECKPOINT_NS, "")
+        conf.pop(CHECKPOINT_MAP, None)
+        return saver, {**config, CONF: conf}
+
+    # -- introspection ---------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> dict[str, Any]:
+        return dict(self.spec.nodes)
+
+    def get_graph(self) -> Any:
+        raise NotImplementedError("drawing graphs is not part of tether yet")
+
+
+def _inherit_task_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A graph invoked inside a running node runs as that node's subgraph."""
+    config = dict(config or {})
+    if PARENT_KEY in config.get(CONF, {}):
+        return config
+    task = _runtime_context.current()
+    if task is None or PARENT_KEY not in task.config.get(CONF, {}):
+        return config
+    merged = {**task.config, **config}
+    merged[CONF] = {**task.config[CONF], **config.get(CONF, {})}
+    return merged
+
+
+def _modes(stream_mode: str | Sequence[str] | None, debug: bool) -> tuple[set[str], bool]:
+    if stream_mode is None:
+        stream_mode = "updates"
+    single = isinstance(stream_mode, str)
+    modes = {stream_mode} if isinstance(stream_mode, str) else set(stream_mode)
+    unknown = modes - _STREAM_MODES
+    if unknown:
+        raise ConfigurationError(
+            f"unknown stream_mode {sorted(unknown)}; tether supports {sorted(_STREAM_MODES)}"
+        )
+    if debug:
+        modes.add("debug")
+    return modes, single
+
+
+def _shape(emit: Emit, modes: set[str], single: bool, subgraphs: bool) -> Iterator[Any]:
+    if emit.ns and not subgraphs:
+        return
+    shaped: list[tuple[str, Any]]
+    if emit.mode == "interrupt":
+        payload = {"__interrupt__": emit.data}
+        shaped = [
+            (m, payload)
+            for m in ("values", "updates")
+            if m in modes and (m == "updates" or emit.data)
+        ]
+    elif emit.mode == "tasks":
+        shaped = []
+        if "tasks" in modes:
+            shaped.append(("tasks", emit.data["payload"]))
+        if "debug" in modes:
+            kind = "task" if emit.data["start"] else "task_result"
+            shaped.append(("debug", _debug(kind, emit.data["step"], emit.data["payload"])))
+    elif emit.mode == "checkpoints":
+        shaped = []
+        if "checkpoints" in modes:
+            shaped.append(("checkpoints", emit.data))
+        if "debug" in modes:
+            shaped.append(
+                ("debug", _debug("checkpoint", emit.data["metadata"].get("step"), emit.data))
+            )
+    elif emit.mode in modes:
+        shaped = [(emit.mode, emit.data)]
+    else:
+        shaped = []
+    for mode, data in shaped:
+        if single:
+            yield (emit.ns, data) if subgraphs else data
+        else:
+            yield (emit.ns, mode, data) if subgraphs else (mode, data)
+
+
+def _debug(kind: str, step: Any, payload: Any) -> dict[str, Any]:
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return {"type": kind, "timestamp": now, "step": step, "payload": payload}
+
+
+def _configs(config: Any, n: int) -> list[Any]:
+    if isinstance(config, list | tuple):
+        if len(config) != n:
+            raise ConfigurationError(f"batch got {n} inputs but {len(config)} configs")
+        return list(config)
+    return [config] * n
+
+
+def _id_factory(saver: Any) -> Any:
+    from tether.checkpoint.ids import new_checkpoint_id
+
+    return new_checkpoint_id
+
+
+def _version_fn(saver: Any) -> Any:
+    if saver is None:
+        return None
+    return lambda current: saver.get_next_version(current, None)
+
+
+def _run_sync(saver: Any, gen: Generator[Effect, Any, Any]) -> Any:
+    send: Any = None
+    while True:
+        try:
+            effect = gen.send(send)
+        except StopIteration as stop:
+            return stop.value
+        send = None
+        if isinstance(effect, Load):
+            send = saver.get_tuple(effect.config)
+        elif isinstance(effect, ListCheckpoints):
+            send = list(
+                saver.list(
+                    effect.config, filter=effect.filter, before=effect.before, limit=effect.limit
+                )
+            )
+        elif isinstance(effect, Put):
+            send = saver.put(effect.config, effect.checkpoint, effect.metadata, effect.new_versions)
+        elif isinstance(effect, PutWrites):
+            saver.put_writes(effect.config, effect.writes, effect.task_id, effect.task_path)
+
+
+async def _run_async(saver: Any, gen: Generator[Effect, Any, Any]) -> Any:
+    send: Any = None
+    while True:
+        try:
+            effect = gen.send(send)
+        except StopIteration as stop:
+            return stop.value
+        send = None
+        if isinstance(effect, Load):
+            send = await saver.aget_tuple(effect.config)
+        elif isinstance(effect, ListCheckpoints):
+            send = [
+                t
+                async for t in saver.alist(
+                    effect.config, filter=effect.filter, before=effect.before, limit=effect.limit
+                )
+            ]
+        elif isinstance(effect, Put):
+            send = await saver.aput(
+                effect.config, effect.checkpoint, effect.metadata, effect.new_versions
+            )
+        elif isinstance(effect, PutWrites):
+            await saver.aput_writes(effect.config, effect.writes, effect.task_id, effect.task_path)

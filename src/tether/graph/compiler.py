@@ -1,0 +1,204 @@
+"""Turning a ``StateGraph`` into the engine's ``GraphSpec``: channels, triggers, node writers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tether.constants import END, START, TASKS
+from tether.engine.channels import Barrier, Channel, EphemeralValue, LastValue, Topic
+from tether.engine.spec import GraphSpec, NodeSpec, Writes
+from tether.engine.task import Task
+from tether.errors import InvalidUpdateError, ParentCommand
+from tether.graph.branch import Branch
+from tether.graph.node import adapt, is_async_callable
+from tether.graph.schema import SchemaAdapter, channel_for, schema_hints, update_items
+from tether.types import Command, Send
+
+if TYPE_CHECKING:
+    from tether.graph.state import NodeDef, StateGraph
+
+
+def trigger_channel(node: str) -> str:
+    return f"branch:to:{node}"
+
+
+def join_channel(starts: tuple[str, ...], end: str) -> str:
+    return f"join:{'+'.join(starts)}:{end}"
+
+
+def compile_spec(graph: StateGraph) -> GraphSpec:
+    channels: dict[str, Channel] = {}
+    for key, hint in graph.hints.items():
+        channels[key] = channel_for(key, hint)
+    input_keys = tuple(schema_hints(graph.input_schema)) or tuple(graph.hints)
+    output_keys = tuple(schema_hints(graph.output_schema)) or tuple(graph.hints)
+    for key in (*input_keys, *output_keys):
+        channels.setdefault(key, LastValue(key))
+    state_keys = tuple(channels)
+    channels[START] = EphemeralValue(START)
+    channels[TASKS] = Topic(TASKS)
+    for name in graph.nodes:
+        channels[trigger_channel(name)] = EphemeralValue(trigger_channel(name))
+    for starts, end in graph.join_edges:
+        key = join_channel(starts, end)
+        channels[key] = Barrier(key, frozenset(starts))
+    writer = _Writers(graph, set(state_keys))
+    nodes: dict[str, NodeSpec] = {START: _start_node(writer, input_keys)}
+    for name, node in graph.nodes.items():
+        nodes[name] = _user_node(graph, node, writer, state_keys)
+    trigger_to_nodes: dict[str, list[str]] = {}
+    for name, spec in nodes.items():
+        for chan in spec.triggers:
+            trigger_to_nodes.setdefault(chan, []).append(name)
+    output_set = set(output_keys)
+    return GraphSpec(
+        channels=channels,
+        nodes=nodes,
+        state_keys=state_keys,
+        input_channel=START,
+        output_keys=output_keys,
+        build_output=lambda values: {k: v for k, v in values.items() if k in output_set},
+        build_values=dict,
+        input_writes=lambda value: [(START, value)],
+        command_writes=lambda cmd: writer.command(cmd, "__input__"),
+        update_view=writer.update_view,
+        trigger_to_nodes={k: tuple(v) for k, v in trigger_to_nodes.items()},
+    )
+
+
+class _Writers:
+    """Turns node results into writes: state updates, commands and outgoing edges."""
+
+    def __init__(self, graph: StateGraph, state_keys: set[str]) -> None:
+        self.graph = graph
+        self.state_keys = state_keys
+        self.static: dict[str, list[str]] = {}
+        for start, end in graph.edges:
+            if end != END:
+                self.static.setdefault(start, []).append(trigger_channel(end))
+        for starts, end in graph.join_edges:
+            for start in starts:
+                self.static.setdefault(start, []).append(join_channel(starts, end))
+        for key in self.static:
+            self.static[key].sort()
+
+    def state_writes(self, update: Any, node: str) -> Writes:
+        if update is None:
+            return []
+        return [(k, v) for k, v in update_items(update, node) if k in self.state_keys]
+
+    def command(self, cmd: Command[Any], node: str) -> Writes:
+        writes: Writes = []
+        if cmd.update is not None:
+            if isinstance(cmd.update, list | tuple) and all(
+                isinstance(u, tuple) and len(u) == 2 for u in cmd.update
+            ):
+                writes.extend((k, v) for k, v in cmd.update if k in self.state_keys)
+            else:
+                writes.extend(self.state_writes(cmd.update, node))
+        goto = cmd.goto
+        targets = goto if isinstance(goto, list | tuple) else [goto]
+        for target in targets:
+            if isinstance(target, Send):
+                writes.append((TASKS, target))
+            elif isinstance(target, str):
+                if target != END:
+                    if target not in self.graph.nodes:
+                        raise InvalidUpdateError(
+                            f"node {node!r} returned Command(goto={target!r}), an unknown node"
+                        )
+                    writes.append((trigger_channel(target), None))
+            elif target:
+                raise InvalidUpdateError(
+                    f"node {node!r}: Command(goto=...) takes node names or Send, not {target!r}"
+                )
+        return writes
+
+    def node_writes(self, result: Any, task: Task, name: str) -> Writes:
+        if isinstance(result, Command):
+            if result.graph == Command.PARENT:
+                raise ParentCommand(result)
+            writes = self.command(result, name)
+        elif (
+            isinstance(result, list | tuple)
+            and result
+            and all(isinstance(r, Command) for r in result)
+        ):
+            writes = [w for cmd in result for w in self.command(cmd, name)]
+        else:
+            writes = self.state_writes(result, name)
+        return self.edges(writes, task, name)
+
+    def edges(self, writes: Writes, task: Task, name: str) -> Writes:
+        out = list(writes)
+        out.extend(
+            (chan, name if chan.startswith("join:") else None) for chan in self.static.get(name, ())
+        )
+        branches: list[Branch] = self.graph.branches.get(name, [])
+        if branches:
+            state = task.fresh(writes) if task.fresh is not None else {}
+            adapter = SchemaAdapter(self.graph.state_schema, tuple(self.state_keys))
+            view = adapter.build(state)
+            for branch in branches:
+                out.extend(branch.writes(view, task.config, name))
+        return out
+
+    def update_view(self, writes: Writes) -> Any:
+        update = {k: v for k, v in writes if k in self.state_keys}
+        return update or None
+
+
+def _start_node(writer: _Writers, input_keys: tuple[str, ...]) -> NodeSpec:
+    allowed = set(input_keys)
+
+    def to_writes(value: Any, task: Task) -> Writes:
+        if isinstance(value, Command):
+            return writer.edges(writer.command(value, START), task, START)
+        items = update_items(value, START) if value is not None else []
+        return writer.edges([(k, v) for k, v in items if k in allowed], task, START)
+
+    return NodeSpec(
+        name=START,
+        triggers=(START,),
+        read=lambda values: values.get(START),
+        call=lambda value, config: value,
+        to_writes=to_writes,
+    )
+
+
+def _user_node(
+    graph: StateGraph, node: NodeDef, writer: _Writers, state_keys: tuple[str, ...]
+) -> NodeSpec:
+    triggers = [trigger_channel(node.name)]
+    triggers += [join_channel(s, e) for s, e in graph.join_edges if e == node.name]
+    schema = node.input_schema or graph.state_schema
+    keys = tuple(schema_hints(node.input_schema)) if node.input_schema else state_keys
+    adapter = SchemaAdapter(schema, keys)
+    action = node.action
+    name = node.name
+    subgraph = action if hasattr(action, "spec") and hasattr(action, "invoke") else None
+    call: Callable[[Any, dict[str, Any]], Any]
+    acall = None
+    if subgraph is not None:
+        call = subgraph.invoke
+        acall = subgraph.ainvoke
+        is_async = False
+    else:
+        call = adapt(action)
+        is_async = is_async_callable(action)
+    return NodeSpec(
+        name=name,
+        triggers=tuple(triggers),
+        read=adapter.build,
+        call=call,
+        to_writes=lambda result, task: writer.node_writes(result, task, name),
+        is_async=is_async,
+        acall=acall,
+        retry_policy=node.retry_policy,
+        subgraph=subgraph,
+        metadata=node.metadata,
+    )
+
+
+_ = Mapping
