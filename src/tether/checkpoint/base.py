@@ -1,0 +1,530 @@
+"""The checkpoint saver contract: data model, helpers every backend shares, and the base class.
+
+A saver stores, per thread and namespace, a chain of checkpoints (each naming its parent), the
+channel values they point at, and the pending writes of tasks run from each checkpoint.
+Signatures and semantics follow LangGraph's ``BaseCheckpointSaver`` so LangGraph code ports
+by changing the import prefix.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal, NamedTuple, TypedDict
+
+from typing_extensions import Self
+
+from tether.checkpoint.ids import new_checkpoint_id
+from tether.checkpoint.serde.base import SerializerProtocol, UnstorableValue
+from tether.constants import (
+    CHECKPOINT_ID,
+    CHECKPOINT_NS,
+    CONF,
+    EXCLUDED_METADATA_KEYS,
+    THREAD_ID,
+    WRITES_IDX_MAP,
+)
+from tether.errors import ConfigurationError, CorruptDataError
+
+__all__ = [
+    "LATEST_VERSION",
+    "BaseCheckpointSaver",
+    "ChannelVersions",
+    "Checkpoint",
+    "CheckpointMetadata",
+    "CheckpointTuple",
+    "PendingWrite",
+    "PruneStrategy",
+    "RunnableConfig",
+    "SerializerProtocol",
+    "SyncBackedAsyncMixin",
+    "as_id_list",
+    "dump_channel_value",
+    "dump_value",
+    "state_root",
+    "checkpoint_config",
+    "copy_checkpoint",
+    "empty_checkpoint",
+    "get_checkpoint_id",
+    "get_checkpoint_metadata",
+    "get_checkpoint_ns",
+    "get_thread_id",
+    "index_writes",
+    "prune_keep_count",
+]
+
+RunnableConfig = dict[str, Any]
+"""A run's config: ``{"configurable": {"thread_id": ..., ...}, "metadata": {...}, ...}``."""
+
+ChannelVersions = dict[str, str | int | float]
+"""Channel name -> version. tether savers issue string versions (see ``get_next_version``)."""
+
+PendingWrite = tuple[str, str, Any]
+"""``(task_id, channel, value)``: a write made by a task, not yet applied to a checkpoint."""
+
+PruneStrategy = Literal["keep_latest", "delete"]
+
+LATEST_VERSION = 4
+"""Checkpoint format version written by tether (LangGraph's v4: sends live in a channel)."""
+
+
+class Checkpoint(TypedDict):
+    """The state of a thread after a super-step."""
+
+    v: int
+    """Format version (``LATEST_VERSION``)."""
+    id: str
+    """Checkpoint id; ids sort by creation (``tether.checkpoint.ids``)."""
+    ts: str
+    """ISO-8601 UTC time of creation."""
+    channel_values: dict[str, Any]
+    """Value of every non-empty channel."""
+    channel_versions: ChannelVersions
+    """Current version of every channel ever written."""
+    versions_seen: dict[str, ChannelVersions]
+    """Per node, the versions of its trigger channels it has already consumed."""
+    updated_channels: list[str] | None
+    """Channels updated by the super-step that produced this checkpoint."""
+
+
+class CheckpointMetadata(TypedDict, total=False):
+    """Metadata of a checkpoint. Users' own keys (copied from the config) sit beside these."""
+
+    source: Literal["input", "loop", "update", "fork"]
+    step: int
+    """-1 for the first input checkpoint of a thread, then +1 per super-step."""
+    parents: dict[str, str]
+    """Namespace -> checkpoint id of every enclosing graph's checkpoint."""
+    run_id: str
+
+
+class CheckpointTuple(NamedTuple):
+    """A checkpoint with its address, metadata, parent address and pending writes."""
+
+    config: RunnableConfig
+    checkpoint: Checkpoint
+    metadata: CheckpointMetadata
+    parent_config: RunnableConfig | None = None
+    pending_writes: list[PendingWrite] | None = None
+
+
+# --- helpers shared by every backend ---------------------------------------------------------
+
+
+def empty_checkpoint() -> Checkpoint:
+    """Return a checkpoint with no channels, a fresh id and the current time."""
+    return Checkpoint(
+        v=LATEST_VERSION,
+        id=new_checkpoint_id(),
+        ts=datetime.now(timezone.utc).isoformat(),
+        channel_values={},
+        channel_versions={},
+        versions_seen={},
+        updated_channels=None,
+    )
+
+
+def copy_checkpoint(checkpoint: Checkpoint) -> Checkpoint:
+    """Copy a checkpoint's containers (not the channel values themselves)."""
+    copied: dict[str, Any] = dict(checkpoint)
+    copied["channel_values"] = dict(checkpoint["channel_values"])
+    copied["channel_versions"] = dict(checkpoint["channel_versions"])
+    copied["versions_seen"] = {k: dict(v) for k, v in checkpoint["versions_seen"].items()}
+    updated = checkpoint.get("updated_channels")
+    copied["updated_channels"] = None if updated is None else list(updated)
+    return copied  # type: ignore[return-value]  # same keys as the input Checkpoint
+
+
+def get_checkpoint_metadata(
+    config: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> CheckpointMetadata:
+    """Return ``metadata`` plus the scalar keys of ``config["metadata"]`` and ``configurable``.
+
+    Keys already in ``metadata`` win; keys starting with ``__`` and the reserved
+    ``EXCLUDED_METADATA_KEYS`` are skipped; only str/int/float/bool values are copied. NUL
+    characters are removed from strings (PostgreSQL JSONB cannot store them). This is how a
+    user's ``config["metadata"]["user_id"]`` becomes filterable in ``list(filter=...)``.
+    """
+    merged: dict[str, Any] = {
+        k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in metadata.items()
+    }
+    for source in (config.get("metadata"), config.get(CONF)):
+        if not source:
+            continue
+        for key, value in source.items():
+            if key in merged or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
+                continue
+            if isinstance(value, str):
+                merged[key] = value.replace("\x00", "")
+            elif isinstance(value, (int, float, bool)):
+                merged[key] = value
+    return merged  # type: ignore[return-value]  # CheckpointMetadata allows user keys
+
+
+_MISSING_THREAD_ID = (
+    "config['configurable']['thread_id'] is missing: "
+    "pass config={'configurable': {'thread_id': ...}}"
+)
+
+
+def get_thread_id(config: Mapping[str, Any] | None) -> str:
+    """Return the config's thread id as a string, or raise ``ConfigurationError``."""
+    configurable = config.get(CONF) if config else None
+    thread_id = configurable.get(THREAD_ID) if configurable else None
+    if thread_id is None:
+        raise ConfigurationError(_MISSING_THREAD_ID)
+    return thread_id if isinstance(thread_id, str) else str(thread_id)
+
+
+def get_checkpoint_ns(config: Mapping[str, Any]) -> str:
+    """Return the config's checkpoint namespace (``""`` for the root graph)."""
+    return (config.get(CONF) or {}).get(CHECKPOINT_NS) or ""
+
+
+def get_checkpoint_id(config: Mapping[str, Any] | None) -> str | None:
+    """Return the config's checkpoint id (LangGraph's legacy ``thread_ts`` also accepted)."""
+    if not config:
+        return None
+    configurable = config.get(CONF) or {}
+    checkpoint_id = configurable.get(CHECKPOINT_ID) or configurable.get("thread_ts")
+    return checkpoint_id or None
+
+
+def checkpoint_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    """Return the config that addresses one stored checkpoint."""
+    return {
+        CONF: {THREAD_ID: thread_id, CHECKPOINT_NS: checkpoint_ns, CHECKPOINT_ID: checkpoint_id}
+    }
+
+
+def index_writes(writes: Sequence[tuple[str, Any]]) -> tuple[list[tuple[int, str, Any]], bool]:
+    """Number a ``put_writes`` batch: ``([(idx, channel, value), ...], upsert)``.
+
+    ``idx`` is the position in the batch, except special channels take their fixed negative
+    index from ``WRITES_IDX_MAP``. ``upsert`` is true when every write is to a special channel:
+    such a batch replaces earlier rows with the same key; any other batch inserts only keys not
+    stored yet (first wins), which makes a retried task's writes idempotent.
+    """
+    indexed: list[tuple[int, str, Any]] = []
+    upsert = bool(writes)
+    for position, (channel, value) in enumerate(writes):
+        idx = WRITES_IDX_MAP.get(channel)
+        if idx is None:  # not a special channel (WRITES_IDX_MAP keys == SPECIAL_CHANNELS)
+            idx, upsert = position, False
+        indexed.append((idx, channel, value))
+    return indexed, upsert
+
+
+def prune_keep_count(strategy: str, keep_last: int | None) -> int:
+    """Validate ``prune`` arguments; return how many checkpoints to keep per namespace (0 = all
+    deleted)."""
+    if strategy == "delete":
+        if keep_last is not None:
+            raise ConfigurationError(
+                f"prune(strategy='delete') deletes everything; keep_last={keep_last} "
+                "makes no sense with it: use strategy='keep_latest' with keep_last"
+            )
+        return 0
+    if strategy != "keep_latest":
+        raise ConfigurationError(
+            f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'"
+        )
+    if keep_last is None:
+        return 1
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+        raise ConfigurationError(f"prune keep_last must be an int >= 1, got {keep_last!r}")
+    return keep_last
+
+
+def as_id_list(ids: Iterable[str] | str) -> list[str]:
+    """Accept one id or several; a bare string is one id, not a sequence of characters."""
+    return [ids] if isinstance(ids, str) else [str(i) for i in ids]
+
+
+def dump_value(serde: SerializerProtocol, value: Any, root: str) -> tuple[str, bytes]:
+    """Serialize ``value``; an unstorable part is reported under ``root`` (``state.messages``)."""
+    try:
+        return serde.dumps_typed(value)
+    except UnstorableValue as err:
+        raise err.with_root(root) from None
+
+
+def dump_channel_value(serde: SerializerProtocol, channel: str, value: Any) -> tuple[str, bytes]:
+    """Serialize a channel's value or write; errors are reported under ``state.<channel>``."""
+    try:
+        return serde.dumps_typed(value)
+    except UnstorableValue as err:
+        raise err.with_root(state_root(channel)) from None
+
+
+def state_root(channel: str) -> str:
+    """The path root for errors about a channel's value: ``state.messages``, ``state['a:b']``."""
+    return f"state.{channel}" if channel.isidentifier() else f"state[{channel!r}]"
+
+
+def _unimplemented(saver: object, method: str) -> NotImplementedError:
+    name = type(saver).__name__
+    return NotImplementedError(
+        f"{name}.{method}() is not implemented: {name} does not support it. "
+        f"Implement {method}() in {name} or use a tether saver that does."
+    )
+
+
+# --- the base class ---------------------------------------------------------------------------
+
+
+class BaseCheckpointSaver:
+    """Base class of checkpoint savers.
+
+    A saver implements the sync methods, the async ``a*`` twins, or both (sync-only savers
+    without I/O get the twins from ``SyncBackedAsyncMixin``). Every method a subclass does not
+    implement raises ``NotImplementedError`` naming the saver and the method.
+    """
+
+    serde: SerializerProtocol
+
+    def __init__(self, *, serde: SerializerProtocol | None = None) -> None:
+        if serde is None:
+            from tether.checkpoint.serde import MsgpackSerializer
+
+            serde = MsgpackSerializer()
+        self.serde = serde
+
+    # --- sync ---------------------------------------------------------------------------------
+
+    def get(self, config: RunnableConfig) -> Checkpoint | None:
+        """Return the checkpoint ``config`` addresses (latest if it has no id), or None."""
+        found = self.get_tuple(config)
+        return found.checkpoint if found else None
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Return the addressed checkpoint with metadata, parent and pending writes, or None.
+
+        Without ``checkpoint_id`` the latest checkpoint of ``(thread_id, checkpoint_ns)``.
+        """
+        raise _unimplemented(self, "get_tuple")
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Yield checkpoints newest first by checkpoint id, across everything selected.
+
+        ``config=None`` (or ``{}``) lists every thread; otherwise its thread, its namespace
+        only if ``checkpoint_ns`` is present, and only its checkpoint if ``checkpoint_id`` is.
+        ``filter``: top-level metadata keys that must all be present and equal.
+        ``before``: only checkpoints with an id lower than its ``checkpoint_id``.
+        ``limit``: at most this many.
+        """
+        raise _unimplemented(self, "list")
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint whose parent is ``config``'s checkpoint_id; return its config.
+
+        Only channels in ``new_versions`` have their values written; the others must already
+        be stored at the version ``checkpoint["channel_versions"]`` names.
+        """
+        raise _unimplemented(self, "put")
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's ``(channel, value)`` writes on the checkpoint ``config`` names."""
+        raise _unimplemented(self, "put_writes")
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, value and write of a thread (all namespaces)."""
+        raise _unimplemented(self, "delete_thread")
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints whose metadata ``run_id`` is in ``run_ids``, with their
+        writes."""
+        raise _unimplemented(self, "delete_for_runs")
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, value and write of a thread to another thread."""
+        raise _unimplemented(self, "copy_thread")
+
+    def prune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy = "keep_latest",
+        keep_last: int | None = None,
+    ) -> None:
+        """Shrink threads: keep the newest (or ``keep_last`` newest) checkpoints per namespace
+        with their writes and values, or delete everything (``strategy="delete"``)."""
+        raise _unimplemented(self, "prune")
+
+    # --- async --------------------------------------------------------------------------------
+
+    async def aget(self, config: RunnableConfig) -> Checkpoint | None:
+        """Async ``get``."""
+        found = await self.aget_tuple(config)
+        return found.checkpoint if found else None
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async ``get_tuple``."""
+        raise _unimplemented(self, "aget_tuple")
+
+    def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async ``list``: an async iterator of checkpoint tuples, newest first."""
+        raise _unimplemented(self, "alist")
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async ``put``."""
+        raise _unimplemented(self, "aput")
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async ``put_writes``."""
+        raise _unimplemented(self, "aput_writes")
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async ``delete_thread``."""
+        raise _unimplemented(self, "adelete_thread")
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async ``delete_for_runs``."""
+        raise _unimplemented(self, "adelete_for_runs")
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async ``copy_thread``."""
+        raise _unimplemented(self, "acopy_thread")
+
+    async def aprune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy = "keep_latest",
+        keep_last: int | None = None,
+    ) -> None:
+        """Async ``prune``."""
+        raise _unimplemented(self, "aprune")
+
+    # --- versions and serializer --------------------------------------------------------------
+
+    def get_next_version(self, current: str | int | float | None, channel: object = None) -> str:
+        """Return the version after ``current`` (``None`` -> the first version).
+
+        Versions are strings ``"<32-digit counter>.<16 random hex>"``: string order is numeric
+        order of the counter, and two branches stepping from the same version get distinct
+        versions. Int/float and LangGraph-style string versions are accepted as ``current``.
+        ``channel`` is unused (LangGraph compatibility).
+        """
+        if current is None:
+            counter = 1
+        elif isinstance(current, str):
+            head = current.split(".", 1)[0]
+            if not head.isdigit():
+                raise CorruptDataError(
+                    f"channel version {current!r} is not a saver version "
+                    "('<counter>.<suffix>'): the checkpoint was written by another tool"
+                )
+            counter = int(head) + 1
+        else:
+            counter = int(current) + 1
+        return f"{counter:032d}.{random.getrandbits(64):016x}"
+
+    def with_allowlist(self, extra_allowlist: Iterable[Any]) -> Self:
+        """Return a shallow copy (same storage) whose serializer also allows these types.
+
+        A serializer without ``with_allowlist`` has no allowlist to extend; the copy keeps it.
+        """
+        clone = copy.copy(self)
+        extend = getattr(self.serde, "with_allowlist", None)
+        if extend is not None:
+            clone.serde = extend(extra_allowlist)
+        return clone
+
+
+class SyncBackedAsyncMixin(BaseCheckpointSaver):
+    """Async twins that call the sync methods directly, for savers that do no blocking I/O.
+
+    Use it for in-process backends (memory) only: a saver that talks to a database must not
+    block the event loop and implements the async methods itself.
+    """
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self.delete_for_runs(run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self.copy_thread(source_thread_id, target_thread_id)
+
+    async def aprune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy = "keep_latest",
+        keep_last: int | None = None,
+    ) -> None:
+        self.prune(thread_ids, strategy=strategy, keep_last=keep_last)
