@@ -14,7 +14,9 @@
     │   ├── ConflictError           a concurrent writer won
     │   │   └── ThreadBusy          another run holds the thread's lease
     │   ├── SchemaVersionError      stored data written by another format version
-    │   └── CorruptDataError        stored bytes that cannot be decoded
+    │   ├── CorruptDataError        stored bytes that cannot be decoded
+    │   └── InvalidStoreOperation   a store call with bad arguments (filter, limit, ...)
+    │       └── InvalidNamespaceError  a store namespace that is not valid
     └── SerializationError          a value that cannot be stored or a type that is not allowed
 
 ``GraphInterrupt`` is not a ``TetherError``: it is control flow, raised inside a node by
@@ -89,6 +91,14 @@ class CorruptDataError(StorageError):
     """Stored bytes cannot be decoded."""
 
 
+class InvalidStoreOperation(StorageError, ValueError):
+    """A store call with bad arguments: an unknown filter operator, a negative limit, ..."""
+
+
+class InvalidNamespaceError(InvalidStoreOperation):
+    """A store namespace that is not a tuple of non-empty string labels without ``"."``."""
+
+
 class SerializationError(TetherError, TypeError):
     """A value cannot be serialized, or a stored type is not on the allowlist."""
 
@@ -123,7 +133,9 @@ __all__ = [
     "GraphInterrupt",
     "GraphRecursionError",
     "InvalidGraphError",
+    "InvalidNamespaceError",
     "InvalidResumeError",
+    "InvalidStoreOperation",
     "InvalidUpdateError",
     "NodeInterrupt",
     "ParentCommand",
