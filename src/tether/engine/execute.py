@@ -15,6 +15,7 @@ from tether import _runtime_context
 from tether.engine.runtime import Runtime
 from tether.engine.task import Task
 from tether.errors import GraphInterrupt, ParentCommand
+from tether.types import Command
 
 if TYPE_CHECKING:
     from tether.engine.loop import RunLoop
@@ -53,6 +54,14 @@ class TaskCall:
     def record(self, result: Any) -> None:
         self.task.writes = self.task.node.to_writes(result, self.task)
 
+    def adopt_parent_command(self, exc: BaseException) -> bool:
+        """A subgraph's ``Command(graph=Command.PARENT)`` becomes this task's own result."""
+        if not isinstance(exc, ParentCommand) or self.task.node.subgraph is None:
+            return False
+        cmd = exc.command
+        self.record(Command(update=cmd.update, goto=cmd.goto))
+        return True
+
     def retry_delay(self, exc: BaseException) -> float | None:
         """Seconds to wait before another attempt, or None to give up."""
         if isinstance(exc, _CONTROL_FLOW) or not isinstance(exc, Exception):
@@ -86,6 +95,8 @@ def run_task_sync(call: TaskCall) -> BaseException | None:
             call.record(result)
             return None
         except BaseException as exc:
+            if call.adopt_parent_command(exc):
+                return None
             delay = call.retry_delay(exc)
             if delay is None:
                 return exc
@@ -116,6 +127,8 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
+            if call.adopt_parent_command(exc):
+                return None
             delay = call.retry_delay(exc)
             if delay is None:
                 return exc

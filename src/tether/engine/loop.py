@@ -76,6 +76,7 @@ class RunLoop:
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
         self.resuming = False
+        self.addressed_head = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -122,17 +123,14 @@ class RunLoop:
                     f"{ctx.thread_id!r} (namespace {ctx.ns!r}); list the thread's checkpoints "
                     f"with get_state_history(config)"
                 )
+        if saved is not None and ctx.checkpoint_id is not None:
+            head = yield Load(ctx.base_config())
+            self.addressed_head = (
+                head is not None and head.checkpoint["id"] == saved.checkpoint["id"]
+            )
         if saved is not None:
             cp = saved.checkpoint
-            self.checkpoint = {
-                "v": cp.get("v", LATEST_VERSION),
-                "id": cp["id"],
-                "ts": cp["ts"],
-                "channel_values": {},
-                "channel_versions": dict(cp["channel_versions"]),
-                "versions_seen": {k: dict(v) for k, v in cp["versions_seen"].items()},
-                "updated_channels": cp.get("updated_channels"),
-            }
+            self.checkpoint = working_copy(cp)
             self.metadata = dict(saved.metadata or {})
             self.pending_writes = list(saved.pending_writes or [])
             self.checkpoint_config = saved.config
@@ -160,7 +158,11 @@ class RunLoop:
                 )
             self.resuming = True
         if self.resuming:
-            self.replaying = self.ctx.checkpoint_id is not None and not isinstance(inp, Command)
+            self.replaying = (
+                self.ctx.checkpoint_id is not None
+                and not isinstance(inp, Command)
+                and not self.addressed_head
+            )
             self.checkpoint["versions_seen"][INTERRUPT] = dict(self.checkpoint["channel_versions"])
             self._apply_null_writes()
             if self.replaying:
@@ -449,6 +451,19 @@ def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:
         **checkpoint,
         "channel_versions": dict(checkpoint["channel_versions"]),
         "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
+    }
+
+
+def working_copy(cp: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored checkpoint's bookkeeping, copied so the loop can change it (values left out)."""
+    return {
+        "v": cp.get("v", LATEST_VERSION),
+        "id": cp["id"],
+        "ts": cp["ts"],
+        "channel_values": {},
+        "channel_versions": dict(cp["channel_versions"]),
+        "versions_seen": {k: dict(v) for k, v in cp["versions_seen"].items()},
+        "updated_channels": cp.get("updated_channels"),
     }
 
 

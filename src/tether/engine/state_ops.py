@@ -21,7 +21,7 @@ from tether.constants import (
 )
 from tether.engine.channels import MISSING
 from tether.engine.effects import Effect, ListCheckpoints, Load, Put
-from tether.engine.loop import LATEST_VERSION, fresh_state, read_state, restore_channels
+from tether.engine.loop import fresh_state, read_state, restore_channels, working_copy
 from tether.engine.spec import GraphSpec
 from tether.engine.task import (
     Task,
@@ -42,15 +42,7 @@ class Loaded:
     def __init__(self, graph: GraphSpec, saved: Any) -> None:
         cp = saved.checkpoint
         self.saved = saved
-        self.checkpoint: dict[str, Any] = {
-            "v": cp.get("v", LATEST_VERSION),
-            "id": cp["id"],
-            "ts": cp["ts"],
-            "channel_values": {},
-            "channel_versions": dict(cp["channel_versions"]),
-            "versions_seen": {k: dict(v) for k, v in cp["versions_seen"].items()},
-            "updated_channels": cp.get("updated_channels"),
-        }
+        self.checkpoint = working_copy(cp)
         self.metadata = dict(saved.metadata or {})
         self.channels = restore_channels(graph, cp.get("channel_values", {}))
         self.step = int(self.metadata.get("step", -1)) + 1

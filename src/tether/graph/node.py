@@ -25,27 +25,29 @@ def is_async_callable(fn: Any) -> bool:
 
 
 def adapt(fn: Callable[..., Any]) -> Callable[[Any, dict[str, Any]], Any]:
-    """Return ``call(input, config)`` that passes what ``fn`` asks for."""
+    """Return ``call(input, config)`` that passes what ``fn`` asks for, by parameter name.
+
+    The first parameter gets the state; a parameter named ``config`` gets the config, and
+    ones named ``store``, ``runtime`` or ``writer`` get those (LangGraph's rule).
+    """
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return lambda state, config: fn(state)
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    wants_config_positional = len(positional) >= 2
-    keyword = {p.name for p in params if p.kind == p.KEYWORD_ONLY and p.name in _INJECTABLE}
-    if len(positional) >= 2 and positional[1].name in ("store", "runtime", "writer"):
-        wants_config_positional = False
-        keyword.add(positional[1].name)
-    if not keyword:
-        if wants_config_positional:
-            return fn
+    named = [
+        p.name
+        for p in params[1:]
+        if p.name in _INJECTABLE
+        and p.kind not in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if not named:
         return lambda state, config: fn(state)
+    if named == ["config"]:
+        return lambda state, config: fn(state, config=config)
+    wanted = set(named)
 
     def call(state: Any, config: dict[str, Any]) -> Any:
-        kwargs = _injected(keyword, config)
-        if wants_config_positional:
-            return fn(state, config, **kwargs)
-        return fn(state, **kwargs)
+        return fn(state, **_injected(wanted, config))
 
     return call
 
