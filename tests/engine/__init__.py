@@ -1,0 +1,1 @@
+"""Engine-semantics suite: what tether's graph engine must do, checked against LangGraph."""
