@@ -23,11 +23,16 @@ from saver_kit import MODES, Driver
 
 from tether.checkpoint.base import BaseCheckpointSaver
 from tether.checkpoint.memory import InMemorySaver
+from tether.checkpoint.sqlite import SqliteSaver
 
 SaverFactory = Callable[[pytest.FixtureRequest], AbstractContextManager[BaseCheckpointSaver]]
 
 SAVER_FACTORIES: dict[str, SaverFactory] = {
     "memory": lambda request: nullcontext(InMemorySaver()),
+    "sqlite-file": lambda request: SqliteSaver.from_conn_string(
+        str(request.getfixturevalue("tmp_path") / "checkpoints.db")
+    ),
+    "sqlite-memory": lambda request: SqliteSaver.from_conn_string(":memory:"),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,23 @@ import pytest
 import tether
 from tether.checkpoint.memory import InMemorySaver
 
-SAVER_FACTORIES: dict[str, Callable[[], Any]] = {
-    "memory": InMemorySaver,
+
+def _sqlite_file(tmp_path: Path) -> Any:
+    from tether.checkpoint.sqlite import SqliteSaver
+
+    return SqliteSaver(path=str(tmp_path / "engine.db"))
+
+
+def _sqlite_memory(tmp_path: Path) -> Any:
+    from tether.checkpoint.sqlite import SqliteSaver
+
+    return SqliteSaver(path=":memory:")
+
+
+SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
+    "memory": lambda tmp_path: InMemorySaver(),
+    "sqlite-file": _sqlite_file,
+    "sqlite-memory": _sqlite_memory,
 }
 
 IS_LANGGRAPH_SHIM: bool = bool(getattr(tether, "__tether_shim__", False))
@@ -45,7 +61,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(params=sorted(SAVER_FACTORIES), ids=lambda name: f"saver={name}")
 def saver(request: pytest.FixtureRequest) -> Any:
     """A fresh, empty checkpoint saver from each registered backend."""
-    made = SAVER_FACTORIES[request.param]()
+    made = SAVER_FACTORIES[request.param](request.getfixturevalue("tmp_path"))
     yield made
     close = getattr(made, "close", None)
     if callable(close):

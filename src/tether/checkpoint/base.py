@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple, TypedDict
 from typing_extensions import Self
 
 from tether.checkpoint.ids import new_checkpoint_id
+from tether.checkpoint.lease import Lease
 from tether.checkpoint.serde.base import SerializerProtocol, UnstorableValue
 from tether.constants import (
     CHECKPOINT_ID,
@@ -460,6 +461,30 @@ class BaseCheckpointSaver:
             counter = int(current) + 1
         return f"{counter:032d}.{random.getrandbits(64):016x}"
 
+    # --- one writer per thread (optional) --------------------------------------------------------
+
+    supports_leases: bool = False
+    """Whether ``acquire_lease`` really excludes other writers. The default does not."""
+
+    def acquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
+        """Take the thread's writer lease; None means this saver has no leases (no exclusion).
+
+        ``wait=None`` raises ``ThreadBusy`` at once if another run holds it; a number of
+        seconds polls until it is free and raises ``ThreadBusy`` after that long.
+        """
+        return None
+
+    def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
+        """Give the lease back and record the thread's status (idle, interrupted, error; None
+        leaves it as it was)."""
+        return None
+
+    async def aacquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
+        return None
+
+    async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
+        return None
+
     def with_allowlist(self, extra_allowlist: Iterable[Any]) -> Self:
         """Return a shallow copy (same storage) whose serializer also allows these types.
 
@@ -473,14 +498,18 @@ class BaseCheckpointSaver:
 
 
 class SyncBackedAsyncMixin(BaseCheckpointSaver):
-    """Async twins that call the sync methods directly, for savers that do no blocking I/O.
+    """Async twins written once on top of the sync methods.
 
-    Use it for in-process backends (memory) only: a saver that talks to a database must not
-    block the event loop and implements the async methods itself.
+    Each twin awaits ``_run_sync(fn, *args)``. By default that calls ``fn`` right away, which
+    suits in-process backends (memory); a backend that blocks on I/O overrides ``_run_sync`` to
+    run the call in a worker thread, so the event loop never waits on the disk or network.
     """
 
+    async def _run_sync(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self.get_tuple(config)
+        return await self._run_sync(self.get_tuple, config)
 
     async def alist(
         self,
@@ -490,7 +519,10 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        for item in self.list(config, filter=filter, before=before, limit=limit):
+        def collect() -> list[CheckpointTuple]:
+            return list(self.list(config, filter=filter, before=before, limit=limit))
+
+        for item in await self._run_sync(collect):
             yield item
 
     async def aput(
@@ -500,7 +532,7 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        return self.put(config, checkpoint, metadata, new_versions)
+        return await self._run_sync(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self,
@@ -509,16 +541,16 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        self.put_writes(config, writes, task_id, task_path)
+        await self._run_sync(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        self.delete_thread(thread_id)
+        await self._run_sync(self.delete_thread, thread_id)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self.delete_for_runs(run_ids)
+        await self._run_sync(self.delete_for_runs, run_ids)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self.copy_thread(source_thread_id, target_thread_id)
+        await self._run_sync(self.copy_thread, source_thread_id, target_thread_id)
 
     async def aprune(
         self,
@@ -527,4 +559,10 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         strategy: PruneStrategy = "keep_latest",
         keep_last: int | None = None,
     ) -> None:
-        self.prune(thread_ids, strategy=strategy, keep_last=keep_last)
+        await self._run_sync(self.prune, thread_ids, strategy=strategy, keep_last=keep_last)
+
+    async def aacquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
+        return await self._run_sync(self.acquire_lease, thread_id, wait=wait)
+
+    async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
+        await self._run_sync(self.release_lease, lease, status)

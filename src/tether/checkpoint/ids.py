@@ -17,7 +17,7 @@ import random
 import threading
 import time
 
-__all__ = ["new_checkpoint_id"]
+__all__ = ["new_checkpoint_id", "new_checkpoint_id_after"]
 
 # 100 ns intervals between 1582-10-15 (the UUID epoch) and 1970-01-01.
 _GREGORIAN_OFFSET = 0x01B21DD213814000
@@ -49,6 +49,29 @@ def _next_timestamp() -> int:
             now = _last_timestamp + 1
         _last_timestamp = now
     return now
+
+
+def _timestamp_of(checkpoint_id: str) -> int | None:
+    """The UUIDv6 timestamp of a tether/LangGraph id, or None for ids of another shape."""
+    try:
+        hexed = checkpoint_id.replace("-", "")
+        if len(hexed) != 32 or hexed[12] != "6":
+            return None
+        return (int(hexed[0:8], 16) << 28) | (int(hexed[8:12], 16) << 12) | int(hexed[13:16], 16)
+    except ValueError:
+        return None
+
+
+def new_checkpoint_id_after(previous: str | None) -> str:
+    """A new id greater than ``previous`` too (the parent, maybe made on a machine whose clock
+    runs ahead), so a thread's newest checkpoint always has its greatest id."""
+    if previous is not None:
+        stamp = _timestamp_of(previous)
+        if stamp is not None:
+            global _last_timestamp  # noqa: PLW0603 - module state by design
+            with _lock:
+                _last_timestamp = max(_last_timestamp, stamp)
+    return new_checkpoint_id()
 
 
 def new_checkpoint_id() -> str:

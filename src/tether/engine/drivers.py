@@ -13,7 +13,16 @@ import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any
 
-from tether.engine.effects import Effect, Emit, ListCheckpoints, Load, Put, PutWrites, RunTasks
+from tether.engine.effects import (
+    AcquireLease,
+    Effect,
+    Emit,
+    ListCheckpoints,
+    Load,
+    Put,
+    PutWrites,
+    RunTasks,
+)
 from tether.engine.execute import TaskCall, run_task_async, run_task_sync
 from tether.engine.loop import RunLoop
 from tether.engine.persist import AsyncPersister, SyncPersister
@@ -51,13 +60,18 @@ class SyncDriver:
         gen = self.loop.run()
         ok = False
         try:
-            yield from self._drive(gen)
-            ok = True
+            try:
+                yield from self._drive(gen)
+                ok = True
+            finally:
+                if ok:
+                    self.persister.flush()
+                else:
+                    _flush_quietly(self.persister)
         finally:
-            if ok:
-                self.persister.flush()
-            else:
-                _flush_quietly(self.persister)
+            lease = self.loop.ctx.lease
+            if lease is not None and self.loop.ctx.is_root:
+                self.loop.ctx.saver.release_lease(lease, _thread_status(self.loop))
 
     def _drive(self, gen: Generator[Effect, Any, None]) -> Iterator[Emit]:
         saver = self.loop.ctx.saver
@@ -80,6 +94,9 @@ class SyncDriver:
             elif kind is ListCheckpoints:
                 e: ListCheckpoints = effect  # type: ignore[assignment]
                 send = list(saver.list(e.config, filter=e.filter, before=e.before, limit=e.limit))
+            elif kind is AcquireLease:
+                a: AcquireLease = effect  # type: ignore[assignment]
+                send = saver.acquire_lease(a.thread_id, wait=a.wait)
 
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
         calls = [TaskCall(self.loop, task) for task in tasks]
@@ -111,42 +128,49 @@ class AsyncDriver:
         self.persister = AsyncPersister(loop.ctx.saver, loop.ctx.durability)
 
     async def events(self) -> AsyncIterator[Emit]:
-        gen = self.loop.run()
+        try:
+            ok = False
+            try:
+                async for chunk in self._drive(self.loop.run()):
+                    yield chunk
+                ok = True
+            finally:
+                if ok:
+                    await self.persister.flush()
+                else:
+                    with contextlib.suppress(Exception):  # the run's own error is reported
+                        await self.persister.flush()
+        finally:
+            lease = self.loop.ctx.lease
+            if lease is not None and self.loop.ctx.is_root:
+                await self.loop.ctx.saver.arelease_lease(lease, _thread_status(self.loop))
+
+    async def _drive(self, gen: Generator[Effect, Any, None]) -> AsyncIterator[Emit]:
         saver = self.loop.ctx.saver
         send: Any = None
-        ok = False
-        try:
-            while True:
-                try:
-                    effect = gen.send(send)
-                except StopIteration:
-                    break
-                send = None
-                kind = type(effect)
-                if kind is Emit:
-                    yield effect  # type: ignore[misc]
-                elif kind is Put or kind is PutWrites:
-                    await self.persister.submit(effect)  # type: ignore[arg-type]
-                elif kind is RunTasks:
-                    async for chunk in self._run(effect.tasks):  # type: ignore[union-attr]
-                        yield chunk
-                elif kind is Load:
-                    send = await saver.aget_tuple(effect.config)  # type: ignore[union-attr]
-                elif kind is ListCheckpoints:
-                    e: ListCheckpoints = effect  # type: ignore[assignment]
-                    send = [
-                        t
-                        async for t in saver.alist(
-                            e.config, filter=e.filter, before=e.before, limit=e.limit
-                        )
-                    ]
-            ok = True
-        finally:
-            if ok:
-                await self.persister.flush()
-            else:
-                with contextlib.suppress(Exception):  # the run's own error is reported
-                    await self.persister.flush()
+        while True:
+            try:
+                effect = gen.send(send)
+            except StopIteration:
+                return
+            send = None
+            kind = type(effect)
+            if kind is Emit:
+                yield effect  # type: ignore[misc]
+            elif kind is Put or kind is PutWrites:
+                await self.persister.submit(effect)  # type: ignore[arg-type]
+            elif kind is RunTasks:
+                async for chunk in self._run(effect.tasks):  # type: ignore[union-attr]
+                    yield chunk
+            elif kind is Load:
+                send = await saver.aget_tuple(effect.config)  # type: ignore[union-attr]
+            elif kind is ListCheckpoints:
+                e: ListCheckpoints = effect  # type: ignore[assignment]
+                found = saver.alist(e.config, filter=e.filter, before=e.before, limit=e.limit)
+                send = [t async for t in found]
+            elif kind is AcquireLease:
+                a: AcquireLease = effect  # type: ignore[assignment]
+                send = await saver.aacquire_lease(a.thread_id, wait=a.wait)
 
     async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
         calls = [TaskCall(self.loop, task) for task in tasks]
@@ -182,6 +206,11 @@ def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:
     sub = getattr(call.task, "sub_chunks", None)
     if sub:
         yield from sub
+
+
+def _thread_status(loop: RunLoop) -> str:
+    """What a released lease records as the thread's status."""
+    return {"done": "idle", "interrupted": "interrupted"}.get(loop.status, "error")
 
 
 def _flush_quietly(persister: SyncPersister) -> None:

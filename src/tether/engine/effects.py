@@ -54,6 +54,14 @@ class RunTasks:
 
 
 @dataclasses.dataclass(slots=True)
+class AcquireLease:
+    """Take the thread's writer lease (``saver.acquire_lease``); the lease is sent back."""
+
+    thread_id: str
+    wait: float | None
+
+
+@dataclasses.dataclass(slots=True)
 class Emit:
     """A stream chunk for the caller."""
 
@@ -62,4 +70,4 @@ class Emit:
     ns: tuple[str, ...] = ()
 
 
-Effect = Load | ListCheckpoints | Put | PutWrites | RunTasks | Emit
+Effect = Load | ListCheckpoints | Put | PutWrites | RunTasks | Emit | AcquireLease

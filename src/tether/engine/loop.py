@@ -26,7 +26,7 @@ from tether.constants import (
     THREAD_ID,
 )
 from tether.engine.channels import MISSING, Channel
-from tether.engine.effects import Effect, Emit, Load, Put, PutWrites, RunTasks
+from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
 from tether.engine.runtime import RunContext
 from tether.engine.spec import GraphSpec, NodeSpec
 from tether.engine.task import (
@@ -81,7 +81,15 @@ class RunLoop:
     # -- lifecycle -------------------------------------------------------------------------
 
     def run(self) -> Generator[Effect, Any, None]:
-        """Drive the run to its end; ``self.status`` ends as done, interrupted or error."""
+        """Drive the run to its end; ``self.status`` ends as done, interrupted or error.
+
+        A root run on a saver with leases first takes the thread's lease; the driver gives it
+        back when the run ends, however it ends.
+        """
+        ctx = self.ctx
+        if ctx.wants_lease():
+            assert ctx.thread_id is not None
+            ctx.lease = yield AcquireLease(ctx.thread_id, ctx.busy_wait)
         yield from self._load()
         yield from self._first()
         while True:
@@ -190,7 +198,7 @@ class RunLoop:
         if writes and self.ctx.saver is not None:
             for chan, value in writes:
                 self.pending_writes.append((NULL_TASK_ID, chan, value))
-            yield PutWrites(self.checkpoint_config, writes, NULL_TASK_ID, "")
+            yield PutWrites(self.ctx.fenced(self.checkpoint_config), writes, NULL_TASK_ID, "")
 
     def _check_resume(self, resume: Any, has_state: bool) -> None:
         pending = self._pending_interrupts()
@@ -312,7 +320,9 @@ class RunLoop:
             self.pending_writes.append((task.id, chan, value))
         if self.ctx.saver is None:
             return None
-        return PutWrites(self.checkpoint_config, list(record), task.id, task.path_key)
+        return PutWrites(
+            self.ctx.fenced(self.checkpoint_config), list(record), task.id, task.path_key
+        )
 
     def _after_tasks(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
         failed = [t for t in tasks if t.error is not None]
@@ -403,7 +413,7 @@ class RunLoop:
     ) -> Generator[Effect, Any, None]:
         step = self.step if advance else int(self.metadata.get("step", self.step))
         checkpoint = self.checkpoint
-        new_id = self.ctx.new_checkpoint_id()
+        new_id = self.ctx.new_checkpoint_id(checkpoint["id"])
         channel_values: dict[str, Any] = {}
         for key, channel in self.channels.items():
             stored = channel.checkpoint()
@@ -428,7 +438,7 @@ class RunLoop:
             snapshot = _freeze(checkpoint)
             self.saved_versions = dict(versions)
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
-            yield Put(parent_config, snapshot, self.metadata, new_versions)
+            yield Put(self.ctx.fenced(parent_config), snapshot, self.metadata, new_versions)
         else:
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
         if "debug" in self.ctx.stream_modes or "checkpoints" in self.ctx.stream_modes:

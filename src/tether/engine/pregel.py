@@ -40,8 +40,12 @@ class CompiledGraph:
         debug: bool = False,
         name: str | None = None,
         context_schema: Any = None,
+        busy_policy: str = "reject",
+        busy_timeout: float = 60.0,
     ) -> None:
         self.spec = spec
+        self.busy_policy = busy_policy
+        self.busy_timeout = busy_timeout
         self.checkpointer = checkpointer
         self.store = store
         self.interrupt_before_nodes = interrupt_before
@@ -74,6 +78,7 @@ class CompiledGraph:
             interrupt_after,
             durability,
             False,
+            kwargs,
         )
         chunks: list[Any] | None = [] if stream_mode != "values" else None
         sink = loop.ctx.sink
@@ -106,6 +111,7 @@ class CompiledGraph:
             interrupt_after,
             durability,
             False,
+            kwargs,
         )
         chunks: list[Any] | None = [] if stream_mode != "values" else None
         sink = loop.ctx.sink
@@ -132,7 +138,15 @@ class CompiledGraph:
         """Run the graph, yielding chunks of the requested stream mode(s) as steps finish."""
         modes, single = _modes(stream_mode, self.debug)
         loop = self._loop(
-            input, config, context, modes, interrupt_before, interrupt_after, durability, subgraphs
+            input,
+            config,
+            context,
+            modes,
+            interrupt_before,
+            interrupt_after,
+            durability,
+            subgraphs,
+            kwargs,
         )
         for emit in SyncDriver(loop).events():
             yield from _shape(emit, modes, single, subgraphs)
@@ -153,7 +167,15 @@ class CompiledGraph:
         """Async twin of ``stream``."""
         modes, single = _modes(stream_mode, self.debug)
         loop = self._loop(
-            input, config, context, modes, interrupt_before, interrupt_after, durability, subgraphs
+            input,
+            config,
+            context,
+            modes,
+            interrupt_before,
+            interrupt_after,
+            durability,
+            subgraphs,
+            kwargs,
         )
         async for emit in AsyncDriver(loop).events():
             for chunk in _shape(emit, modes, single, subgraphs):
@@ -193,6 +215,7 @@ class CompiledGraph:
         interrupt_after: Any,
         durability: str | None,
         subgraphs: bool,
+        options: dict[str, Any],
     ) -> RunLoop:
         config = _inherit_task_config(config)
         conf = dict(config.get(CONF, {}))
@@ -238,8 +261,23 @@ class CompiledGraph:
             version_fn=_version_fn(saver),
             sink=link.sink if link else None,
             stream_subgraphs=subgraphs or bool(link and link.sink),
+            lease=link.lease if link else None,
+            busy_wait=self._busy_wait(options),
+            is_root=link is None,
         )
         return RunLoop(self.spec, ctx, input)
+
+    def _busy_wait(self, options: dict[str, Any]) -> float | None:
+        """Seconds a run waits for another run's lease on its thread (None: refuse at once)."""
+        policy = options.get("busy_policy", self.busy_policy)
+        timeout = options.get("busy_timeout", self.busy_timeout)
+        if policy == "reject":
+            return None
+        if policy == "wait":
+            return float(timeout)
+        raise ConfigurationError(
+            f"busy_policy must be 'reject' (raise ThreadBusy) or 'wait', not {policy!r}"
+        )
 
     def _saver_for(self, link: ParentLink | None) -> Any:
         own = self.checkpointer
@@ -336,22 +374,35 @@ class CompiledGraph:
     def bulk_update_state(
         self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
     ) -> dict[str, Any]:
-        """Apply several supersteps of updates, one checkpoint each."""
+        """Apply several supersteps of updates, one checkpoint each (holding the thread's lease)."""
         saver, config = self._state_config(config)
-        return _run_sync(saver, self._bulk(saver, config, supersteps))
+        thread_id = config[CONF][THREAD_ID]
+        lease = saver.acquire_lease(thread_id, wait=self._busy_wait({}))
+        try:
+            return _run_sync(saver, self._bulk(saver, config, supersteps, lease))
+        finally:
+            if lease is not None:
+                saver.release_lease(lease, None)
 
     async def abulk_update_state(
         self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
     ) -> dict[str, Any]:
         saver, config = self._state_config(config)
-        return await _run_async(saver, self._bulk(saver, config, supersteps))
+        thread_id = config[CONF][THREAD_ID]
+        lease = await saver.aacquire_lease(thread_id, wait=self._busy_wait({}))
+        try:
+            return await _run_async(saver, self._bulk(saver, config, supersteps, lease))
+        finally:
+            if lease is not None:
+                await saver.arelease_lease(lease, None)
 
     def _bulk(
-        self, saver: Any, config: dict[str, Any], supersteps: Any
+        self, saver: Any, config: dict[str, Any], supersteps: Any, lease: Any
     ) -> Generator[Effect, Any, Any]:
         updates = [
             [StateUpdate(*u) if isinstance(u, tuple) else u for u in step] for step in supersteps
         ]
+        token = lease.token if lease is not None else None
         return state_ops.bulk_update_state(
             self.spec,
             config,
@@ -359,6 +410,7 @@ class CompiledGraph:
             version_fn=_version_fn(saver),
             new_id=_id_factory(saver),
             user_metadata=metadata_from_config(config),
+            lease_token=token,
         )
 
     def _state_config(self, config: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -468,9 +520,9 @@ def _configs(config: Any, n: int) -> list[Any]:
 
 
 def _id_factory(saver: Any) -> Any:
-    from tether.checkpoint.ids import new_checkpoint_id
+    from tether.checkpoint.ids import new_checkpoint_id_after
 
-    return new_checkpoint_id
+    return new_checkpoint_id_after
 
 
 def _version_fn(saver: Any) -> Any:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tether.checkpoint.lease import LEASE_KEY, Lease
 from tether.constants import (
     CHECKPOINT_ID,
     CHECKPOINT_MAP,
@@ -37,6 +38,7 @@ class ParentLink:
     stream_modes: frozenset[str]
     stream_ns: tuple[str, ...]
     sink: Callable[[Any], None] | None
+    lease: Lease | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,10 +73,29 @@ class RunContext:
     resume_input: ResumeInput | None = None
     parent_resuming: bool = False
     stream_ns: tuple[str, ...] = ()
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    new_id: Callable[[str | None], str] = lambda _previous: str(uuid.uuid4())
     version_fn: Callable[[Any], Any] | None = None
     sink: Callable[[Any], None] | None = None
     stream_subgraphs: bool = False
+    lease: Lease | None = None
+    """The writer lease of the thread: taken by a root run, inherited by its subgraphs."""
+    busy_wait: float | None = None
+    """Seconds to wait for another run's lease (None: refuse at once with ThreadBusy)."""
+    is_root: bool = True
+
+    def wants_lease(self) -> bool:
+        return (
+            self.is_root
+            and self.lease is None
+            and self.thread_id is not None
+            and bool(getattr(self.saver, "supports_leases", False))
+        )
+
+    def fenced(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` carrying the lease token, so the saver can refuse a writer that lost it."""
+        if self.lease is None:
+            return config
+        return {**config, CONF: {**config[CONF], LEASE_KEY: self.lease.token}}
 
     def base_config(self) -> dict[str, Any]:
         conf: dict[str, Any] = {THREAD_ID: self.thread_id, CHECKPOINT_NS: self.ns}
@@ -91,8 +112,9 @@ class RunContext:
             CONF: {THREAD_ID: self.thread_id, CHECKPOINT_NS: self.ns, CHECKPOINT_ID: checkpoint_id}
         }
 
-    def new_checkpoint_id(self) -> str:
-        return self.new_id()
+    def new_checkpoint_id(self, previous: str | None) -> str:
+        """A new id that sorts after ``previous`` (the parent)."""
+        return self.new_id(previous)
 
     def next_version(self, current: Any) -> Any:
         if self.version_fn is not None:
@@ -126,6 +148,7 @@ class RunContext:
             stream_modes=self.stream_modes,
             stream_ns=(*self.stream_ns, task.ns.rsplit("|", 1)[-1]),
             sink=task.sub_chunks.append if self.stream_subgraphs else None,
+            lease=self.lease,
         )
         config = dict(self.config)
         config[CONF] = conf

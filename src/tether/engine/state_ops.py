@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
+from tether.checkpoint.lease import LEASE_KEY
 from tether.constants import (
     CHECKPOINT_ID,
     CHECKPOINT_NS,
@@ -186,6 +187,7 @@ def bulk_update_state(
     version_fn: Any,
     new_id: Any,
     user_metadata: dict[str, Any],
+    lease_token: tuple[str, int] | None = None,
 ) -> Generator[Effect, Any, dict[str, Any]]:
     """Apply updates as if nodes had run; each superstep becomes one checkpoint."""
     if not supersteps:
@@ -195,7 +197,7 @@ def bulk_update_state(
         if not updates:
             raise InvalidUpdateError("a superstep of bulk_update_state has no updates")
         current = yield from _update_once(
-            graph, current, list(updates), version_fn, new_id, user_metadata
+            graph, current, list(updates), version_fn, new_id, user_metadata, lease_token
         )
     return current
 
@@ -207,6 +209,7 @@ def _update_once(
     version_fn: Any,
     new_id: Any,
     user_metadata: dict[str, Any],
+    lease_token: tuple[str, int] | None,
 ) -> Generator[Effect, Any, dict[str, Any]]:
     conf = config.get(CONF, {})
     saved = yield Load(config)
@@ -217,7 +220,9 @@ def _update_once(
     loaded = Loaded(graph, saved)
     source = "update"
     if len(updates) == 1 and updates[0].as_node == COPY:
-        return (yield from _put(loaded, saved, "fork", new_id, user_metadata, copy=True))
+        return (
+            yield from _put(loaded, saved, "fork", new_id, user_metadata, lease_token, copy=True)
+        )
     tasks = prepare_next_tasks(
         graph, loaded.checkpoint, loaded.channels, loaded.step, loaded.ns, None
     )
@@ -245,7 +250,7 @@ def _update_once(
         applied.append(task)
     updated = loaded.apply(applied, version_fn)
     loaded.checkpoint["updated_channels"] = sorted(updated)
-    return (yield from _put(loaded, saved, source, new_id, user_metadata, copy=False))
+    return (yield from _put(loaded, saved, source, new_id, user_metadata, lease_token, copy=False))
 
 
 def _put(
@@ -254,6 +259,7 @@ def _put(
     source: str,
     new_id: Any,
     user_metadata: dict[str, Any],
+    lease_token: tuple[str, int] | None,
     *,
     copy: bool,
 ) -> Generator[Effect, Any, dict[str, Any]]:
@@ -265,7 +271,7 @@ def _put(
             values[key] = stored
     new_checkpoint = {
         **checkpoint,
-        "id": new_id(),
+        "id": new_id(checkpoint["id"]),
         "ts": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "channel_values": values,
     }
@@ -289,6 +295,8 @@ def _put(
             if saved.checkpoint.get("id") != _EMPTY_ID
             else _config_without_id(saved.config)
         )
+    if lease_token is not None:
+        parent = {**parent, CONF: {**parent[CONF], LEASE_KEY: lease_token}}
     yield Put(parent, new_checkpoint, metadata, new_versions)
     conf = dict(saved.config[CONF])
     conf[CHECKPOINT_ID] = new_checkpoint["id"]

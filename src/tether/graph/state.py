@@ -217,8 +217,15 @@ class StateGraph:
         interrupt_after: Sequence[str] | str | None = None,
         debug: bool = False,
         name: str | None = None,
+        busy_policy: str = "reject",
+        busy_timeout: float = 60.0,
     ) -> Any:
-        """Check the graph and return a ``CompiledStateGraph`` ready to run."""
+        """Check the graph and return a ``CompiledStateGraph`` ready to run.
+
+        ``busy_policy`` says what a run does when another run holds its thread (savers with
+        leases): ``"reject"`` raises ``ThreadBusy``, ``"wait"`` waits up to ``busy_timeout``
+        seconds. Both can be overridden per call: ``invoke(..., busy_policy="wait")``.
+        """
         from tether.graph.compiled import CompiledStateGraph
 
         names = [*_as_list(interrupt_before), *_as_list(interrupt_after)]
@@ -237,6 +244,8 @@ class StateGraph:
             debug=debug,
             name=name,
             context_schema=self.context_schema,
+            busy_policy=busy_policy,
+            busy_timeout=busy_timeout,
         )
 
 

@@ -1,0 +1,225 @@
+"""Opening a SQLite file for tether: checks, pragmas, schema upgrades, and transactions.
+
+A saver built from a path opens one connection per thread (WAL: readers never wait for the
+writer); one built from a caller's connection, or for ``:memory:``, shares that connection
+under a lock. Driver errors become tether errors here, naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+
+from tether.checkpoint.sqlite import schema
+from tether.errors import BackendUnavailable, SchemaVersionError, StorageError, TetherError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def describe(path: str) -> str:
+    return "an in-memory SQLite database" if path == ":memory:" else f"SQLite file {path!r}"
+
+
+def translate(exc: sqlite3.Error, path: str, action: str) -> TetherError:
+    """A tether error for a driver error, naming the file and what to do."""
+    text = str(exc)
+    where = describe(path)
+    if "readonly" in text or "read-only" in text:
+        return StorageError(
+            f"cannot {action}: {where} is read-only (reads still work); give the process "
+            f"write access to the file and its directory"
+        )
+    if "not a database" in text or "file is encrypted" in text:
+        return BackendUnavailable(
+            f"cannot {action}: {where} is not a SQLite database; point tether at a new file "
+            f"or a file tether created"
+        )
+    if "locked" in text or "busy" in text:
+        return BackendUnavailable(
+            f"cannot {action}: {where} stayed locked by another connection for "
+            f"{BUSY_TIMEOUT_MS // 1000} s ({text})"
+        )
+    if "unable to open" in text:
+        return BackendUnavailable(f"cannot {action}: {where} cannot be opened ({text})")
+    return StorageError(f"cannot {action} in {where}: {text}")
+
+
+def check_path(path: str) -> None:
+    """Fail early, with the path in the message, when a file cannot be where it is asked to be."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise BackendUnavailable(
+            f"cannot open SQLite file {path!r}: directory {directory!r} does not exist; "
+            f"create it first"
+        )
+    if os.path.isdir(path):
+        raise BackendUnavailable(f"cannot open SQLite file {path!r}: it is a directory")
+
+
+def connect(path: str) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        raise translate(exc, path, "open the database") from exc
+    return conn
+
+
+def prepare(conn: sqlite3.Connection, path: str) -> bool:
+    """Check the file and bring its schema up to date; return whether it is writable."""
+    try:
+        version = schema.stored_version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise translate(exc, path, "read the database") from exc
+    if version > schema.SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{describe(path)} is at tether schema v{version}; this tether reads up to "
+            f"v{schema.SCHEMA_VERSION}: upgrade tether (pip install -U tether)"
+        )
+    if version == 0 and (others := schema.foreign_tables(conn) + _our_tables(conn)):
+        raise SchemaVersionError(
+            f"{describe(path)} already holds tables tether did not create ({', '.join(others)}); "
+            f"it may be a LangGraph SqliteSaver file: use a new file for tether"
+        )
+    if version == schema.SCHEMA_VERSION:
+        _enable_wal(conn, path)
+        return _writable(conn)
+    try:
+        if version == 0:
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        _enable_wal(conn, path)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema.stored_version(conn)  # another process may have migrated meanwhile
+            if current < schema.SCHEMA_VERSION:
+                schema.migrate(conn, current)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise translate(exc, path, f"upgrade the schema from v{version}") from exc
+    return True
+
+
+def _our_tables(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    ours = {"threads", "heads", "checkpoints", "blobs", "writes"}
+    return sorted(r[0] for r in rows if r[0] in ours)
+
+
+def _enable_wal(conn: sqlite3.Connection, path: str) -> None:
+    if path == ":memory:":
+        return
+    with contextlib.suppress(sqlite3.OperationalError):  # read-only files stay as they are
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
+def _writable(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+class Connections:
+    """Hands out connections and wraps work in read or write transactions."""
+
+    def __init__(
+        self,
+        path: str,
+        conn: sqlite3.Connection | None = None,
+        before_commit: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        self.path = path
+        self._shared = conn if conn is not None else (connect(path) if path == ":memory:" else None)
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._before_commit = before_commit or (lambda _conn: None)
+        self._prepared = False
+        self.closed = False
+        if self._shared is not None:
+            if conn is not None:
+                conn.isolation_level = None
+            self._prepare(self._shared)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        if not self._prepared:
+            with self._lock:
+                if not self._prepared:
+                    prepare(conn, self.path)
+                    self._prepared = True
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if self.closed:
+            raise BackendUnavailable(f"{describe(self.path)} was closed; open the saver again")
+        if self._shared is not None:
+            with self._lock:
+                yield self._shared
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._prepare(conn)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        yield conn
+
+    @contextlib.contextmanager
+    def read(self, action: str = "read") -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads (a deferred transaction)."""
+        with self._connection() as conn:
+            try:
+                conn.execute("BEGIN")
+                try:
+                    yield conn
+                finally:
+                    conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path, action) from exc
+
+    @contextlib.contextmanager
+    def write(self, action: str = "write") -> Iterator[sqlite3.Connection]:
+        """A write transaction taken up front (no lock upgrade), committed if the block ends."""
+        with self._connection() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    self._before_commit(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path, action) from exc
+
+    def vacuum(self) -> None:
+        """Give freed pages back to the file system (incremental auto-vacuum)."""
+        with self._connection() as conn:
+            try:
+                conn.execute("PRAGMA incremental_vacuum")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path, "vacuum") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+            if self._shared is not None and self.path == ":memory:":
+                self._shared.close()
+            self.closed = True

@@ -1,0 +1,133 @@
+"""Thread rows and writer leases in SQLite: acquire, renew on write, fence, release."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from tether.checkpoint.lease import Lease, lease_token
+from tether.errors import ConflictError, ThreadBusy
+
+if TYPE_CHECKING:
+    from tether.checkpoint.sqlite.connection import Connections
+
+_POLL_SECONDS = 0.05
+
+
+def acquire(conns: Connections, thread_id: str, ttl: float, wait: float | None) -> Lease:
+    """Take the lease, waiting up to ``wait`` seconds (None: not at all) for its holder."""
+    owner = uuid.uuid4().hex
+    deadline = None if wait is None else time.monotonic() + wait
+    while True:
+        with conns.write(f"take the lease on thread {thread_id!r}") as conn:
+            epoch, holder_expires = _try_take(conn, thread_id, owner, ttl)
+        if epoch is not None:
+            return Lease(thread_id, owner, epoch)
+        if deadline is None or time.monotonic() >= deadline:
+            left = max(0.0, (holder_expires or 0.0) - time.time())
+            hint = (
+                "wait for it with busy_policy='wait'"
+                if deadline is None
+                else f"it was still held after waiting {wait:g} s"
+            )
+            raise ThreadBusy(
+                f"thread {thread_id!r} is being run by another writer (its lease expires in "
+                f"{left:.1f} s unless renewed); {hint}, or run another thread"
+            )
+        time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+def _try_take(
+    conn: sqlite3.Connection, thread_id: str, owner: str, ttl: float
+) -> tuple[int | None, float | None]:
+    now = time.time()
+    row = conn.execute(
+        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?",
+        (thread_id,),
+    ).fetchone()
+    stamp = _stamp()
+    if row is None:
+        conn.execute(
+            "INSERT INTO threads (thread_id, created_at, updated_at, status, lease_owner, "
+            "lease_expires, lease_epoch) VALUES (?, ?, ?, 'busy', ?, ?, 1)",
+            (thread_id, stamp, stamp, owner, now + ttl),
+        )
+        return 1, None
+    holder, expires, epoch = row
+    if holder is not None and expires is not None and expires > now:
+        return None, expires
+    conn.execute(
+        "UPDATE threads SET lease_owner = ?, lease_expires = ?, lease_epoch = ?, status = 'busy', "
+        "updated_at = ? WHERE thread_id = ?",
+        (owner, now + ttl, epoch + 1, stamp, thread_id),
+    )
+    return epoch + 1, None
+
+
+def check_write(
+    conn: sqlite3.Connection, thread_id: str, config: Mapping[str, Any], ttl: float
+) -> None:
+    """Refuse a write that another run's lease excludes; renew the writer's own lease."""
+    row = conn.execute(
+        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?",
+        (thread_id,),
+    ).fetchone()
+    token = lease_token(config)
+    if row is None or row[0] is None:
+        if token is not None and row is not None and row[2] != token[1]:
+            raise _lost(thread_id, token[1], row[2])
+        return
+    holder, expires, epoch = row
+    if token is not None and token == (holder, epoch):
+        conn.execute(
+            "UPDATE threads SET lease_expires = ? WHERE thread_id = ?",
+            (time.time() + ttl, thread_id),
+        )
+        return
+    if token is not None:
+        raise _lost(thread_id, token[1], epoch)
+    if expires is not None and expires > time.time():
+        raise ThreadBusy(
+            f"thread {thread_id!r} is being run by another writer; this write was refused "
+            f"(one writer per thread): wait for the run to finish"
+        )
+
+
+def _lost(thread_id: str, mine: int, current: int) -> ConflictError:
+    return ConflictError(
+        f"this run lost its lease on thread {thread_id!r} (held at epoch {mine}, the thread is "
+        f"now at epoch {current}: another run took over after the lease expired); its write was "
+        f"refused. Raise lease_ttl if nodes run longer than it"
+    )
+
+
+def release(conn: sqlite3.Connection, lease: Lease, status: str | None, stamp: str) -> None:
+    conn.execute(
+        "UPDATE threads SET lease_owner = NULL, lease_expires = NULL, "
+        "status = coalesce(?, status), updated_at = ? "
+        "WHERE thread_id = ? AND lease_owner = ? AND lease_epoch = ?",
+        (status, stamp, lease.thread_id, lease.owner, lease.epoch),
+    )
+
+
+def touch_thread(
+    conn: sqlite3.Connection, thread_id: str, stamp: str, *, checkpoints: int, size: int
+) -> None:
+    """Create the thread row if needed and bump its counters."""
+    conn.execute(
+        "INSERT INTO threads (thread_id, created_at, updated_at, checkpoint_count, bytes) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+        "updated_at = excluded.updated_at, "
+        "checkpoint_count = threads.checkpoint_count + excluded.checkpoint_count, "
+        "bytes = threads.bytes + excluded.bytes",
+        (thread_id, stamp, stamp, checkpoints, size),
+    )
+
+
+def _stamp() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat()

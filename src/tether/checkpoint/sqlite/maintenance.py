@@ -1,0 +1,258 @@
+"""Listing checkpoints with filters, and lineage-aware delete, copy and prune, in SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import ormsgpack
+
+from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
+from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
+from tether.constants import CHECKPOINT_NS, CONF
+from tether.errors import ConfigurationError
+
+_TABLES = ("checkpoints", "blobs", "writes", "heads")
+
+
+@dataclasses.dataclass(slots=True)
+class ListQuery:
+    """A ``list()`` call as SQL: equality filters on metadata keys become ``json_extract`` with
+    the JSON path passed as a parameter (never spliced into the SQL); values SQL cannot compare
+    (lists, dicts) are checked in Python after loading."""
+
+    where: list[str]
+    params: list[Any]
+    python_filter: dict[str, Any]
+
+    @classmethod
+    def build(
+        cls,
+        config: Mapping[str, Any] | None,
+        filter: Mapping[str, Any] | None,
+        before: Mapping[str, Any] | None,
+    ) -> ListQuery:
+        where: list[str] = []
+        params: list[Any] = []
+        if config:
+            where.append("thread_id = ?")
+            params.append(get_thread_id(config))
+            if CHECKPOINT_NS in (config.get(CONF) or {}):
+                where.append("ns = ?")
+                params.append(get_checkpoint_ns(config))
+            if (checkpoint_id := get_checkpoint_id(config)) is not None:
+                where.append("checkpoint_id = ?")
+                params.append(checkpoint_id)
+        if before is not None:
+            before_id = get_checkpoint_id(before)
+            if before_id is None:
+                raise ConfigurationError(
+                    "list(before=...) needs a config with a checkpoint_id: the cursor to list "
+                    "before"
+                )
+            where.append("checkpoint_id < ?")
+            params.append(before_id)
+        later: dict[str, Any] = {}
+        for key, value in (filter or {}).items():
+            if not isinstance(key, str):
+                raise ConfigurationError(f"metadata filter keys must be strings, got {key!r}")
+            path = '$."' + key + '"'
+            if '"' in key or "\\" in key:
+                later[key] = value
+            elif value is None:
+                where.append("json_type(metadata, ?) = 'null'")
+                params.append(path)
+            elif isinstance(value, bool):
+                where.append("json_type(metadata, ?) = ?")
+                params += [path, "true" if value else "false"]
+            elif isinstance(value, str | int | float):
+                where.append("json_extract(metadata, ?) = ?")
+                params += [path, value]
+                if isinstance(value, int | float):
+                    where.append("json_type(metadata, ?) IN ('integer', 'real')")
+                    params.append(path)
+            else:
+                where.append("json_type(metadata, ?) IS NOT NULL")
+                params.append(path)
+                later[key] = value
+        return cls(where, params, later)
+
+    def page(
+        self, conn: sqlite3.Connection, after: tuple[str, str, str] | None, size: int
+    ) -> list[tuple[Any, ...]]:
+        """One page, newest first, after the (checkpoint_id, thread_id, ns) cursor."""
+        where = list(self.where)
+        params = list(self.params)
+        if after is not None:
+            where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
+            params += list(after)
+        sql = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC LIMIT ?"
+        return conn.execute(sql, [*params, size]).fetchall()
+
+    def accepts(self, metadata: Mapping[str, Any] | None) -> bool:
+        if not self.python_filter:
+            return True
+        meta = metadata or {}
+        return all(key in meta and meta[key] == value for key, value in self.python_filter.items())
+
+
+def delete_threads(conn: sqlite3.Connection, thread_ids: list[str]) -> None:
+    marks = ",".join("?" for _ in thread_ids)
+    for table in (*_TABLES, "threads"):
+        conn.execute(f"DELETE FROM {table} WHERE thread_id IN ({marks})", thread_ids)
+
+
+def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, "
+        "source, run_id, metadata, body, format) SELECT ?, ns, checkpoint_id, parent_id, ts, step, "
+        "source, run_id, CASE WHEN json_type(metadata, '$.thread_id') IS NULL THEN metadata "
+        "ELSE json_set(metadata, '$.thread_id', ?) END, body, format "
+        "FROM checkpoints WHERE thread_id = ?",
+        (target, target, source),
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
+        "count, depth, chain_bytes, type, data) SELECT ?, ns, channel, version, kind, "
+        "base_version, count, depth, chain_bytes, type, data FROM blobs WHERE thread_id = ?",
+        (target, source),
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, "
+        "type, data, task_path) SELECT ?, ns, checkpoint_id, task_id, idx, channel, type, data, "
+        "task_path FROM writes WHERE thread_id = ?",
+        (target, source),
+    )
+    conn.execute(
+        "INSERT INTO heads (thread_id, ns, checkpoint_id) SELECT ?, ns, checkpoint_id FROM heads "
+        "WHERE thread_id = ? ON CONFLICT (thread_id, ns) DO UPDATE SET "
+        "checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id)",
+        (target, source),
+    )
+    conn.execute(
+        "INSERT INTO threads (thread_id, created_at, updated_at, metadata, checkpoint_count, "
+        "bytes) "
+        "SELECT ?, ?, ?, metadata, "
+        "(SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
+        "(SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
+        "FROM threads WHERE thread_id = ? ON CONFLICT (thread_id) DO UPDATE SET "
+        "updated_at = excluded.updated_at, checkpoint_count = excluded.checkpoint_count, "
+        "bytes = excluded.bytes",
+        (target, stamp, stamp, target, target, source),
+    )
+
+
+def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
+    """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need."""
+    for thread_id in thread_ids:
+        spaces = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT ns FROM checkpoints WHERE thread_id = ?", (thread_id,)
+            )
+        ]
+        for ns in spaces:
+            kept = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND ns = ? "
+                    "ORDER BY checkpoint_id DESC LIMIT ?",
+                    (thread_id, ns, keep),
+                )
+            ]
+            _keep_only(conn, thread_id, ns, kept)
+        _recount(conn, thread_id)
+
+
+def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
+    """Delete the runs' checkpoints; return the threads touched."""
+    marks = ",".join("?" for _ in run_ids)
+    doomed = conn.execute(
+        f"SELECT DISTINCT thread_id, ns FROM checkpoints WHERE run_id IN ({marks})", run_ids
+    ).fetchall()
+    for thread_id, ns in doomed:
+        kept = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND ns = ? "
+                f"AND (run_id IS NULL OR run_id NOT IN ({marks}))",
+                (thread_id, ns, *run_ids),
+            )
+        ]
+        _keep_only(conn, thread_id, ns, kept)
+    touched = sorted({t for t, _ in doomed})
+    for thread_id in touched:
+        _recount(conn, thread_id)
+    return touched
+
+
+def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str]) -> None:
+    """Delete every checkpoint of (thread, ns) not in ``kept``, with its writes, then every blob
+    no kept checkpoint reaches (directly or as the base of a delta it needs). Move the head to
+    the newest kept checkpoint if it was deleted."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _kept (checkpoint_id TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM _kept")
+    conn.executemany("INSERT INTO _kept VALUES (?)", [(k,) for k in kept])
+    for table in ("writes", "checkpoints"):
+        conn.execute(
+            f"DELETE FROM {table} WHERE thread_id = ? AND ns = ? "
+            f"AND checkpoint_id NOT IN (SELECT checkpoint_id FROM _kept)",
+            (thread_id, ns),
+        )
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS _needed "
+        "(channel TEXT, version TEXT, PRIMARY KEY (channel, version))"
+    )
+    conn.execute("DELETE FROM _needed")
+    for (body,) in conn.execute(
+        "SELECT body FROM checkpoints WHERE thread_id = ? AND ns = ?", (thread_id, ns)
+    ).fetchall():
+        versions = ormsgpack.unpackb(body).get("channel_versions", {})
+        conn.executemany(
+            "INSERT OR IGNORE INTO _needed VALUES (?, ?)",
+            [(c, str(v)) for c, v in versions.items()],
+        )
+    conn.execute(
+        """
+        WITH RECURSIVE reach(channel, version) AS (
+            SELECT channel, version FROM _needed
+            UNION
+            SELECT b.channel, b.base_version FROM reach r
+            JOIN blobs b ON b.thread_id = ? AND b.ns = ? AND b.channel = r.channel
+             AND b.version = r.version WHERE b.kind = 1
+        )
+        INSERT OR IGNORE INTO _needed SELECT channel, version FROM reach
+        """,
+        (thread_id, ns),
+    )
+    conn.execute(
+        "DELETE FROM blobs WHERE thread_id = ? AND ns = ? AND NOT EXISTS ("
+        "SELECT 1 FROM _needed n WHERE n.channel = blobs.channel AND n.version = blobs.version)",
+        (thread_id, ns),
+    )
+    head = conn.execute(
+        "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
+    ).fetchone()
+    if head is not None and head[0] not in set(kept):
+        if kept:
+            conn.execute(
+                "UPDATE heads SET checkpoint_id = ? WHERE thread_id = ? AND ns = ?",
+                (max(kept), thread_id, ns),
+            )
+        else:
+            conn.execute("DELETE FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns))
+
+
+def _recount(conn: sqlite3.Connection, thread_id: str) -> None:
+    conn.execute(
+        "UPDATE threads SET "
+        "checkpoint_count = (SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
+        "bytes = (SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
+        "WHERE thread_id = ?",
+        (thread_id, thread_id, thread_id),
+    )

@@ -1,0 +1,542 @@
+"""``SqliteSaver``: checkpoints in one SQLite file, the embedded default backend.
+
+Storage model (DESIGN.md section 3): small checkpoint rows without values; one blob row per
+(channel, version), written only when the channel changed; a list that grew by appending is
+stored as a delta (just the new elements), with a full blob whenever the chain since the last
+full one outweighs it, so storage grows linearly with a conversation and any read touches a
+bounded number of bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from typing_extensions import Self
+
+from tether.checkpoint import deltas
+from tether.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PruneStrategy,
+    RunnableConfig,
+    SerializerProtocol,
+    SyncBackedAsyncMixin,
+    as_id_list,
+    checkpoint_config,
+    dump_channel_value,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+    get_checkpoint_ns,
+    get_thread_id,
+    index_writes,
+    prune_keep_count,
+)
+from tether.checkpoint.lease import Lease
+from tether.checkpoint.sqlite import leases, maintenance, rows
+from tether.checkpoint.sqlite.connection import Connections, check_path
+from tether.constants import CHECKPOINT_NS, CONF, THREAD_ID
+from tether.errors import ConfigurationError, SerializationError
+
+Rows = list[tuple[Any, ...]]
+Tuples = list[CheckpointTuple]
+Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
+
+_CACHE_SIZE = 1024
+_LIST_PAGE = 64
+
+
+class SqliteSaver(SyncBackedAsyncMixin):
+    """Checkpoints in a SQLite file or ``:memory:``: sync and async methods, one writer a thread.
+
+    Build it with ``SqliteSaver.from_conn_string(path)`` (a context manager that closes it), or
+    ``SqliteSaver(conn)`` around your own ``sqlite3`` connection. The schema is created or
+    upgraded on first use; ``setup()`` does it explicitly.
+    """
+
+    supports_leases = True
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection | None = None,
+        *,
+        path: str | None = None,
+        serde: SerializerProtocol | None = None,
+        lease_ttl: float = 30.0,
+    ) -> None:
+        super().__init__(serde=serde)
+        if conn is None and path is None:
+            raise ConfigurationError(
+                "SqliteSaver needs a connection or a path: SqliteSaver.from_conn_string('file.db')"
+            )
+        if path is None:
+            path = _path_of(conn)
+        else:
+            check_path(path)
+        self.path = path
+        self.lease_ttl = float(lease_ttl)
+        self._conns = Connections(path, conn, self._before_commit)
+        self._written: collections.OrderedDict[tuple[str, str, str], deltas.Written] = (
+            collections.OrderedDict()
+        )
+        self._written_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def from_conn_string(
+        cls, conn_string: str, *, serde: SerializerProtocol | None = None, lease_ttl: float = 30.0
+    ) -> Iterator[Self]:
+        """Open (creating if needed) the file at ``conn_string`` or ``:memory:``; close on exit."""
+        saver = cls(path=_strip_scheme(conn_string), serde=serde, lease_ttl=lease_ttl)
+        try:
+            yield saver
+        finally:
+            saver.close()
+
+    def setup(self) -> None:
+        """Create or upgrade the schema now (it also happens on first use). Idempotent."""
+        with self._conns.read("set up the schema"):
+            pass
+
+    def close(self) -> None:
+        """Close every connection this saver opened."""
+        self._conns.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def _before_commit(self, conn: sqlite3.Connection) -> None:
+        """Called right before each write transaction commits. A seam for crash tests."""
+
+    async def _run_sync(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(4, thread_name_prefix="tether-sqlite")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint, the blobs of its changed channels, and move the head: atomically."""
+        thread_id = get_thread_id(config)
+        ns = get_checkpoint_ns(config)
+        parent_id = get_checkpoint_id(config)
+        checkpoint_id = checkpoint["id"]
+        meta = get_checkpoint_metadata(config, metadata)
+        meta_json = _metadata_json(meta, thread_id, checkpoint_id)
+        body = rows.pack_body(dict(checkpoint))
+        planned = self._plan_blobs(thread_id, ns, checkpoint, new_versions)
+        now = _now()
+        with self._conns.write(
+            f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}"
+        ) as conn:
+            leases.check_write(conn, thread_id, config, self.lease_ttl)
+            stored = self._insert_blobs(conn, thread_id, ns, planned)
+            conn.execute(
+                "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
+                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
+                (
+                    thread_id,
+                    ns,
+                    checkpoint_id,
+                    parent_id,
+                    checkpoint["ts"],
+                    meta.get("step"),
+                    meta.get("source"),
+                    meta.get("run_id"),
+                    meta_json,
+                    body,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO heads (thread_id, ns, checkpoint_id) VALUES (?,?,?) "
+                "ON CONFLICT (thread_id, ns) DO UPDATE SET "
+                "checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id)",
+                (thread_id, ns, checkpoint_id),
+            )
+            leases.touch_thread(conn, thread_id, now, checkpoints=1, size=stored)
+        self._remember(thread_id, ns, planned)
+        return checkpoint_config(thread_id, ns, checkpoint_id)
+
+    def _plan_blobs(
+        self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
+    ) -> Planned:
+        values = checkpoint["channel_values"]
+        planned: Planned = []
+        for channel, raw_version in new_versions.items():
+            version = str(raw_version)
+            if channel not in values:
+                row = deltas.BlobRow(deltas.EMPTY, "", b"", None, 0, 0, 0)
+                planned.append((channel, version, row, None))
+                continue
+            tag, data = dump_channel_value(self.serde, channel, values[channel])
+            with self._written_lock:
+                previous = self._written.get((thread_id, ns, channel))
+            row, remembered = deltas.plan(version, tag, data, previous)
+            planned.append((channel, version, row, remembered))
+        return planned
+
+    def _insert_blobs(
+        self,
+        conn: sqlite3.Connection,
+        thread_id: str,
+        ns: str,
+        planned: Planned,
+    ) -> int:
+        size = 0
+        for i, (channel, version, planned_row, remembered) in enumerate(planned):
+            row = planned_row
+            if (
+                row.kind == deltas.DELTA
+                and not conn.execute(
+                    "SELECT 1 FROM blobs WHERE thread_id=? AND ns=? AND channel=? AND version=?",
+                    (thread_id, ns, channel, row.base_version),
+                ).fetchone()
+            ):
+                # The base was pruned or deleted by someone else: store this value in full.
+                full = _full_from(remembered, row)
+                planned[i] = (channel, version, full, remembered and _as_full(remembered, full))
+                row = full
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
+                "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    thread_id,
+                    ns,
+                    channel,
+                    version,
+                    row.kind,
+                    row.base_version,
+                    row.count,
+                    row.depth,
+                    row.chain_bytes,
+                    row.type_tag or None,
+                    row.data,
+                ),
+            )
+            if cursor.rowcount:
+                size += len(row.data)
+        return size
+
+    def _remember(
+        self,
+        thread_id: str,
+        ns: str,
+        planned: Planned,
+    ) -> None:
+        with self._written_lock:
+            for channel, _version, _row, remembered in planned:
+                key = (thread_id, ns, channel)
+                if remembered is None:
+                    self._written.pop(key, None)
+                    continue
+                self._written[key] = remembered
+                self._written.move_to_end(key)
+            while len(self._written) > _CACHE_SIZE:
+                self._written.popitem(last=False)
+
+    def _forget(self, thread_ids: Sequence[str] | None = None) -> None:
+        with self._written_lock:
+            if thread_ids is None:
+                self._written.clear()
+                return
+            wanted = set(thread_ids)
+            for key in [k for k in self._written if k[0] in wanted]:
+                del self._written[key]
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
+        thread_id = get_thread_id(config)
+        ns = get_checkpoint_ns(config)
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id is None:
+            raise ConfigurationError(
+                f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
+                f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
+            )
+        indexed, upsert = index_writes(writes)
+        encoded = [
+            (
+                thread_id,
+                ns,
+                checkpoint_id,
+                task_id,
+                idx,
+                channel,
+                *dump_channel_value(self.serde, channel, value),
+                task_path,
+            )
+            for idx, channel, value in indexed
+        ]
+        verb = "INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"
+        with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
+            leases.check_write(conn, thread_id, config, self.lease_ttl)
+            conn.executemany(
+                f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
+                f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)",
+                encoded,
+            )
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the thread's head in that namespace."""
+        thread_id = get_thread_id(config)
+        ns = get_checkpoint_ns(config)
+        checkpoint_id = get_checkpoint_id(config)
+        with self._conns.read(f"read thread {thread_id!r}") as conn:
+            if checkpoint_id is None:
+                row = conn.execute(_HEAD_SQL, (thread_id, ns)).fetchone()
+            else:
+                row = conn.execute(
+                    f"SELECT {rows.CHECKPOINT_COLUMNS} FROM checkpoints "
+                    f"WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?",
+                    (thread_id, ns, checkpoint_id),
+                ).fetchone()
+            if row is None:
+                return None
+            loaded = self._load(conn, [row])[0]
+            if checkpoint_id is None:
+                self._remember_loaded(conn, row, loaded)
+        return loaded
+
+    def _load(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
+        """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk)."""
+        if not found:
+            return []
+        thread_id, ns = found[0][0], found[0][1]
+        bodies = [rows.unpack_body(r[6], rows.where_of(self.path, r[0], r[1], r[2])) for r in found]
+        wanted = [(c, str(v)) for body in bodies for c, v in body["channel_versions"].items()]
+        chains = rows.fetch_chains(conn, thread_id, ns, wanted)
+        writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
+        out = []
+        for row, body in zip(found, bodies, strict=True):
+            where = rows.where_of(self.path, row[0], row[1], row[2])
+            versions = {c: str(v) for c, v in body["channel_versions"].items()}
+            values = rows.decode_values(self.serde, chains, versions, where)
+            out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
+        return out
+
+    def _remember_loaded(
+        self, conn: sqlite3.Connection, row: tuple[Any, ...], loaded: CheckpointTuple
+    ) -> None:
+        """After reading a head, remember its lists so the next write can extend them."""
+        thread_id, ns = row[0], row[1]
+        versions = {c: str(v) for c, v in loaded.checkpoint["channel_versions"].items()}
+        with self._written_lock:
+            missing = [c for c in versions if (thread_id, ns, c) not in self._written]
+        if not missing:
+            return
+        chains = rows.fetch_chains(conn, thread_id, ns, [(c, versions[c]) for c in missing])
+        with self._written_lock:
+            for (channel, version), chain in chains.items():
+                if not chain.rows or chain.rows[0][1] == deltas.EMPTY:
+                    continue
+                try:
+                    _kind, tag, data = chain.assembled()
+                except ValueError:
+                    continue
+                depth, chain_bytes, full_bytes = chain.stats
+                remembered = deltas.remembered_from_chain(
+                    version, tag, data, depth, chain_bytes, full_bytes
+                )
+                if remembered is not None:
+                    self._written[(thread_id, ns, channel)] = remembered
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first; filtering and paging run in SQL, values load per page."""
+        query = maintenance.ListQuery.build(config, filter, before)
+        remaining = limit
+        offset_key: tuple[str, str, str] | None = None
+        while remaining is None or remaining > 0:
+            page_size = _LIST_PAGE if remaining is None else min(_LIST_PAGE, remaining)
+            with self._conns.read("list checkpoints") as conn:
+                found = query.page(conn, offset_key, page_size)
+                if not found:
+                    return
+                loaded = self._load_mixed(conn, found)
+            for item in loaded:
+                if query.accepts(item.metadata):
+                    yield item
+                    if remaining is not None:
+                        remaining -= 1
+                        if remaining == 0:
+                            return
+            if len(found) < page_size:
+                return
+            last = found[-1]
+            offset_key = (last[2], last[0], last[1])
+
+    def _load_mixed(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
+        groups: dict[tuple[str, str], Rows] = {}
+        for row in found:
+            groups.setdefault((row[0], row[1]), []).append(row)
+        loaded: dict[tuple[str, str, str], CheckpointTuple] = {}
+        for group in groups.values():
+            for row, item in zip(group, self._load(conn, group), strict=True):
+                loaded[(row[0], row[1], row[2])] = item
+        return [loaded[(r[0], r[1], r[2])] for r in found]
+
+    # --- maintenance ------------------------------------------------------------------------
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, blob and write of the thread, and give the space back."""
+        thread_id = str(thread_id)
+        with self._conns.write(f"delete thread {thread_id!r}") as conn:
+            maintenance.delete_threads(conn, [thread_id])
+        self._forget([thread_id])
+        self._conns.vacuum()
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, blob and write (all namespaces) to another thread id."""
+        source, target = str(source_thread_id), str(target_thread_id)
+        if source == target:
+            raise ConfigurationError(
+                f"copy_thread: source and target are the same thread {source!r}"
+            )
+        with self._conns.write(f"copy thread {source!r} to {target!r}") as conn:
+            maintenance.copy_thread(conn, source, target, _now())
+        self._forget([target])
+
+    def prune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy = "keep_latest",
+        keep_last: int | None = None,
+    ) -> None:
+        """Keep the newest ``keep_last`` checkpoints per namespace (or none with "delete").
+
+        Kept checkpoints stay loadable: blobs they use, and the delta chains under them, are
+        kept, and so are their pending writes (an interrupted run can still resume).
+        """
+        keep = prune_keep_count(strategy, keep_last)
+        ids = as_id_list(thread_ids)
+        if not ids:
+            return
+        with self._conns.write("prune threads") as conn:
+            if keep == 0:
+                maintenance.delete_threads(conn, ids)
+            else:
+                maintenance.prune(conn, ids, keep)
+        self._forget(ids)
+        self._conns.vacuum()
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) written by these runs."""
+        ids = as_id_list(run_ids)
+        if not ids:
+            return
+        with self._conns.write("delete runs") as conn:
+            touched = maintenance.delete_for_runs(conn, ids)
+        self._forget(touched)
+        self._conns.vacuum()
+
+    # --- leases -----------------------------------------------------------------------------
+
+    def acquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
+        """Take the thread's writer lease (see ``tether.checkpoint.lease``)."""
+        return leases.acquire(self._conns, str(thread_id), self.lease_ttl, wait)
+
+    def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
+        with self._conns.write(f"release the lease on thread {lease.thread_id!r}") as conn:
+            leases.release(conn, lease, status, _now())
+
+
+def _metadata_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) -> str:
+    try:
+        return json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(
+            f"metadata of checkpoint {checkpoint_id!r} in thread {thread_id!r} is not JSON: {exc}; "
+            f"keep config['metadata'] values to str, int, float, bool, lists and dicts"
+        ) from exc
+
+
+def _full_from(remembered: deltas.Written | None, row: deltas.BlobRow) -> deltas.BlobRow:
+    assert remembered is not None
+    data = deltas.array_header(remembered.count) + remembered.body
+    return deltas.BlobRow(deltas.FULL, row.type_tag, data, None, remembered.count, 0, 0)
+
+
+def _as_full(remembered: deltas.Written, row: deltas.BlobRow) -> deltas.Written:
+    return deltas.Written(
+        remembered.version, remembered.body, remembered.count, 0, 0, len(row.data)
+    )
+
+
+def _qualified(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in rows.CHECKPOINT_COLUMNS.split(","))
+
+
+_HEAD_SQL = (
+    f"SELECT {_qualified('c')} FROM heads h JOIN checkpoints c ON c.thread_id = h.thread_id "
+    f"AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "
+    f"WHERE h.thread_id = ? AND h.ns = ?"
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _strip_scheme(conn_string: str) -> str:
+    for prefix in ("sqlite:///", "sqlite://"):
+        if conn_string.startswith(prefix):
+            rest = conn_string[len(prefix) :]
+            return rest or ":memory:"
+    return conn_string
+
+
+def _path_of(conn: sqlite3.Connection | None) -> str:
+    assert conn is not None
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return row[2] or ":memory:"
+
+
+_ = (AsyncIterator, CONF, THREAD_ID, CHECKPOINT_NS, time)
