@@ -11,7 +11,7 @@ import pytest
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 KEY_LINE: dict[str, str] = {
-    "demo.py": "Demo complete: run, history, fork and approval all worked.",
+    "demo.py": "Demo complete: crash, resume, history, fork and approval all worked on SQLite.",
     "approval_workflow.py": "OK: approval resumed the paused run",
     "chat_memory.py": "OK: each thread remembers its own conversation",
     "checkpointer_api.py": "OK: listed, replayed, forked and copied the thread",
@@ -27,6 +27,7 @@ KEY_LINE: dict[str, str] = {
 
 # Examples that need a part of tether not built yet, or a server: (module, env var or None).
 NEEDS: dict[str, tuple[str, str | None]] = {
+    "demo.py": ("tether.checkpoint.sqlite", None),
     "cross_thread_store.py": ("tether.store.memory", None),
     "sqlite_backend.py": ("tether.checkpoint.sqlite", None),
     "postgres_backend.py": ("tether.checkpoint.postgres", "TETHER_POSTGRES_URL"),
@@ -81,3 +82,34 @@ def test_example_runs(example: str, tmp_path: Path) -> None:
 
     assert done.returncode == 0, f"{example} failed:\n{done.stdout}\n{done.stderr}"
     assert KEY_LINE[example] in done.stdout, done.stdout
+
+
+def test_demo_crashes_resumes_forks_and_approves_on_its_sqlite_file(tmp_path: Path) -> None:
+    reason = skip_reason("demo.py")
+    if reason:
+        pytest.skip(reason)
+    db = tmp_path / "runs" / "claims.db"
+    db.parent.mkdir()
+
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES_DIR / "demo.py"), "--db", str(db)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+
+    out = done.stdout
+    assert done.returncode == 0, f"demo failed:\n{out}\n{done.stderr}"
+    assert "review: killing this process now" in out
+    assert "child process died: exit code -9 (SIGKILL)" in out
+    assert "node calls so far: intake=1, assess=1, review=1, pay=0" in out
+    assert "node calls now: intake=1, assess=1, review=2, pay=1" in out
+    assert "amount 250.0 -> 5000.0" in out
+    assert "review paused the run, waiting on: {'question': 'approve this claim?'" in out
+    assert "original branch: amount=250.0   status=paid (approved by auto)" in out
+    assert "forked branch:   amount=5000.0  status=paid (approved by manager dana)" in out
+    assert out.rstrip().endswith(KEY_LINE["demo.py"])
+    assert db.stat().st_size > 0
+    assert not (tmp_path / "demo.db").exists()

@@ -231,7 +231,7 @@ class CompiledGraph:
         checkpoint_id = conf.get(CHECKPOINT_ID) if link is None else None
         config[CONF] = {**conf, CHECKPOINT_NS: ns}
         durability = (
-            durability or config.get("durability") or (link.durability if link else "async")
+            durability or config.get("durability") or (link.durability if link else "sync")
         )
         if durability not in ("sync", "async", "exit"):
             raise ConfigurationError(
