@@ -41,6 +41,7 @@ __all__ = [
     "RunnableConfig",
     "SerializerProtocol",
     "SyncBackedAsyncMixin",
+    "WriteCall",
     "as_id_list",
     "dump_channel_value",
     "dump_value",
@@ -66,6 +67,9 @@ PendingWrite = tuple[str, str, Any]
 """``(task_id, channel, value)``: a write made by a task, not yet applied to a checkpoint."""
 
 PruneStrategy = Literal["keep_latest", "delete"]
+
+WriteCall = tuple["RunnableConfig", Sequence[tuple[str, Any]], str, str]
+"""The arguments of one ``put_writes`` call: ``(config, writes, task_id, task_path)``."""
 
 LATEST_VERSION = 4
 """Checkpoint format version written by tether (LangGraph's v4: sends live in a channel)."""
@@ -461,6 +465,34 @@ class BaseCheckpointSaver:
             counter = int(current) + 1
         return f"{counter:032d}.{random.getrandbits(64):016x}"
 
+    # --- a step's last writes and its checkpoint together -----------------------------------------
+
+    def put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """``put_writes`` for each of ``writes``, then ``put``. A backend may do both in one
+        commit; this default makes the calls one after another (not atomically)."""
+        for call in writes:
+            self.put_writes(*call)
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        for call in writes:
+            await self.aput_writes(*call)
+        return await self.aput(config, checkpoint, metadata, new_versions)
+
     # --- one writer per thread (optional) --------------------------------------------------------
 
     supports_leases: bool = False
@@ -563,6 +595,18 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
 
     async def aacquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
         return await self._run_sync(self.acquire_lease, thread_id, wait=wait)
+
+    async def aput_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await self._run_sync(
+            self.put_step, writes, config, checkpoint, metadata, new_versions
+        )
 
     async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
         await self._run_sync(self.release_lease, lease, status)

@@ -83,10 +83,12 @@ class SyncDriver:
                 return
             send = None
             kind = type(effect)
+            if kind is Put or kind is PutWrites:
+                self.persister.submit(effect)  # type: ignore[arg-type]
+                continue
+            self.persister.release_held()
             if kind is Emit:
                 yield effect  # type: ignore[misc]
-            elif kind is Put or kind is PutWrites:
-                self.persister.submit(effect)  # type: ignore[arg-type]
             elif kind is RunTasks:
                 yield from self._run(effect.tasks)  # type: ignore[union-attr]
             elif kind is Load:
@@ -101,23 +103,29 @@ class SyncDriver:
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
         calls = [TaskCall(self.loop, task) for task in tasks]
         if len(calls) == 1 or getattr(_worker, "active", False):
-            for call in calls:
-                yield from self._finish(call, run_task_sync(call))
+            for i, call in enumerate(calls):
+                yield from self._finish(call, run_task_sync(call), last=i == len(calls) - 1)
             return
         pool = _task_pool()
         futures = {
             pool.submit(contextvars.copy_context().run, run_task_sync, call): call
             for call in calls[1:]
         }
-        yield from self._finish(calls[0], run_task_sync(calls[0]))
-        for future in concurrent.futures.as_completed(futures):
-            yield from self._finish(futures[future], future.result())
+        yield from self._finish(calls[0], run_task_sync(calls[0]), last=False)
+        for n, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            yield from self._finish(futures[future], future.result(), last=n == len(futures))
 
-    def _finish(self, call: TaskCall, outcome: BaseException | None) -> Iterator[Emit]:
+    def _finish(
+        self, call: TaskCall, outcome: BaseException | None, *, last: bool
+    ) -> Iterator[Emit]:
+        """Record a finished task; the step's last writes may wait for its checkpoint's commit."""
         record = self.loop.finish_task(call.task, outcome)
         if record is not None:
-            self.persister.submit(record)
-        yield from _side_chunks(self.loop, call)
+            self.persister.submit(record, hold=last)
+        chunks = list(_side_chunks(self.loop, call))
+        if chunks:
+            self.persister.release_held()
+            yield from chunks
 
 
 class AsyncDriver:
@@ -155,10 +163,12 @@ class AsyncDriver:
                 return
             send = None
             kind = type(effect)
+            if kind is Put or kind is PutWrites:
+                await self.persister.submit(effect)  # type: ignore[arg-type]
+                continue
+            await self.persister.release_held()
             if kind is Emit:
                 yield effect  # type: ignore[misc]
-            elif kind is Put or kind is PutWrites:
-                await self.persister.submit(effect)  # type: ignore[arg-type]
             elif kind is RunTasks:
                 async for chunk in self._run(effect.tasks):  # type: ignore[union-attr]
                     yield chunk
@@ -176,7 +186,7 @@ class AsyncDriver:
         calls = [TaskCall(self.loop, task) for task in tasks]
         if len(calls) == 1:
             outcome = await run_task_async(calls[0])
-            for chunk in await self._finish(calls[0], outcome):
+            for chunk in await self._finish(calls[0], outcome, last=True):
                 yield chunk
             return
         pending = {asyncio.ensure_future(run_task_async(call)): call for call in calls}
@@ -185,17 +195,23 @@ class AsyncDriver:
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
                     call = pending.pop(future)
-                    for chunk in await self._finish(call, future.result()):
+                    last = not pending and future is list(done)[-1]
+                    for chunk in await self._finish(call, future.result(), last=last):
                         yield chunk
         finally:
             for future in pending:
                 future.cancel()
 
-    async def _finish(self, call: TaskCall, outcome: BaseException | None) -> list[Emit]:
+    async def _finish(
+        self, call: TaskCall, outcome: BaseException | None, *, last: bool
+    ) -> list[Emit]:
         record = self.loop.finish_task(call.task, outcome)
         if record is not None:
-            await self.persister.submit(record)
-        return list(_side_chunks(self.loop, call))
+            await self.persister.submit(record, hold=last)
+        chunks = list(_side_chunks(self.loop, call))
+        if chunks:
+            await self.persister.release_held()
+        return chunks
 
 
 def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:

@@ -338,8 +338,10 @@ class RunLoop:
             return
         updated = self._apply(tasks)
         self.pending_writes = []
+        # Store first, then stream: the step's last writes and its checkpoint can share a commit.
+        yield from self._put_checkpoint("loop", updated=updated, announce=False)
         yield from self._emit_step(tasks)
-        yield from self._put_checkpoint("loop", updated=updated)
+        yield from self._announce_checkpoint()
 
     def _apply(self, tasks: list[Task]) -> set[str]:
         versions = self.checkpoint["channel_versions"]
@@ -409,7 +411,12 @@ class RunLoop:
     # -- checkpoints -----------------------------------------------------------------------
 
     def _put_checkpoint(
-        self, source: str, *, updated: set[str] | None = None, advance: bool = True
+        self,
+        source: str,
+        *,
+        updated: set[str] | None = None,
+        advance: bool = True,
+        announce: bool = True,
     ) -> Generator[Effect, Any, None]:
         step = self.step if advance else int(self.metadata.get("step", self.step))
         checkpoint = self.checkpoint
@@ -441,10 +448,14 @@ class RunLoop:
             yield Put(self.ctx.fenced(parent_config), snapshot, self.metadata, new_versions)
         else:
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
-        if "debug" in self.ctx.stream_modes or "checkpoints" in self.ctx.stream_modes:
-            yield Emit("checkpoints", self._checkpoint_event(), self.ctx.stream_ns)
+        if announce:
+            yield from self._announce_checkpoint()
         if advance:
             self.step += 1
+
+    def _announce_checkpoint(self) -> Generator[Effect, Any, None]:
+        if "debug" in self.ctx.stream_modes or "checkpoints" in self.ctx.stream_modes:
+            yield Emit("checkpoints", self._checkpoint_event(), self.ctx.stream_ns)
 
     def _checkpoint_event(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 from collections import deque
 from typing import Any
 
@@ -70,7 +69,12 @@ def _uses_background(saver: Any, durability: str) -> bool:
 
 
 class SyncPersister:
-    """Carries out Put/PutWrites for the sync driver."""
+    """Carries out Put/PutWrites for the sync driver.
+
+    In sync durability the writes of a step's last task may be *held* and stored in the same
+    commit as the checkpoint that follows (``put_step``); the driver releases held writes
+    before anything else happens (streaming to the caller, the next tasks, the end of the run).
+    """
 
     def __init__(self, saver: Any, durability: str) -> None:
         self.saver = saver
@@ -78,8 +82,9 @@ class SyncPersister:
         self.background = _uses_background(saver, durability)
         self.in_flight: deque[concurrent.futures.Future[Any]] = deque()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.held: list[PutWrites] = []
 
-    def submit(self, effect: Put | PutWrites) -> None:
+    def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
         if self.exit is not None:
             self.exit.add(effect)
         elif self.background:
@@ -88,7 +93,24 @@ class SyncPersister:
             while len(self.in_flight) >= MAX_IN_FLIGHT:
                 self.in_flight.popleft().result()
             self.in_flight.append(self._pool.submit(self._call, effect))
+        elif hold and isinstance(effect, PutWrites):
+            self.held.append(effect)
+        elif isinstance(effect, Put) and self.held:
+            held, self.held = self.held, []
+            self.saver.put_step(
+                [_write_call(w) for w in held],
+                effect.config,
+                effect.checkpoint,
+                effect.metadata,
+                effect.new_versions,
+            )
         else:
+            self._call(effect)
+
+    def release_held(self) -> None:
+        """Store held writes now (something other than their checkpoint comes next)."""
+        held, self.held = self.held, []
+        for effect in held:
             self._call(effect)
 
     def _call(self, effect: Put | PutWrites) -> None:
@@ -100,6 +122,7 @@ class SyncPersister:
     def flush(self) -> None:
         """Make everything submitted durable; raise the first saver error."""
         try:
+            self.release_held()
             while self.in_flight:
                 self.in_flight.popleft().result()
             if self.exit is not None:
@@ -112,16 +135,16 @@ class SyncPersister:
 
 
 class AsyncPersister:
-    """Carries out Put/PutWrites for the async driver."""
+    """Carries out Put/PutWrites for the async driver (same holding rule as ``SyncPersister``)."""
 
     def __init__(self, saver: Any, durability: str) -> None:
         self.saver = saver
         self.exit = ExitBuffer() if durability == "exit" else None
         self.background = _uses_background(saver, durability)
         self.in_flight: deque[asyncio.Task[Any]] = deque()
-        self._lock = threading.Lock()
+        self.held: list[PutWrites] = []
 
-    async def submit(self, effect: Put | PutWrites) -> None:
+    async def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
         if self.exit is not None:
             self.exit.add(effect)
         elif self.background:
@@ -129,7 +152,23 @@ class AsyncPersister:
                 await self.in_flight.popleft()
             previous = self.in_flight[-1] if self.in_flight else None
             self.in_flight.append(asyncio.ensure_future(self._after(previous, effect)))
+        elif hold and isinstance(effect, PutWrites):
+            self.held.append(effect)
+        elif isinstance(effect, Put) and self.held:
+            held, self.held = self.held, []
+            await self.saver.aput_step(
+                [_write_call(w) for w in held],
+                effect.config,
+                effect.checkpoint,
+                effect.metadata,
+                effect.new_versions,
+            )
         else:
+            await self._call(effect)
+
+    async def release_held(self) -> None:
+        held, self.held = self.held, []
+        for effect in held:
             await self._call(effect)
 
     async def _after(self, previous: asyncio.Task[Any] | None, effect: Put | PutWrites) -> None:
@@ -148,6 +187,7 @@ class AsyncPersister:
             )
 
     async def flush(self) -> None:
+        await self.release_held()
         first_error: BaseException | None = None
         while self.in_flight:
             try:
@@ -159,3 +199,7 @@ class AsyncPersister:
         if self.exit is not None:
             for call in self.exit.drain():
                 await self._call(call)
+
+
+def _write_call(effect: PutWrites) -> tuple[Any, ...]:
+    return (effect.config, effect.writes, effect.task_id, effect.task_path)

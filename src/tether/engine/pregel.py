@@ -230,9 +230,7 @@ class CompiledGraph:
         ns = self._namespace(conf, link)
         checkpoint_id = conf.get(CHECKPOINT_ID) if link is None else None
         config[CONF] = {**conf, CHECKPOINT_NS: ns}
-        durability = (
-            durability or config.get("durability") or (link.durability if link else "sync")
-        )
+        durability = durability or config.get("durability") or (link.durability if link else "sync")
         if durability not in ("sync", "async", "exit"):
             raise ConfigurationError(
                 f"durability must be 'sync', 'async' or 'exit', not {durability!r}"

@@ -82,10 +82,11 @@ def check_write(
         return
     holder, expires, epoch = row
     if token is not None and token == (holder, epoch):
-        conn.execute(
-            "UPDATE threads SET lease_expires = ? WHERE thread_id = ?",
-            (time.time() + ttl, thread_id),
-        )
+        now = time.time()
+        if expires is None or expires - now < ttl / 2:  # renew once half the lease is used
+            conn.execute(
+                "UPDATE threads SET lease_expires = ? WHERE thread_id = ?", (now + ttl, thread_id)
+            )
         return
     if token is not None:
         raise _lost(thread_id, token[1], epoch)

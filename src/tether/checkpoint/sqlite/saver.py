@@ -33,6 +33,7 @@ from tether.checkpoint.base import (
     RunnableConfig,
     SerializerProtocol,
     SyncBackedAsyncMixin,
+    WriteCall,
     as_id_list,
     checkpoint_config,
     dump_channel_value,
@@ -150,35 +151,47 @@ class SqliteSaver(SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint, the blobs of its changed channels, and move the head: atomically."""
+        return self.put_step([], config, checkpoint, metadata, new_versions)
+
+    def put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store task writes and the checkpoint that follows them in one commit."""
         thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
         parent_id = get_checkpoint_id(config)
         checkpoint_id = checkpoint["id"]
         meta = get_checkpoint_metadata(config, metadata)
-        meta_json = _metadata_json(meta, thread_id, checkpoint_id)
-        body = rows.pack_body(dict(checkpoint))
+        row = (
+            thread_id,
+            ns,
+            checkpoint_id,
+            parent_id,
+            checkpoint["ts"],
+            meta.get("step"),
+            meta.get("source"),
+            meta.get("run_id"),
+            _metadata_json(meta, thread_id, checkpoint_id),
+            rows.pack_body(dict(checkpoint)),
+        )
         planned = self._plan_blobs(thread_id, ns, checkpoint, new_versions)
-        now = _now()
+        encoded = [self._encode_writes(*call) for call in writes]
         with self._conns.write(
             f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}"
         ) as conn:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
+            for sql, params in encoded:
+                conn.executemany(sql, params)
             stored = self._insert_blobs(conn, thread_id, ns, planned)
             conn.execute(
                 "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
                 "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
-                (
-                    thread_id,
-                    ns,
-                    checkpoint_id,
-                    parent_id,
-                    checkpoint["ts"],
-                    meta.get("step"),
-                    meta.get("source"),
-                    meta.get("run_id"),
-                    meta_json,
-                    body,
-                ),
+                row,
             )
             conn.execute(
                 "INSERT INTO heads (thread_id, ns, checkpoint_id) VALUES (?,?,?) "
@@ -186,7 +199,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 "checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id)",
                 (thread_id, ns, checkpoint_id),
             )
-            leases.touch_thread(conn, thread_id, now, checkpoints=1, size=stored)
+            leases.touch_thread(conn, thread_id, _now(), checkpoints=1, size=stored)
         self._remember(thread_id, ns, planned)
         return checkpoint_config(thread_id, ns, checkpoint_id)
 
@@ -209,15 +222,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
         return planned
 
     def _insert_blobs(
-        self,
-        conn: sqlite3.Connection,
-        thread_id: str,
-        ns: str,
-        planned: Planned,
+        self, conn: sqlite3.Connection, thread_id: str, ns: str, planned: Planned
     ) -> int:
-        size = 0
-        for i, (channel, version, planned_row, remembered) in enumerate(planned):
-            row = planned_row
+        """Insert the planned blob rows; a delta whose base is gone is stored in full instead."""
+        for i, (channel, version, row, remembered) in enumerate(planned):
             if (
                 row.kind == deltas.DELTA
                 and not conn.execute(
@@ -228,10 +236,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 # The base was pruned or deleted by someone else: store this value in full.
                 full = _full_from(remembered, row)
                 planned[i] = (channel, version, full, remembered and _as_full(remembered, full))
-                row = full
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
-                "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        before = conn.total_changes
+        conn.executemany(
+            "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
+            "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
                 (
                     thread_id,
                     ns,
@@ -244,11 +253,13 @@ class SqliteSaver(SyncBackedAsyncMixin):
                     row.chain_bytes,
                     row.type_tag or None,
                     row.data,
-                ),
-            )
-            if cursor.rowcount:
-                size += len(row.data)
-        return size
+                )
+                for channel, version, row, _ in planned
+            ],
+        )
+        if conn.total_changes - before == len(planned):
+            return sum(len(row.data) for _, _, row, _ in planned)
+        return 0
 
     def _remember(
         self,
@@ -285,6 +296,20 @@ class SqliteSaver(SyncBackedAsyncMixin):
     ) -> None:
         """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
         thread_id = get_thread_id(config)
+        sql, params = self._encode_writes(config, writes, task_id, task_path)
+        with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
+            leases.check_write(conn, thread_id, config, self.lease_ttl)
+            conn.executemany(sql, params)
+
+    def _encode_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The statement and rows that store one task's writes."""
+        thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
@@ -293,7 +318,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
             )
         indexed, upsert = index_writes(writes)
-        encoded = [
+        params = [
             (
                 thread_id,
                 ns,
@@ -307,13 +332,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
             for idx, channel, value in indexed
         ]
         verb = "INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"
-        with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
-            leases.check_write(conn, thread_id, config, self.lease_ttl)
-            conn.executemany(
-                f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
-                f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)",
-                encoded,
-            )
+        sql = (
+            f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
+            f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
+        )
+        return sql, params
 
     # --- reads ------------------------------------------------------------------------------
 
