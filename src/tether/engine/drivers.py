@@ -106,12 +106,12 @@ class SyncDriver:
             for i, call in enumerate(calls):
                 yield from self._finish(call, run_task_sync(call), last=i == len(calls) - 1)
             return
+        # Every task of a parallel step runs in the pool, so this thread stores each task's
+        # writes the moment it finishes, even while a sibling is still running.
         pool = _task_pool()
         futures = {
-            pool.submit(contextvars.copy_context().run, run_task_sync, call): call
-            for call in calls[1:]
+            pool.submit(contextvars.copy_context().run, run_task_sync, call): call for call in calls
         }
-        yield from self._finish(calls[0], run_task_sync(calls[0]), last=False)
         for n, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             yield from self._finish(futures[future], future.result(), last=n == len(futures))
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing_extensions import Self
 
 from tether.checkpoint.base import SerializerProtocol
-from tether.checkpoint.sqlite.saver import SqliteSaver
+from tether.checkpoint.sqlite.saver import SqliteSaver, strip_scheme
 
 
 class AsyncSqliteSaver(SqliteSaver):
@@ -24,10 +24,11 @@ class AsyncSqliteSaver(SqliteSaver):
         cls, conn_string: str, *, serde: SerializerProtocol | None = None, lease_ttl: float = 30.0
     ) -> AsyncIterator[Self]:
         """Open (creating if needed) the file at ``conn_string``; close on exit."""
-        with SqliteSaver.from_conn_string.__wrapped__(  # type: ignore[attr-defined]
-            cls, conn_string, serde=serde, lease_ttl=lease_ttl
-        ) as saver:
+        saver = cls(path=strip_scheme(conn_string), serde=serde, lease_ttl=lease_ttl)
+        try:
             yield saver
+        finally:
+            saver.close()
 
 
 __all__ = ["AsyncSqliteSaver"]

@@ -211,7 +211,8 @@ class Connections:
         """Give freed pages back to the file system (incremental auto-vacuum)."""
         with self._connection() as conn:
             try:
-                conn.execute("PRAGMA incremental_vacuum")
+                # executescript steps the pragma to the end (execute would free only one page)
+                conn.executescript("PRAGMA incremental_vacuum;")
             except sqlite3.Error as exc:
                 raise translate(exc, self.path, "vacuum") from exc
 

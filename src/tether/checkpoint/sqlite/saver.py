@@ -102,7 +102,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         cls, conn_string: str, *, serde: SerializerProtocol | None = None, lease_ttl: float = 30.0
     ) -> Iterator[Self]:
         """Open (creating if needed) the file at ``conn_string`` or ``:memory:``; close on exit."""
-        saver = cls(path=_strip_scheme(conn_string), serde=serde, lease_ttl=lease_ttl)
+        saver = cls(path=strip_scheme(conn_string), serde=serde, lease_ttl=lease_ttl)
         try:
             yield saver
         finally:
@@ -548,7 +548,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def _strip_scheme(conn_string: str) -> str:
+def strip_scheme(conn_string: str) -> str:
     for prefix in ("sqlite:///", "sqlite://"):
         if conn_string.startswith(prefix):
             rest = conn_string[len(prefix) :]
