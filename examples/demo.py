@@ -11,6 +11,7 @@ Every node appends its name to a side-effect log next to the database, so the co
 really ran, whatever the checkpoints say.
 
 Run: python examples/demo.py [--db PATH]   (or: make demo; PATH defaults to ./demo.db)
+POSIX only: the crash is a real SIGKILL.
 """
 
 from __future__ import annotations
@@ -89,15 +90,15 @@ def counted(name: str, node: Callable[[Claim], dict[str, Any]], db: Path, crash:
 
 
 @contextmanager
-def open_graph(db: Path, crash: bool = False) -> Iterator[Any]:
-    """The claim workflow compiled with a SQLite saver on ``db``."""
+def open_graph(db: Path, crash: bool = False) -> Iterator[tuple[Any, SqliteSaver]]:
+    """The claim workflow compiled with a SQLite saver on ``db``, and that saver."""
     builder = StateGraph(Claim)
     for node in (intake, assess, review, pay):
         builder.add_node(node.__name__, counted(node.__name__, node, db, crash))
     for left, right in pairwise((START, *NODES, END)):
         builder.add_edge(left, right)
     with SqliteSaver.from_conn_string(str(db)) as saver:
-        yield builder.compile(checkpointer=saver)
+        yield builder.compile(checkpointer=saver), saver
 
 
 # --- small output helpers ----------------------------------------------------------------------
@@ -117,7 +118,7 @@ def title(text: str) -> None:
 
 
 def short(config: dict[str, Any]) -> str:
-    return "…" + str(config["configurable"]["checkpoint_id"])[-8:]
+    return str(config["configurable"]["checkpoint_id"])[-8:]
 
 
 def run_and_show(graph: Any, graph_input: Any, config: dict[str, Any]) -> None:
@@ -145,24 +146,26 @@ def show_calls(db: Path, when: str) -> Counter[str]:
 
 
 def child_run(db: Path) -> None:
-    with open_graph(db, crash=True) as graph:
+    with open_graph(db, crash=True) as (graph, _):
         say(f"starting thread {THREAD_ID!r}: claim {CLAIM}")
         run_and_show(graph, CLAIM, thread_config())
     say("review did not crash: this should not happen")
 
 
 def child_resume(db: Path) -> None:
-    with open_graph(db) as graph:
+    with open_graph(db) as (graph, _):
         saved = graph.get_state(thread_config())
         say(
-            f"opened {db.name}: thread {THREAD_ID!r} is at step {saved.metadata['step']}, "
-            f"next={saved.next}, status={saved.values['status']!r}"
+            f"opened {db.name}: thread {THREAD_ID!r} stopped after step "
+            f"{saved.metadata['step']}, next={saved.next}"
         )
+        # The killed run still holds the thread's writer lease; its process is gone, so this
+        # run takes the lease over at once (a live holder would make it raise ThreadBusy).
         run_and_show(graph, None, thread_config())
 
 
 def child_approve(db: Path) -> None:
-    with open_graph(db) as graph:
+    with open_graph(db) as (graph, _):
         waiting = graph.get_state(thread_config())
         say(f"opened {db.name}: thread {THREAD_ID!r} waits at next={waiting.next}")
         say(f"question: {waiting.interrupts[0].value}")
@@ -193,7 +196,9 @@ def fresh_start(db: Path) -> None:
         path.unlink(missing_ok=True)
     effects_path(db).touch()
     print(f"tether demo: a 4-node claim workflow, checkpointed to {db} (old file removed)")
-    print(f"  nodes: {' -> '.join(NODES)}; node calls are logged to {effects_path(db).name}")
+    log = effects_path(db).name
+    print(f"  nodes: {' -> '.join(NODES)}; each node call is logged to {log} while it runs")
+    print(f"  this process (pid {os.getpid()}) starts the others; each line says which ran it")
 
 
 def crash_and_resume(db: Path) -> None:
@@ -201,7 +206,7 @@ def crash_and_resume(db: Path) -> None:
     code = spawn("run", db)
     if code != -signal.SIGKILL:
         raise SystemExit(f"the first child should have been killed by SIGKILL; exit code {code}")
-    print(f"  child process died: exit code {code} (SIGKILL); {db.name} is all that is left")
+    print(f"  child process died: exit code {code} (SIGKILL); its progress is only in {db.name}")
     show_calls(db, "so far")
 
     title(f"2. A fresh process resumes the thread from {db.name}")
@@ -220,13 +225,22 @@ def show_history(graph: Any) -> list[Any]:
     for snap in history:
         meta = snap.metadata
         print(
-            f"  {short(snap.config):<10} {meta['step']:>4}  {meta['source']:<6}  "
+            f"  {short(snap.config):<10}  {meta['step']:>4}  {meta['source']:<6}  "
             f"{','.join(snap.next) or '-':<10}  {snap.values.get('status', '-'):<9}  "
             f"pid {meta.get('pid', '?')}"
         )
-    print("  steps -1..1 come from the killed process, 2..3 from the one that resumed;")
-    print("  the crashed step left no checkpoint, so it ran again, whole")
+    first, second = dict.fromkeys(s.metadata["pid"] for s in reversed(history))
+    print(
+        f"  steps {steps_by(history, first)} were written by the killed process, "
+        f"{steps_by(history, second)} by the one that resumed:"
+    )
+    print("  the step that crashed left no checkpoint, so review ran again, from its start")
     return history
+
+
+def steps_by(history: list[Any], pid: int) -> str:
+    steps = sorted(s.metadata["step"] for s in history if s.metadata["pid"] == pid)
+    return f"{steps[0]}..{steps[-1]}"
 
 
 def fork_and_pause(db: Path, graph: Any, history: list[Any]) -> None:
@@ -243,7 +257,7 @@ def fork_and_pause(db: Path, graph: Any, history: list[Any]) -> None:
     run_and_show(graph, None, {**fork, "metadata": {"pid": os.getpid()}})
     waiting = graph.get_state(thread_config())
     print(f"  the thread's head is now the fork, paused at next={waiting.next}")
-    print(f"  this process stops here; the question waits in {db.name}")
+    print(f"  this process (pid {os.getpid()}) moves on; the question waits in {db.name}")
 
 
 def approve_elsewhere(db: Path) -> None:
@@ -259,7 +273,7 @@ def summary(graph: Any, original_head: Any) -> int:
     forked = graph.get_state(thread_config()).values
     for label, values in (("original", original), ("forked", forked)):
         print(
-            f"  {label + ' branch:':<17} amount={values['amount']:<7} status={values['status']}"
+            f"  {label + ' branch:':<16} amount={values['amount']:<7} status={values['status']}"
             f" (approved by {values['decision']['by']})"
         )
     assert original["amount"] == 250.0 and forked["amount"] == 5000.0
@@ -270,14 +284,15 @@ def summary(graph: Any, original_head: Any) -> int:
 def orchestrate(db: Path) -> None:
     fresh_start(db)
     crash_and_resume(db)
-    with open_graph(db) as graph:
+    with open_graph(db) as (graph, _):
         history = show_history(graph)
         fork_and_pause(db, graph, history)
     approve_elsewhere(db)
-    with open_graph(db) as graph:
+    with open_graph(db) as (graph, _):
         count = summary(graph, history[0])
     size = db.stat().st_size
     print(f"  {count} checkpoints in thread {THREAD_ID!r}; {db} is {size:,} bytes")
+    effects_path(db).unlink()
     print("\nDemo complete: crash, resume, history, fork and approval all worked on SQLite.")
 
 

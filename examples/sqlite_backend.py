@@ -10,7 +10,7 @@ Mappings from the seeds to the real API:
   super-step is already checkpointed; calling it would only add an extra ``update`` checkpoint.
 - ``existing_state = graph.get_state(config)`` is never falsy; test ``existing_state.values``.
 
-Run: python examples/sqlite_backend.py [path/to/checkpoints.db]
+Run: python examples/sqlite_backend.py [path/to/checkpoints.db]   (default: a temporary file)
 """
 
 import asyncio
@@ -78,9 +78,7 @@ async def async_turn(path: str) -> dict[str, Any]:
         return (await graph.aget_state(config)).values
 
 
-def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(tempfile.mkdtemp()) / "checkpoints.db")
-
+def run(path: str) -> None:
     with SqliteSaver.from_conn_string(path) as checkpointer:
         graph = build_graph().compile(checkpointer=checkpointer)
         first = handle_user_request(graph, "alice", "Hello")
@@ -102,6 +100,14 @@ def main() -> None:
     print(f"Async saver: {async_values['current_step']}")
     assert second["session_data"]["messages_seen"] == 2 and len(history) == 6
     print("OK: the SQLite thread survived a restart")
+
+
+def main() -> None:
+    if len(sys.argv) > 1:
+        run(sys.argv[1])
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        run(str(Path(directory) / "checkpoints.db"))
 
 
 if __name__ == "__main__":

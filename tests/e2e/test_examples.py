@@ -27,9 +27,7 @@ KEY_LINE: dict[str, str] = {
 
 # Examples that need a part of tether not built yet, or a server: (module, env var or None).
 NEEDS: dict[str, tuple[str, str | None]] = {
-    "demo.py": ("tether.checkpoint.sqlite", None),
     "cross_thread_store.py": ("tether.store.memory", None),
-    "sqlite_backend.py": ("tether.checkpoint.sqlite", None),
     "postgres_backend.py": ("tether.checkpoint.postgres", "TETHER_POSTGRES_URL"),
     "redis_backend.py": ("tether.checkpoint.redis", "TETHER_REDIS_URL"),
 }
@@ -85,9 +83,6 @@ def test_example_runs(example: str, tmp_path: Path) -> None:
 
 
 def test_demo_crashes_resumes_forks_and_approves_on_its_sqlite_file(tmp_path: Path) -> None:
-    reason = skip_reason("demo.py")
-    if reason:
-        pytest.skip(reason)
     db = tmp_path / "runs" / "claims.db"
     db.parent.mkdir()
 

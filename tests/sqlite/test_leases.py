@@ -119,3 +119,23 @@ def test_a_writer_that_lost_its_lease_is_refused(tmp_path: Path) -> None:
             saver.put(stale_config, checkpoint, {}, {})
         saver.release_lease(other)
         assert list(saver.list({"configurable": {"thread_id": "t"}})) == []
+
+
+def test_a_lease_left_by_a_dead_process_is_taken_over_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "dead.db")
+    code = (
+        "import os, signal\n"
+        "from tether.checkpoint.sqlite import SqliteSaver\n"
+        f"with SqliteSaver.from_conn_string({path!r}, lease_ttl=3600) as s:\n"
+        "    assert s.acquire_lease('orphan') is not None\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
+    assert done.returncode == -9
+    with SqliteSaver.from_conn_string(path) as saver:
+        lease = saver.acquire_lease("orphan")  # no wait: the holder is gone
+        assert lease is not None and lease.epoch == 2
+        saver.release_lease(lease)

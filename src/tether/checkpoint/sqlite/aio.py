@@ -21,10 +21,20 @@ class AsyncSqliteSaver(SqliteSaver):
     @classmethod
     @contextlib.asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
-        cls, conn_string: str, *, serde: SerializerProtocol | None = None, lease_ttl: float = 30.0
+        cls,
+        conn_string: str,
+        *,
+        serde: SerializerProtocol | None = None,
+        lease_ttl: float = 30.0,
+        synchronous: str = "NORMAL",
     ) -> AsyncIterator[Self]:
         """Open (creating if needed) the file at ``conn_string``; close on exit."""
-        saver = cls(path=strip_scheme(conn_string), serde=serde, lease_ttl=lease_ttl)
+        saver = cls(
+            path=strip_scheme(conn_string),
+            serde=serde,
+            lease_ttl=lease_ttl,
+            synchronous=synchronous,
+        )
         try:
             yield saver
         finally:

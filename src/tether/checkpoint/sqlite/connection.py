@@ -14,7 +14,13 @@ import threading
 from collections.abc import Callable, Iterator
 
 from tether.checkpoint.sqlite import schema
-from tether.errors import BackendUnavailable, SchemaVersionError, StorageError, TetherError
+from tether.errors import (
+    BackendUnavailable,
+    ConfigurationError,
+    SchemaVersionError,
+    StorageError,
+    TetherError,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -61,18 +67,23 @@ def check_path(path: str) -> None:
         raise BackendUnavailable(f"cannot open SQLite file {path!r}: it is a directory")
 
 
-def connect(path: str) -> sqlite3.Connection:
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    if synchronous.upper() not in SYNCHRONOUS:
+        raise ConfigurationError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     except sqlite3.Error as exc:
         raise translate(exc, path, "open the database") from exc
     return conn
 
 
-def prepare(conn: sqlite3.Connection, path: str) -> bool:
-    """Check the file and bring its schema up to date; return whether it is writable."""
+def prepare(conn: sqlite3.Connection, path: str) -> None:
+    """Check the file and bring its schema up to date (never waits on a writer when current)."""
     try:
         version = schema.stored_version(conn)
     except sqlite3.DatabaseError as exc:
@@ -89,7 +100,7 @@ def prepare(conn: sqlite3.Connection, path: str) -> bool:
         )
     if version == schema.SCHEMA_VERSION:
         _enable_wal(conn, path)
-        return _writable(conn)
+        return
     try:
         if version == 0:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -106,7 +117,6 @@ def prepare(conn: sqlite3.Connection, path: str) -> bool:
             raise
     except sqlite3.Error as exc:
         raise translate(exc, path, f"upgrade the schema from v{version}") from exc
-    return True
 
 
 def _our_tables(conn: sqlite3.Connection) -> list[str]:
@@ -122,15 +132,6 @@ def _enable_wal(conn: sqlite3.Connection, path: str) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
 
 
-def _writable(conn: sqlite3.Connection) -> bool:
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
 class Connections:
     """Hands out connections and wraps work in read or write transactions."""
 
@@ -139,9 +140,15 @@ class Connections:
         path: str,
         conn: sqlite3.Connection | None = None,
         before_commit: Callable[[sqlite3.Connection], None] | None = None,
+        synchronous: str = "NORMAL",
     ) -> None:
         self.path = path
-        self._shared = conn if conn is not None else (connect(path) if path == ":memory:" else None)
+        self.synchronous = synchronous
+        self._shared = (
+            conn
+            if conn is not None
+            else (connect(path, synchronous) if path == ":memory:" else None)
+        )
         self._lock = threading.RLock()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -170,7 +177,7 @@ class Connections:
             return
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
+            conn = connect(self.path, self.synchronous)
             self._prepare(conn)
             self._local.conn = conn
             with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import time
 import uuid
@@ -15,11 +17,31 @@ if TYPE_CHECKING:
     from tether.checkpoint.sqlite.connection import Connections
 
 _POLL_SECONDS = 0.05
+_HOST = socket.gethostname()
+
+
+def _alive(owner: str) -> bool:
+    """False only when the owner is a process of this machine that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def acquire(conns: Connections, thread_id: str, ttl: float, wait: float | None) -> Lease:
-    """Take the lease, waiting up to ``wait`` seconds (None: not at all) for its holder."""
-    owner = uuid.uuid4().hex
+    """Take the lease, waiting up to ``wait`` seconds (None: not at all) for its holder.
+
+    A lease held by a process of this machine that no longer exists (killed, crashed) is taken
+    over at once instead of waiting for it to expire.
+    """
+    owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
     deadline = None if wait is None else time.monotonic() + wait
     while True:
         with conns.write(f"take the lease on thread {thread_id!r}") as conn:
@@ -57,7 +79,7 @@ def _try_take(
         )
         return 1, None
     holder, expires, epoch = row
-    if holder is not None and expires is not None and expires > now:
+    if holder is not None and expires is not None and expires > now and _alive(holder):
         return None, expires
     conn.execute(
         "UPDATE threads SET lease_owner = ?, lease_expires = ?, lease_epoch = ?, status = 'busy', "

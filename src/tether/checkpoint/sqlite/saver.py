@@ -75,6 +75,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         path: str | None = None,
         serde: SerializerProtocol | None = None,
         lease_ttl: float = 30.0,
+        synchronous: str = "NORMAL",
     ) -> None:
         super().__init__(serde=serde)
         if conn is None and path is None:
@@ -87,7 +88,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             check_path(path)
         self.path = path
         self.lease_ttl = float(lease_ttl)
-        self._conns = Connections(path, conn, self._before_commit)
+        self._conns = Connections(path, conn, self._before_commit, synchronous)
         self._written: collections.OrderedDict[tuple[str, str, str], deltas.Written] = (
             collections.OrderedDict()
         )
@@ -99,10 +100,20 @@ class SqliteSaver(SyncBackedAsyncMixin):
     @classmethod
     @contextlib.contextmanager
     def from_conn_string(
-        cls, conn_string: str, *, serde: SerializerProtocol | None = None, lease_ttl: float = 30.0
+        cls,
+        conn_string: str,
+        *,
+        serde: SerializerProtocol | None = None,
+        lease_ttl: float = 30.0,
+        synchronous: str = "NORMAL",
     ) -> Iterator[Self]:
         """Open (creating if needed) the file at ``conn_string`` or ``:memory:``; close on exit."""
-        saver = cls(path=strip_scheme(conn_string), serde=serde, lease_ttl=lease_ttl)
+        saver = cls(
+            path=strip_scheme(conn_string),
+            serde=serde,
+            lease_ttl=lease_ttl,
+            synchronous=synchronous,
+        )
         try:
             yield saver
         finally:
