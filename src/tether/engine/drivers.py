@@ -17,7 +17,6 @@ from tether.engine.effects import (
     AcquireLease,
     Effect,
     Emit,
-    ListCheckpoints,
     Load,
     Put,
     PutWrites,
@@ -93,9 +92,6 @@ class SyncDriver:
                 yield from self._run(effect.tasks)  # type: ignore[union-attr]
             elif kind is Load:
                 send = saver.get_tuple(effect.config)  # type: ignore[union-attr]
-            elif kind is ListCheckpoints:
-                e: ListCheckpoints = effect  # type: ignore[assignment]
-                send = list(saver.list(e.config, filter=e.filter, before=e.before, limit=e.limit))
             elif kind is AcquireLease:
                 a: AcquireLease = effect  # type: ignore[assignment]
                 send = saver.acquire_lease(a.thread_id, wait=a.wait)
@@ -174,10 +170,6 @@ class AsyncDriver:
                     yield chunk
             elif kind is Load:
                 send = await saver.aget_tuple(effect.config)  # type: ignore[union-attr]
-            elif kind is ListCheckpoints:
-                e: ListCheckpoints = effect  # type: ignore[assignment]
-                found = saver.alist(e.config, filter=e.filter, before=e.before, limit=e.limit)
-                send = [t async for t in found]
             elif kind is AcquireLease:
                 a: AcquireLease = effect  # type: ignore[assignment]
                 send = await saver.aacquire_lease(a.thread_id, wait=a.wait)

@@ -17,16 +17,6 @@ class Load:
 
 
 @dataclasses.dataclass(slots=True)
-class ListCheckpoints:
-    """List checkpoint tuples (``saver.list``); a list is sent back."""
-
-    config: dict[str, Any] | None
-    filter: dict[str, Any] | None
-    before: dict[str, Any] | None
-    limit: int | None
-
-
-@dataclasses.dataclass(slots=True)
 class Put:
     """Store a checkpoint (``saver.put``), subject to the run's durability."""
 
@@ -70,4 +60,4 @@ class Emit:
     ns: tuple[str, ...] = ()
 
 
-Effect = Load | ListCheckpoints | Put | PutWrites | RunTasks | Emit | AcquireLease
+Effect = Load | Put | PutWrites | RunTasks | Emit | AcquireLease

@@ -15,7 +15,7 @@ from tether import _runtime_context
 from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF, NS_SEP, THREAD_ID
 from tether.engine import state_ops
 from tether.engine.drivers import AsyncDriver, SyncDriver
-from tether.engine.effects import Effect, Emit, ListCheckpoints, Load, Put, PutWrites
+from tether.engine.effects import Effect, Emit, Load, Put, PutWrites
 from tether.engine.loop import RunLoop
 from tether.engine.runtime import PARENT_KEY, ParentLink, RunContext, metadata_from_config
 from tether.engine.spec import GraphSpec
@@ -328,12 +328,11 @@ class CompiledGraph:
         before: dict[str, Any] | None = None,
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
-        """The thread's checkpoints as snapshots, newest first."""
+        """The thread's checkpoints as snapshots, newest first, read as you iterate."""
         saver, config = self._state_config(config)
-        gen = state_ops.get_state_history(
-            self.spec, config, filter=filter, before=before, limit=limit
-        )
-        yield from _run_sync(saver, gen)
+        query = state_ops.history_query(config)
+        for saved in saver.list(query, filter=filter, before=before, limit=limit):
+            yield _run_sync(saver, state_ops.snapshot(self.spec, saved, apply_pending=False))
 
     async def aget_state_history(
         self,
@@ -344,11 +343,9 @@ class CompiledGraph:
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         saver, config = self._state_config(config)
-        gen = state_ops.get_state_history(
-            self.spec, config, filter=filter, before=before, limit=limit
-        )
-        for snap in await _run_async(saver, gen):
-            yield snap
+        query = state_ops.history_query(config)
+        async for saved in saver.alist(query, filter=filter, before=before, limit=limit):
+            yield await _run_async(saver, state_ops.snapshot(self.spec, saved, apply_pending=False))
 
     def update_state(
         self,
@@ -539,12 +536,6 @@ def _run_sync(saver: Any, gen: Generator[Effect, Any, Any]) -> Any:
         send = None
         if isinstance(effect, Load):
             send = saver.get_tuple(effect.config)
-        elif isinstance(effect, ListCheckpoints):
-            send = list(
-                saver.list(
-                    effect.config, filter=effect.filter, before=effect.before, limit=effect.limit
-                )
-            )
         elif isinstance(effect, Put):
             send = saver.put(effect.config, effect.checkpoint, effect.metadata, effect.new_versions)
         elif isinstance(effect, PutWrites):
@@ -561,13 +552,6 @@ async def _run_async(saver: Any, gen: Generator[Effect, Any, Any]) -> Any:
         send = None
         if isinstance(effect, Load):
             send = await saver.aget_tuple(effect.config)
-        elif isinstance(effect, ListCheckpoints):
-            send = [
-                t
-                async for t in saver.alist(
-                    effect.config, filter=effect.filter, before=effect.before, limit=effect.limit
-                )
-            ]
         elif isinstance(effect, Put):
             send = await saver.aput(
                 effect.config, effect.checkpoint, effect.metadata, effect.new_versions

@@ -21,7 +21,7 @@ from tether.constants import (
     THREAD_ID,
 )
 from tether.engine.channels import MISSING
-from tether.engine.effects import Effect, ListCheckpoints, Load, Put
+from tether.engine.effects import Effect, Load, Put
 from tether.engine.loop import fresh_state, read_state, restore_channels, working_copy
 from tether.engine.spec import GraphSpec
 from tether.engine.task import (
@@ -77,25 +77,15 @@ def get_state(
     return (yield from snapshot(graph, saved, apply_pending=apply_pending, subgraphs=subgraphs))
 
 
-def get_state_history(
-    graph: GraphSpec,
-    config: Mapping[str, Any],
-    *,
-    filter: dict[str, Any] | None,
-    before: dict[str, Any] | None,
-    limit: int | None,
-) -> Generator[Effect, Any, list[StateSnapshot]]:
+def history_query(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``list()`` config that selects a thread's checkpoints in one namespace."""
     conf = dict(config.get(CONF, {}))
     conf.setdefault(CHECKPOINT_NS, "")
-    tuples = yield ListCheckpoints({CONF: conf}, filter, before, limit)
-    out: list[StateSnapshot] = []
-    for saved in tuples:
-        out.append((yield from snapshot(graph, saved, apply_pending=False, subgraphs=False)))
-    return out
+    return {CONF: conf}
 
 
 def snapshot(
-    graph: GraphSpec, saved: Any, *, apply_pending: bool, subgraphs: bool
+    graph: GraphSpec, saved: Any, *, apply_pending: bool, subgraphs: bool = False
 ) -> Generator[Effect, Any, StateSnapshot]:
     """Build the ``StateSnapshot`` of one checkpoint tuple."""
     loaded = Loaded(graph, saved)
