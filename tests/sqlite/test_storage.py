@@ -112,3 +112,22 @@ def test_prune_keeps_the_latest_checkpoint_loadable_through_its_delta_chain(tmp_
         assert graph.get_state(config).values == before
         graph.invoke({"messages": [("user", "after prune")]}, config)
         assert len(graph.get_state(config).values["messages"]) == 122
+
+
+def test_deleting_an_earlier_run_keeps_later_checkpoints_loadable(tmp_path: Path) -> None:
+    """Later turns store deltas on blobs the first run wrote; deleting that run keeps them."""
+    path = tmp_path / "runs.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = chat_graph(saver)
+        config: dict[str, Any] = {"configurable": {"thread_id": "chat"}}
+        for turn in range(3):
+            graph.invoke({"messages": [("user", f"first {turn}")]}, {**config, "run_id": "run-a"})
+        for turn in range(3):
+            graph.invoke({"messages": [("user", f"second {turn}")]}, {**config, "run_id": "run-b"})
+        expected = graph.get_state(config).values
+        saver.delete_for_runs(["run-a"])
+        left = list(saver.list(config))
+        assert left and all(t.metadata["run_id"] == "run-b" for t in left)
+        assert graph.get_state(config).values == expected
+        for snap in graph.get_state_history(config):
+            assert len(snap.values["messages"]) >= 6
