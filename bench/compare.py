@@ -20,7 +20,7 @@ from pathlib import Path
 
 from configs import Config, build_configs, unavailable
 from environment import describe, versions
-from report import Section, chat_tables, failures, invoke_table, summary
+from report import Section, chat_tables, failures, invoke_table, summary, targets_table
 from runner import CellResult, ChatPlan, InvokeWorkload, bench_chat, bench_invokes
 from workloads import (
     Api,
@@ -138,9 +138,10 @@ METHOD = """\
   region; the garbage collector stays on (`gc.collect()` between batches). Tables show the median
   and the p90 (nearest rank) of all measured calls; ratio = {a} / {b} (below 1 = {a} faster).
 - Durability: rows marked `durability=default` pass no `durability` argument, i.e. each library's
-  own default (LangGraph's is `"async"`: the checkpoint write overlaps the next step and invoke
-  returns after the last write finishes). Rows marked `durability=sync` pass `durability="sync"`
-  to both.
+  own default: LangGraph's is `"async"` (the checkpoint write overlaps the next step and invoke
+  returns after the last write finishes); tether's is `"sync"` (a step is stored before the
+  next starts, so a crash never repeats a finished node). Rows marked `durability=sync` pass
+  `durability="sync"` to both.
 - Storage size: in-memory savers: total length of the bytes objects held in the saver's
   containers (serialized checkpoints, blobs and writes); SQLite: `page_count * page_size` of the
   database file as a fresh connection sees it (WAL included).
@@ -178,6 +179,7 @@ def render(
     lines += [f"- bench run time: {elapsed:.0f} s", "", "## Package versions", ""]
     lines += [f"- {k}: {v}" for k, v in versions().items()]
     lines += ["", "## Method", "", METHOD.format(a=a, b=b, warmup=args.warmup, rounds=args.rounds)]
+    lines += ["", *targets_table(sections)]
     for sec in sections:
         lines += [f"## {sec.key}: {sec.title}", ""]
         if sec.key == "W2":

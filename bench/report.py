@@ -224,3 +224,90 @@ def summary(sections: Sequence[Section]) -> list[str]:
                 line += f" [FAILED: {', '.join(errors)}; see report]"
             lines.append(line)
     return lines
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal an issue sets: the measured ratio of a cell must stay at or under ``limit``."""
+
+    issue: str
+    workload: str
+    config: str
+    measure: str  # "invoke", "size", "get_state" or "history"
+    limit: float
+    label: str
+
+
+TARGETS = (
+    Target("core", "W1", "no checkpointer", "invoke", 1 / 3, "per-invoke median ≤ 1/3"),
+    Target("core", "W1", "memory, durability=default", "invoke", 1 / 3, "per-invoke median ≤ 1/3"),
+    Target("core", "W3", "no checkpointer", "invoke", 1 / 3, "per-invoke median ≤ 1/3"),
+    Target("core", "W3", "memory, durability=default", "invoke", 1 / 3, "per-invoke median ≤ 1/3"),
+    Target(
+        "sqlite", "W1", "sqlite, durability=default", "invoke", 1 / 3, "per-invoke median ≤ 1/3"
+    ),
+    Target(
+        "sqlite", "W2", "sqlite, durability=default", "size", 1 / 20, "file size at turn 300 ≤ 1/20"
+    ),
+    Target(
+        "sqlite",
+        "W2",
+        "sqlite, durability=default",
+        "get_state",
+        1.0,
+        "get_state at turn 300 no slower",
+    ),
+    Target(
+        "sqlite",
+        "W2",
+        "sqlite, durability=default",
+        "history",
+        1.0,
+        "full history iteration no slower",
+    ),
+)
+
+
+def _measure(cell: CellResult, measure: str) -> tuple[float, float] | None:
+    if cell.skipped or len(cell.sides) != 2:
+        return None
+    if measure == "invoke":
+        values = [_med(s.samples) for s in cell.sides]
+    elif measure == "size":
+        values = [s.sizes.get(max(s.sizes)) if s.sizes else None for s in cell.sides]
+    else:
+        values = [_med(s.extra.get(measure, [])) for s in cell.sides]
+    a, b = values
+    return None if a is None or not b else (float(a), float(b))
+
+
+def targets_table(sections: Sequence[Section]) -> list[str]:
+    """Every issue target with the measured ratio and whether it is met."""
+    cells = {(sec.key, cell.config.name): cell for sec in sections for cell in sec.cells}
+    rows = []
+    for t in TARGETS:
+        cell = cells.get((t.workload, t.config))
+        found = _measure(cell, t.measure) if cell is not None else None
+        if found is None:
+            rows.append([t.issue, t.workload, t.config, t.label, "not measured", "—"])
+            continue
+        a, b = found
+        rows.append(
+            [
+                t.issue,
+                t.workload,
+                t.config,
+                t.label,
+                f"{a / b:.3f}",
+                "met" if a <= t.limit * b else "NOT met",
+            ]
+        )
+    header = [
+        "issue",
+        "workload",
+        "configuration",
+        "target (tether / langgraph)",
+        "ratio",
+        "status",
+    ]
+    return ["## Targets", "", *_table(header, rows)]
