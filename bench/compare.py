@@ -142,6 +142,10 @@ METHOD = """\
   returns after the last write finishes); tether's is `"sync"` (a step is stored before the
   next starts, so a crash never repeats a finished node). Rows marked `durability=sync` pass
   `durability="sync"` to both.
+- SQLite: `sqlite` rows use each saver as it comes (tether: WAL with `synchronous=NORMAL`,
+  durable against a killed process, not against power loss; LangGraph: WAL with SQLite's default
+  `synchronous=FULL`, a disk sync per commit). `sqlite-fsync` rows give tether
+  `synchronous="FULL"` too, so both sync to disk on every commit.
 - Storage size: in-memory savers: total length of the bytes objects held in the saver's
   containers (serialized checkpoints, blobs and writes); SQLite: `page_count * page_size` of the
   database file as a fresh connection sees it (WAL included).

@@ -129,10 +129,13 @@ _file_numbers = itertools.count(1)
 
 
 @contextmanager
-def _open_sqlite(api: Api, workdir: Path) -> Iterator[OpenSaver]:
+def _open_sqlite(api: Api, workdir: Path, *, fsync: bool = False) -> Iterator[OpenSaver]:
     path = workdir / f"{api.library}-{next(_file_numbers)}.sqlite"
     assert api.SqliteSaver is not None
-    with api.SqliteSaver.from_conn_string(str(path)) as saver:
+    # LangGraph's SqliteSaver leaves SQLite's default, synchronous=FULL (a disk sync per
+    # commit); tether defaults to NORMAL in WAL mode and can be asked for FULL.
+    extra = {"synchronous": "FULL"} if fsync and api.library == "tether" else {}
+    with api.SqliteSaver.from_conn_string(str(path), **extra) as saver:
         if hasattr(saver, "setup"):
             saver.setup()
         yield OpenSaver(saver, lambda: sqlite_size(path))
@@ -152,6 +155,12 @@ BACKENDS: dict[str, Backend] = {
     "none": Backend("none", None, _open_none, _always),
     "memory": Backend("memory", "serialized bytes held", _open_memory, _always),
     "sqlite": Backend("sqlite", "database bytes", _open_sqlite, _sqlite_unavailable),
+    "sqlite-fsync": Backend(
+        "sqlite-fsync",
+        "database bytes",
+        lambda api, workdir: _open_sqlite(api, workdir, fsync=True),
+        _sqlite_unavailable,
+    ),
 }
 
 
@@ -159,7 +168,9 @@ def build_configs(with_sync: bool) -> list[Config]:
     """Every backend at the default durability, then (if ``with_sync``) durable ones at "sync"."""
     configs = [Config(b, None) for b in BACKENDS.values()]
     if with_sync:
-        configs += [Config(b, "sync") for b in BACKENDS.values() if b.name != "none"]
+        configs += [
+            Config(b, "sync") for b in BACKENDS.values() if b.name not in ("none", "sqlite-fsync")
+        ]
     return configs
 
 
