@@ -187,8 +187,7 @@ class AsyncDriver:
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
                     call = pending.pop(future)
-                    last = not pending and future is list(done)[-1]
-                    for chunk in await self._finish(call, future.result(), last=last):
+                    for chunk in await self._finish(call, future.result(), last=not pending):
                         yield chunk
         finally:
             for future in pending:

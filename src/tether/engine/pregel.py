@@ -61,93 +61,48 @@ class CompiledGraph:
         input: Any,
         config: dict[str, Any] | None = None,
         *,
-        context: Any = None,
         stream_mode: str = "values",
-        interrupt_before: Sequence[str] | str | None = None,
-        interrupt_after: Sequence[str] | str | None = None,
-        durability: str | None = None,
-        **kwargs: Any,
+        **options: Any,
     ) -> Any:
-        """Run the graph to its end (or to an interrupt) and return the final state."""
-        loop = self._loop(
-            input,
-            config,
-            context,
-            {stream_mode},
-            interrupt_before,
-            interrupt_after,
-            durability,
-            False,
-            kwargs,
-        )
-        chunks: list[Any] | None = [] if stream_mode != "values" else None
-        sink = loop.ctx.sink
-        for emit in SyncDriver(loop).events():
-            if sink is not None:
-                sink(emit)
-            if chunks is not None and emit.mode == stream_mode and not emit.ns:
-                chunks.append(emit.data)
-        return self._result(loop, stream_mode, chunks)
+        """Run the graph to its end (or to an interrupt) and return the final state.
+
+        Options: ``context``, ``interrupt_before``, ``interrupt_after``, ``durability``
+        ("sync", "async", "exit"), ``busy_policy`` ("reject", "wait") and ``busy_timeout``.
+        """
+        run = _Invocation(self._loop(input, config, {stream_mode}, False, options), stream_mode)
+        for emit in SyncDriver(run.loop).events():
+            run.take(emit)
+        return run.result()
 
     async def ainvoke(
         self,
         input: Any,
         config: dict[str, Any] | None = None,
         *,
-        context: Any = None,
         stream_mode: str = "values",
-        interrupt_before: Sequence[str] | str | None = None,
-        interrupt_after: Sequence[str] | str | None = None,
-        durability: str | None = None,
-        **kwargs: Any,
+        **options: Any,
     ) -> Any:
         """Async twin of ``invoke``."""
-        loop = self._loop(
-            input,
-            config,
-            context,
-            {stream_mode},
-            interrupt_before,
-            interrupt_after,
-            durability,
-            False,
-            kwargs,
-        )
-        chunks: list[Any] | None = [] if stream_mode != "values" else None
-        sink = loop.ctx.sink
-        async for emit in AsyncDriver(loop).events():
-            if sink is not None:
-                sink(emit)
-            if chunks is not None and emit.mode == stream_mode and not emit.ns:
-                chunks.append(emit.data)
-        return self._result(loop, stream_mode, chunks)
+        run = _Invocation(self._loop(input, config, {stream_mode}, False, options), stream_mode)
+        async for emit in AsyncDriver(run.loop).events():
+            run.take(emit)
+        return run.result()
 
     def stream(
         self,
         input: Any,
         config: dict[str, Any] | None = None,
         *,
-        context: Any = None,
         stream_mode: str | Sequence[str] | None = None,
-        interrupt_before: Sequence[str] | str | None = None,
-        interrupt_after: Sequence[str] | str | None = None,
-        durability: str | None = None,
         subgraphs: bool = False,
-        **kwargs: Any,
+        **options: Any,
     ) -> Iterator[Any]:
-        """Run the graph, yielding chunks of the requested stream mode(s) as steps finish."""
+        """Run the graph, yielding chunks of the requested stream mode(s) as steps finish.
+
+        Takes the options ``invoke`` takes.
+        """
         modes, single = _modes(stream_mode, self.debug)
-        loop = self._loop(
-            input,
-            config,
-            context,
-            modes,
-            interrupt_before,
-            interrupt_after,
-            durability,
-            subgraphs,
-            kwargs,
-        )
+        loop = self._loop(input, config, modes, subgraphs, options)
         for emit in SyncDriver(loop).events():
             yield from _shape(emit, modes, single, subgraphs)
 
@@ -156,27 +111,13 @@ class CompiledGraph:
         input: Any,
         config: dict[str, Any] | None = None,
         *,
-        context: Any = None,
         stream_mode: str | Sequence[str] | None = None,
-        interrupt_before: Sequence[str] | str | None = None,
-        interrupt_after: Sequence[str] | str | None = None,
-        durability: str | None = None,
         subgraphs: bool = False,
-        **kwargs: Any,
+        **options: Any,
     ) -> AsyncIterator[Any]:
         """Async twin of ``stream``."""
         modes, single = _modes(stream_mode, self.debug)
-        loop = self._loop(
-            input,
-            config,
-            context,
-            modes,
-            interrupt_before,
-            interrupt_after,
-            durability,
-            subgraphs,
-            kwargs,
-        )
+        loop = self._loop(input, config, modes, subgraphs, options)
         async for emit in AsyncDriver(loop).events():
             for chunk in _shape(emit, modes, single, subgraphs):
                 yield chunk
@@ -195,28 +136,23 @@ class CompiledGraph:
             )
         )
 
-    def _result(self, loop: RunLoop, stream_mode: str, chunks: list[Any] | None) -> Any:
-        if loop.status == "interrupted" and loop.ctx.ns:
-            raise GraphInterrupt(loop.interrupts)
-        if chunks is not None:
-            return chunks
-        output = loop.output
-        if loop.status == "interrupted" and loop.interrupts and isinstance(output, dict):
-            output = {**output, "__interrupt__": list(loop.interrupts)}
-        return output
-
     def _loop(
         self,
         input: Any,
         config: dict[str, Any] | None,
-        context: Any,
         modes: set[str] | frozenset[str],
-        interrupt_before: Any,
-        interrupt_after: Any,
-        durability: str | None,
         subgraphs: bool,
         options: dict[str, Any],
     ) -> RunLoop:
+        unknown = set(options) - _RUN_OPTIONS
+        if unknown:
+            raise TypeError(
+                f"unknown run option(s) {sorted(unknown)}; tether takes {sorted(_RUN_OPTIONS)}"
+            )
+        context = options.get("context")
+        interrupt_before = options.get("interrupt_before")
+        interrupt_after = options.get("interrupt_after")
+        durability = options.get("durability")
         config = _inherit_task_config(config)
         conf = dict(config.get(CONF, {}))
         link: ParentLink | None = conf.pop(PARENT_KEY, None)
@@ -434,6 +370,38 @@ class CompiledGraph:
 
     def get_graph(self) -> Any:
         raise NotImplementedError("drawing graphs is not part of tether yet")
+
+
+_RUN_OPTIONS = frozenset(
+    {"context", "interrupt_before", "interrupt_after", "durability", "busy_policy", "busy_timeout"}
+)
+
+
+class _Invocation:
+    """Collects what ``invoke`` returns from a run's stream of chunks."""
+
+    def __init__(self, loop: RunLoop, stream_mode: str) -> None:
+        self.loop = loop
+        self.stream_mode = stream_mode
+        self.chunks: list[Any] | None = [] if stream_mode != "values" else None
+
+    def take(self, emit: Emit) -> None:
+        sink = self.loop.ctx.sink
+        if sink is not None:
+            sink(emit)
+        if self.chunks is not None and emit.mode == self.stream_mode and not emit.ns:
+            self.chunks.append(emit.data)
+
+    def result(self) -> Any:
+        loop = self.loop
+        if loop.status == "interrupted" and loop.ctx.ns:
+            raise GraphInterrupt(loop.interrupts)
+        if self.chunks is not None:
+            return self.chunks
+        output = loop.output
+        if loop.status == "interrupted" and loop.interrupts and isinstance(output, dict):
+            output = {**output, "__interrupt__": list(loop.interrupts)}
+        return output
 
 
 def _inherit_task_config(config: dict[str, Any] | None) -> dict[str, Any]:

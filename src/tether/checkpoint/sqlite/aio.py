@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from typing_extensions import Self
 
-from tether.checkpoint.base import SerializerProtocol
-from tether.checkpoint.sqlite.saver import SqliteSaver, strip_scheme
+from tether.checkpoint.sqlite.saver import SqliteSaver
 
 
 class AsyncSqliteSaver(SqliteSaver):
@@ -21,20 +21,13 @@ class AsyncSqliteSaver(SqliteSaver):
     @classmethod
     @contextlib.asynccontextmanager
     async def from_conn_string(  # type: ignore[override]
-        cls,
-        conn_string: str,
-        *,
-        serde: SerializerProtocol | None = None,
-        lease_ttl: float = 30.0,
-        synchronous: str = "NORMAL",
+        cls, conn_string: str, **options: Any
     ) -> AsyncIterator[Self]:
-        """Open (creating if needed) the file at ``conn_string``; close on exit."""
-        saver = cls(
-            path=strip_scheme(conn_string),
-            serde=serde,
-            lease_ttl=lease_ttl,
-            synchronous=synchronous,
-        )
+        """Open (creating if needed) the file at ``conn_string``; close on exit.
+
+        Takes the options of ``SqliteSaver.from_conn_string``.
+        """
+        saver = cls.open(conn_string, **options)
         try:
             yield saver
         finally:

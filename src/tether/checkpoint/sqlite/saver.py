@@ -98,22 +98,31 @@ class SqliteSaver(SyncBackedAsyncMixin):
     # --- lifecycle --------------------------------------------------------------------------
 
     @classmethod
-    @contextlib.contextmanager
-    def from_conn_string(
+    def open(
         cls,
         conn_string: str,
         *,
         serde: SerializerProtocol | None = None,
         lease_ttl: float = 30.0,
         synchronous: str = "NORMAL",
-    ) -> Iterator[Self]:
-        """Open (creating if needed) the file at ``conn_string`` or ``:memory:``; close on exit."""
-        saver = cls(
+    ) -> Self:
+        """A saver on the file at ``conn_string`` (or ``:memory:``); call ``close()`` when done."""
+        return cls(
             path=strip_scheme(conn_string),
             serde=serde,
             lease_ttl=lease_ttl,
             synchronous=synchronous,
         )
+
+    @classmethod
+    @contextlib.contextmanager
+    def from_conn_string(cls, conn_string: str, **options: Any) -> Iterator[Self]:
+        """Open (creating if needed) the file at ``conn_string``; close on exit.
+
+        Options: ``serde``, ``lease_ttl`` (seconds, default 30) and ``synchronous``
+        ("NORMAL": durable against a killed process; "FULL": also against power loss).
+        """
+        saver = cls.open(conn_string, **options)
         try:
             yield saver
         finally:
