@@ -73,3 +73,17 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     assert int(version[0]) == 2
     assert count[0] == 4
     assert "checkpoints_by_run" in indexes
+
+
+def test_from_conn_string_without_with_returns_a_working_saver(tmp_path: Path) -> None:
+    """The seeds pass from_conn_string's result straight to compile(); with tether that works."""
+    saver = SqliteSaver.from_conn_string(str(tmp_path / "plain.db"))
+    try:
+        graph = counter_graph(saver)
+        assert graph.invoke({"n": 1}, {"configurable": {"thread_id": "p"}}) == {"n": 3}
+    finally:
+        saver.close()
+    with SqliteSaver.from_conn_string(str(tmp_path / "plain.db")) as again:
+        assert counter_graph(again).get_state({"configurable": {"thread_id": "p"}}).values == {
+            "n": 3
+        }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import json
 import sqlite3
 import threading
@@ -115,18 +114,18 @@ class SqliteSaver(SyncBackedAsyncMixin):
         )
 
     @classmethod
-    @contextlib.contextmanager
-    def from_conn_string(cls, conn_string: str, **options: Any) -> Iterator[Self]:
-        """Open (creating if needed) the file at ``conn_string``; close on exit.
+    def from_conn_string(cls, conn_string: str, **options: Any) -> Self:
+        """Open (creating if needed) the file at ``conn_string`` or ``:memory:``.
+
+        Use it as LangGraph documents, ``with SqliteSaver.from_conn_string(path) as saver:``
+        (closed on exit), or keep the returned saver and ``close()`` it yourself: unlike
+        LangGraph's, the returned object is the saver, so passing it straight to
+        ``compile(checkpointer=...)`` works too.
 
         Options: ``serde``, ``lease_ttl`` (seconds, default 30) and ``synchronous``
         ("NORMAL": durable against a killed process; "FULL": also against power loss).
         """
-        saver = cls.open(conn_string, **options)
-        try:
-            yield saver
-        finally:
-            saver.close()
+        return cls.open(conn_string, **options)
 
     def setup(self) -> None:
         """Create or upgrade the schema now (it also happens on first use). Idempotent."""
