@@ -205,3 +205,14 @@ def test_graph_validation_errors_are_tether_errors():
     with pytest.raises(InvalidGraphError) as caught:
         builder.compile()
     assert isinstance(caught.value, TetherError)
+
+
+@pytest.mark.tether_only
+def test_metadata_passed_as_the_third_update_state_argument_is_explained(saver, thread):
+    """A seed passes metadata where as_node goes; tether says where metadata belongs."""
+    graph = chain("a").compile(checkpointer=saver)
+    graph.invoke({"log": []}, thread)
+    with pytest.raises(InvalidUpdateError, match=r"third argument is as_node.*'metadata'"):
+        graph.update_state(thread, {"log": ["x"]}, {"user_id": "u1"})
+    graph.update_state({**thread, "metadata": {"user_id": "u1"}}, {"log": ["x"]})
+    assert graph.get_state(thread).metadata["user_id"] == "u1"

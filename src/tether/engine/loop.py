@@ -13,17 +13,12 @@ from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from tether.constants import (
-    CHECKPOINT_ID,
-    CHECKPOINT_MAP,
-    CHECKPOINT_NS,
-    CONF,
     ERROR,
     INPUT,
     INTERRUPT,
     NO_WRITES,
     NULL_TASK_ID,
     RESUME,
-    THREAD_ID,
 )
 from tether.engine.channels import MISSING, Channel
 from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
@@ -45,7 +40,7 @@ from tether.errors import (
     GraphRecursionError,
     InvalidResumeError,
 )
-from tether.types import Command, Interrupt, Send
+from tether.types import Command, Interrupt
 
 LATEST_VERSION = 1
 """Format version of the checkpoints this engine writes."""
@@ -525,5 +520,4 @@ def read_state(graph: GraphSpec, channels: Mapping[str, Channel]) -> dict[str, A
     return {key: channels[key].value for key in graph.state_keys if channels[key].is_available()}
 
 
-__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "restore_channels", "Send"]
-_ = (CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF, THREAD_ID)
+__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "restore_channels"]

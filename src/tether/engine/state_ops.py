@@ -226,6 +226,12 @@ def _update_once(
             source = "input"
             applied.append(_pseudo_task(INPUT, graph.input_writes(update.values)))
             continue
+        if not isinstance(as_node, str):
+            raise InvalidUpdateError(
+                f"update_state's third argument is as_node, a node name; got {as_node!r}. "
+                f"To store metadata with the update, pass it in the config: "
+                f"update_state({{**config, 'metadata': {{...}}}}, values)"
+            )
         if as_node not in graph.nodes:
             raise InvalidUpdateError(
                 f"update_state(as_node={as_node!r}): the graph has no node {as_node!r}; "

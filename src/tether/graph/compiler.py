@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether.constants import END, START, TASKS
@@ -199,6 +199,3 @@ def _user_node(
         subgraph=subgraph,
         metadata=node.metadata,
     )
-
-
-_ = Mapping

@@ -14,8 +14,7 @@ import collections
 import json
 import sqlite3
 import threading
-import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -46,7 +45,6 @@ from tether.checkpoint.base import (
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.sqlite import leases, maintenance, rows
 from tether.checkpoint.sqlite.connection import Connections, check_path
-from tether.constants import CHECKPOINT_NS, CONF, THREAD_ID
 from tether.errors import ConfigurationError, SerializationError
 
 Rows = list[tuple[Any, ...]]
@@ -579,6 +577,3 @@ def _path_of(conn: sqlite3.Connection | None) -> str:
     assert conn is not None
     row = conn.execute("PRAGMA database_list").fetchone()
     return row[2] or ":memory:"
-
-
-_ = (AsyncIterator, CONF, THREAD_ID, CHECKPOINT_NS, time)
