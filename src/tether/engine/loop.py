@@ -150,6 +150,10 @@ class RunLoop:
     def _first(self) -> Generator[Effect, Any, None]:
         inp = self.input
         has_state = bool(self.checkpoint["channel_versions"])
+        if isinstance(inp, Command) and not has_state and inp.resume is None:
+            # A Command on a new thread starts it: its update and goto are the input.
+            yield from self._start(self.graph.command_writes(inp))
+            return
         if isinstance(inp, Command):
             yield from self._take_command(inp, has_state)
             self.resuming = True
@@ -174,10 +178,13 @@ class RunLoop:
             else:
                 self._load_resume_writes()
             return
-        # New input: drop what the previous run left pending, then write the input.
+        yield from self._start(self.graph.input_writes(inp))
+
+    def _start(self, writes: list[tuple[str, Any]]) -> Generator[Effect, Any, None]:
+        """New input: drop what the previous run left pending, then apply the input writes."""
         stale = self._next_tasks(for_execution=False)
         input_task = Task(NULL_TASK_ID, INPUT, (INPUT, 0), _INPUT_NODE, (), None, "")
-        input_task.writes = self.graph.input_writes(inp)
+        input_task.writes = writes
         self._apply([*stale, input_task])
         self.pending_writes = []
         yield from self._put_checkpoint("input")
@@ -190,9 +197,9 @@ class RunLoop:
             writes.append((RESUME, cmd.resume))
         if cmd.update is not None or cmd.goto:
             writes.extend(self.graph.command_writes(cmd))
+        for chan, value in writes:
+            self.pending_writes.append((NULL_TASK_ID, chan, value))
         if writes and self.ctx.saver is not None:
-            for chan, value in writes:
-                self.pending_writes.append((NULL_TASK_ID, chan, value))
             yield PutWrites(self.ctx.fenced(self.checkpoint_config), writes, NULL_TASK_ID, "")
 
     def _check_resume(self, resume: Any, has_state: bool) -> None:
@@ -238,6 +245,7 @@ class RunLoop:
             task = Task(NULL_TASK_ID, INPUT, (INPUT, 0), _INPUT_NODE, (), None, "")
             task.writes = null_writes
             self._apply([task])
+            self.checkpoint["updated_channels"] = None  # look at every node for the next step
 
     def _load_resume_writes(self) -> None:
         for tid, chan, value in self.pending_writes:

@@ -92,6 +92,7 @@ def snapshot(
     null_writes = [(c, v) for t, c, v in loaded.pending if t == NULL_TASK_ID and c != RESUME]
     if null_writes:
         loaded.apply([_pseudo_task(INPUT, null_writes)], _int_or_str_next)
+        loaded.checkpoint["updated_channels"] = None
     tasks = prepare_next_tasks(
         graph, loaded.checkpoint, loaded.channels, loaded.step, loaded.ns, None
     )
