@@ -105,7 +105,8 @@ def snapshot(
         result = None
         error = None
         interrupts: tuple[Interrupt, ...] = ()
-        if task_succeeded(writes):
+        succeeded = task_succeeded(writes)
+        if succeeded:
             task.writes = [
                 (c, v) for c, v in writes if is_success_write(c) and c in loaded.channels
             ]
@@ -113,6 +114,8 @@ def snapshot(
             result = graph.update_view(task.writes) or {}
         else:
             error = next((v for c, v in writes if c == ERROR), None)
+        if not (apply_pending and succeeded):
+            # The head shows the questions still waiting; history keeps those the step asked.
             interrupts = tuple(
                 i for c, v in writes if c == INTERRUPT for i in v if isinstance(i, Interrupt)
             )
@@ -314,13 +317,13 @@ def _empty_tuple(conf: Mapping[str, Any]) -> Any:
 
     config = {CONF: {THREAD_ID: conf.get(THREAD_ID), CHECKPOINT_NS: conf.get(CHECKPOINT_NS, "")}}
     empty: Any = empty_checkpoint()
-    return CheckpointTuple(config, empty, {"step": -2}, None, [])
+    # Step -1, so an update on a new thread is step 0 (LangGraph numbers it so).
+    return CheckpointTuple(config, empty, {"step": -1}, None, [])
 
 
 def _infer_as_node(graph: GraphSpec, loaded: Loaded) -> str:
-    user_nodes = [n for n in graph.nodes if n != "__start__"]
-    if len(user_nodes) == 1:
-        return user_nodes[0]
+    if len(graph.nodes) == 1:
+        return next(iter(graph.nodes))
     seen = loaded.checkpoint["versions_seen"]
     if not any(v for name, vs in seen.items() if name in graph.nodes for v in vs.values()):
         return "__start__"
