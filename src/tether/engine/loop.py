@@ -334,6 +334,7 @@ class RunLoop:
         task.done = True
         if isinstance(outcome, GraphInterrupt):
             task.interrupts = outcome.interrupts
+            task.paused = True
             record: list[tuple[str, Any]] = [(INTERRUPT, outcome.interrupts)]
             if task.resume:
                 record.append((RESUME, list(task.resume)))
@@ -359,7 +360,7 @@ class RunLoop:
             assert error is not None
             raise error
         interrupts = [i for t in tasks for i in t.interrupts]
-        if interrupts:
+        if any(t.paused for t in tasks):
             yield from self._pause(interrupts, tasks)
             return
         updated = self._apply(tasks)
@@ -399,7 +400,8 @@ class RunLoop:
         finished = [w for t in tasks if t.error is None and not t.interrupts for w in t.writes]
         values = fresh_state(self.graph, self.channels, finished) if finished else self.values()
         self.output = self.graph.build_output(values)
-        yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
+        if interrupts or self.ctx.is_root:  # a subgraph's static pause shows at the root only
+            yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
 
     def _emit_tasks(self, tasks: list[Task], *, start: bool) -> Generator[Effect, Any, None]:
         modes = self.ctx.stream_modes
