@@ -4,10 +4,9 @@ Each test runs the same scenario LangGraph 1.2.22 was run on; its docstring quot
 LangGraph printed.
 """
 
-import operator
 import warnings
 from collections import Counter
-from typing import Annotated, Any, TypedDict
+from typing import Any, TypedDict
 
 import pytest
 
@@ -16,6 +15,7 @@ from tether.graph import START, MessagesState, StateGraph
 from tether.types import Command, interrupt
 
 from ._support import chain, field, history, steps
+from .test_human_in_the_loop import parallel_ask_graph
 
 
 class Answer(TypedDict, total=False):
@@ -93,19 +93,7 @@ def test_history_shows_answered_and_waiting_parallel_interrupts(saver, thread):
     """LangGraph, two nodes interrupting in one step, p1 answered by id: the head shows only
     ``p2?`` waiting (p1's task has its result, no interrupt); the history entry of that step
     shows both questions, and keeps both after p2 is answered too."""
-
-    def asker(name: str) -> Any:
-        return lambda state: {"log": [f"{name}={interrupt(f'{name}?')}"]}
-
-    class Log(TypedDict, total=False):
-        log: Annotated[list[str], operator.add]
-
-    builder = StateGraph(Log)
-    builder.add_node("p1", asker("p1"))
-    builder.add_node("p2", asker("p2"))
-    builder.add_edge(START, "p1")
-    builder.add_edge(START, "p2")
-    graph = builder.compile(checkpointer=saver)
+    graph = parallel_ask_graph(saver, Counter())
     out = graph.invoke({"log": []}, thread)
     p1 = next(i for i in out["__interrupt__"] if i.value == "p1?")
     graph.invoke(Command(resume={p1.id: "a"}), thread)
