@@ -190,3 +190,23 @@ def test_update_a_paused_subgraph_as_its_node_skips_it(saver, thread):
     assert graph.get_state(thread, subgraphs=True).tasks[0].state.next == ()
     chunks = list(graph.stream(None, thread, subgraphs=True))
     assert chunks == [((), {"weather_graph": {"city": "sf", "out": "rainy"}})]
+
+
+def test_async_subgraph_state_through_its_config(saver, thread):
+    """The async twins route a subgraph config the same way (LangGraph: ``'edited-bar'``)."""
+    import asyncio
+
+    graph = asking_parent(saver, Counter())
+
+    async def main() -> tuple[Any, Any, Any]:
+        await graph.ainvoke({"foo": ""}, thread)
+        sub_config = (await graph.aget_state(thread)).tasks[0].state
+        before = await graph.aget_state(sub_config)
+        await graph.aupdate_state(sub_config, {"foo": "edited-"})
+        sources = [s.metadata["source"] async for s in graph.aget_state_history(sub_config)]
+        return before, sources, await graph.ainvoke(Command(resume="bar"), thread)
+
+    before, sources, out = asyncio.run(main())
+    assert before.next == ("subgraph_node_1",)
+    assert sources == ["update", "loop", "input"]
+    assert out == {"foo": "edited-bar"}
