@@ -13,8 +13,12 @@ from typing import Any, Protocol
 class ResumeSource(Protocol):
     """What ``interrupt()`` needs from the running task."""
 
-    interrupt_id: str
     durable: bool
+
+    @property
+    def interrupt_id(self) -> str:
+        """The id of the task's next unanswered interrupt."""
+        ...
 
     def next_resume_value(self) -> tuple[bool, Any]:
         """Return ``(True, value)`` for the next resume value of this task, or ``(False, None)``."""

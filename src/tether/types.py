@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
@@ -45,6 +46,16 @@ class Interrupt:
 
     def __repr__(self) -> str:
         return f"Interrupt(value={self.value!r}, id={self.id!r})"
+
+    @property
+    def interrupt_id(self) -> str:
+        """Deprecated alias of ``id`` (LangGraph keeps it until 2.0); warns when read."""
+        warnings.warn(
+            "Interrupt.interrupt_id is deprecated; use Interrupt.id instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.id
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

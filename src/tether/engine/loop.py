@@ -193,7 +193,7 @@ class RunLoop:
         """Record a Command input: resume values, then update/goto as input writes."""
         writes: list[tuple[str, Any]] = []
         if cmd.resume is not None:
-            self._check_resume(cmd.resume, has_state)
+            self._check_resume(cmd.resume, has_state, bool(cmd.goto))
             writes.append((RESUME, cmd.resume))
         if cmd.update is not None or cmd.goto:
             writes.extend(self.graph.command_writes(cmd))
@@ -202,26 +202,49 @@ class RunLoop:
         if writes and self.ctx.saver is not None:
             yield PutWrites(self.ctx.fenced(self.checkpoint_config), writes, NULL_TASK_ID, "")
 
-    def _check_resume(self, resume: Any, has_state: bool) -> None:
+    def _check_resume(self, resume: Any, has_state: bool, goto: bool) -> None:
+        """Refuse a resume no interrupt can take; record the values of one that some can.
+
+        With no interrupt pending, a scalar resume still goes through when the run has tasks to
+        run (state edited while a node waited in ``interrupt()``): as in LangGraph, the first
+        ``interrupt()`` the run reaches returns it.
+        """
         pending = self._pending_interrupts()
         thread = self.ctx.thread_id
-        if not pending:
+        by_id = (
+            isinstance(resume, Mapping)
+            and resume
+            and all(isinstance(k, str) and len(k) == 32 for k in resume)
+        )
+        runnable = bool(goto or self._next_tasks(for_execution=False))
+        if not pending and not by_id and runnable:
+            self.resume_input.has_scalar = True
+            self.resume_input.scalar = resume
+            return
+        if not pending and not by_id:
             raise InvalidResumeError(
                 f"thread {thread!r} has no pending interrupt to resume"
                 + ("" if has_state else " (the thread has no checkpoint)")
                 + "; start a run with an input instead of Command(resume=...)"
             )
-        if (
-            isinstance(resume, Mapping)
-            and resume
-            and all(isinstance(k, str) and len(k) == 32 for k in resume)
-        ):
+        if by_id:
             known = {i.id for i in pending}
             unknown = [k for k in resume if k not in known]
             if unknown:
+                hint = (
+                    f"pending interrupt ids: {sorted(known)}"
+                    if known
+                    else "it has none"
+                    + (
+                        " (a state edit replaced the step: answer the re-run interrupt() "
+                        "with Command(resume=value))"
+                        if runnable
+                        else ""
+                    )
+                )
                 raise InvalidResumeError(
                     f"resume keys {unknown} match no pending interrupt of thread {thread!r}; "
-                    f"pending interrupt ids: {sorted(known)}"
+                    + hint
                 )
             self.resume_input.by_id.update(resume)
             return
@@ -311,6 +334,7 @@ class RunLoop:
         task.done = True
         if isinstance(outcome, GraphInterrupt):
             task.interrupts = outcome.interrupts
+            task.paused = True
             record: list[tuple[str, Any]] = [(INTERRUPT, outcome.interrupts)]
             if task.resume:
                 record.append((RESUME, list(task.resume)))
@@ -336,7 +360,7 @@ class RunLoop:
             assert error is not None
             raise error
         interrupts = [i for t in tasks for i in t.interrupts]
-        if interrupts:
+        if any(t.paused for t in tasks):
             yield from self._pause(interrupts, tasks)
             return
         updated = self._apply(tasks)
@@ -376,7 +400,8 @@ class RunLoop:
         finished = [w for t in tasks if t.error is None and not t.interrupts for w in t.writes]
         values = fresh_state(self.graph, self.channels, finished) if finished else self.values()
         self.output = self.graph.build_output(values)
-        yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
+        if interrupts or self.ctx.is_root:  # a subgraph's static pause shows at the root only
+            yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
 
     def _emit_tasks(self, tasks: list[Task], *, start: bool) -> Generator[Effect, Any, None]:
         modes = self.ctx.stream_modes

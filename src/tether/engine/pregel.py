@@ -19,7 +19,7 @@ from tether.engine.effects import Effect, Emit, Load, Put, PutWrites
 from tether.engine.loop import RunLoop
 from tether.engine.runtime import PARENT_KEY, ParentLink, RunContext, metadata_from_config
 from tether.engine.spec import GraphSpec
-from tether.errors import ConfigurationError, GraphInterrupt
+from tether.errors import ConfigurationError, GraphInterrupt, InvalidUpdateError
 from tether.types import StateSnapshot, StateUpdate
 
 DEFAULT_RECURSION_LIMIT = 25
@@ -250,11 +250,13 @@ class CompiledGraph:
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest checkpoint (or at ``checkpoint_id``)."""
         saver, config = self._state_config(config)
-        return _run_sync(saver, state_ops.get_state(self.spec, config, subgraphs=subgraphs))
+        spec = self._spec_for(config)
+        return _run_sync(saver, state_ops.get_state(spec, config, subgraphs=subgraphs))
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         saver, config = self._state_config(config)
-        return await _run_async(saver, state_ops.get_state(self.spec, config, subgraphs=subgraphs))
+        spec = self._spec_for(config)
+        return await _run_async(saver, state_ops.get_state(spec, config, subgraphs=subgraphs))
 
     def get_state_history(
         self,
@@ -266,9 +268,10 @@ class CompiledGraph:
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first, read as you iterate."""
         saver, config = self._state_config(config)
+        spec = self._spec_for(config)
         query = state_ops.history_query(config)
         for saved in saver.list(query, filter=filter, before=before, limit=limit):
-            yield _run_sync(saver, state_ops.snapshot(self.spec, saved, apply_pending=False))
+            yield _run_sync(saver, state_ops.snapshot(spec, saved, apply_pending=False))
 
     async def aget_state_history(
         self,
@@ -279,9 +282,10 @@ class CompiledGraph:
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         saver, config = self._state_config(config)
+        spec = self._spec_for(config)
         query = state_ops.history_query(config)
         async for saved in saver.alist(query, filter=filter, before=before, limit=limit):
-            yield await _run_async(saver, state_ops.snapshot(self.spec, saved, apply_pending=False))
+            yield await _run_async(saver, state_ops.snapshot(spec, saved, apply_pending=False))
 
     def update_state(
         self,
@@ -335,7 +339,7 @@ class CompiledGraph:
         ]
         token = lease.token if lease is not None else None
         return state_ops.bulk_update_state(
-            self.spec,
+            self._spec_for(config, for_update=True),
             config,
             updates,
             version_fn=_version_fn(saver),
@@ -361,6 +365,20 @@ class CompiledGraph:
         conf.setdefault(CHECKPOINT_NS, "")
         conf.pop(CHECKPOINT_MAP, None)
         return saver, {**config, CONF: conf}
+
+    def _spec_for(self, config: dict[str, Any], *, for_update: bool = False) -> GraphSpec:
+        """The graph whose state a config addresses: a subgraph's when it names its namespace."""
+        ns = config[CONF].get(CHECKPOINT_NS, "")
+        spec = state_ops.spec_for_namespace(self.spec, ns) if ns else self.spec
+        if spec is not None:
+            return spec
+        if for_update:
+            raise InvalidUpdateError(
+                f"checkpoint_ns {ns!r} names no subgraph of this graph, so its state cannot be "
+                f"updated through it; pass the config of a subgraph snapshot "
+                f"(get_state(config).tasks[i].state)"
+            )
+        return self.spec
 
     # -- introspection ---------------------------------------------------------------------
 

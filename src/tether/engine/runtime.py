@@ -16,7 +16,7 @@ from tether.constants import (
     EXCLUDED_METADATA_KEYS,
     THREAD_ID,
 )
-from tether.engine.task import ResumeInput, Scratchpad, Task, interrupt_id
+from tether.engine.task import ResumeInput, Scratchpad, Task
 
 if TYPE_CHECKING:
     from tether.engine.loop import RunLoop
@@ -155,9 +155,7 @@ class RunContext:
         return config
 
     def scratchpad(self, task: Task, loop: RunLoop) -> Scratchpad:
-        return Scratchpad(
-            interrupt_id(task.ns), task.resume, loop.resume_input, self.saver is not None
-        )
+        return Scratchpad(task.ns, task.resume, loop.resume_input, self.saver is not None)
 
 
 def metadata_from_config(config: Mapping[str, Any]) -> dict[str, Any]:

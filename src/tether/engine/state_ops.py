@@ -9,6 +9,7 @@ from typing import Any
 from tether.checkpoint.lease import LEASE_KEY
 from tether.constants import (
     CHECKPOINT_ID,
+    CHECKPOINT_MAP,
     CHECKPOINT_NS,
     CONF,
     COPY,
@@ -16,6 +17,8 @@ from tether.constants import (
     ERROR,
     INPUT,
     INTERRUPT,
+    NS_END,
+    NS_SEP,
     NULL_TASK_ID,
     RESUME,
     THREAD_ID,
@@ -77,6 +80,36 @@ def get_state(
     return (yield from snapshot(graph, saved, apply_pending=apply_pending, subgraphs=subgraphs))
 
 
+def spec_for_namespace(graph: GraphSpec, ns: str) -> GraphSpec | None:
+    """The spec of the subgraph that checkpoint namespace ``ns`` belongs to, or None.
+
+    Task ids in the namespace are ignored (``outer:<id>|inner:<id>`` names node ``outer``'s
+    subgraph's node ``inner``'s subgraph), so any snapshot config of a subgraph finds it.
+    """
+    spec = graph
+    for segment in ns.split(NS_SEP):
+        node = spec.nodes.get(segment.split(NS_END, 1)[0])
+        if node is None or node.subgraph is None:
+            return None
+        spec = node.subgraph.spec
+    return spec
+
+
+def with_checkpoint_map(config: Any, metadata: Mapping[str, Any] | None) -> Any:
+    """A subgraph checkpoint's config with ``checkpoint_map`` (ns -> checkpoint id), as LangGraph.
+
+    The map holds the parents' checkpoints plus this one; root configs are returned unchanged.
+    """
+    parents = (metadata or {}).get("parents")
+    if not config or not parents:
+        return config
+    conf = config[CONF]
+    return {
+        **config,
+        CONF: {**conf, CHECKPOINT_MAP: {**parents, conf[CHECKPOINT_NS]: conf[CHECKPOINT_ID]}},
+    }
+
+
 def history_query(config: Mapping[str, Any]) -> dict[str, Any]:
     """The ``list()`` config that selects a thread's checkpoints in one namespace."""
     conf = dict(config.get(CONF, {}))
@@ -105,7 +138,8 @@ def snapshot(
         result = None
         error = None
         interrupts: tuple[Interrupt, ...] = ()
-        if task_succeeded(writes):
+        succeeded = task_succeeded(writes)
+        if succeeded:
             task.writes = [
                 (c, v) for c, v in writes if is_success_write(c) and c in loaded.channels
             ]
@@ -113,6 +147,8 @@ def snapshot(
             result = graph.update_view(task.writes) or {}
         else:
             error = next((v for c, v in writes if c == ERROR), None)
+        if not (apply_pending and succeeded):
+            # The head shows the questions still waiting; history keeps those the step asked.
             interrupts = tuple(
                 i for c, v in writes if c == INTERRUPT for i in v if isinstance(i, Interrupt)
             )
@@ -130,10 +166,10 @@ def snapshot(
     return StateSnapshot(
         values=values,
         next=next_names,
-        config=saved.config,
+        config=with_checkpoint_map(saved.config, saved.metadata),
         metadata=saved.metadata,
         created_at=loaded.checkpoint["ts"],
-        parent_config=saved.parent_config,
+        parent_config=with_checkpoint_map(saved.parent_config, saved.metadata),
         tasks=tuple(shown),
         interrupts=tuple(all_interrupts),
     )
@@ -297,7 +333,7 @@ def _put(
     yield Put(parent, new_checkpoint, metadata, new_versions)
     conf = dict(saved.config[CONF])
     conf[CHECKPOINT_ID] = new_checkpoint["id"]
-    return {CONF: conf}
+    return with_checkpoint_map({CONF: conf}, metadata)
 
 
 _EMPTY_ID = "00000000-0000-0000-0000-000000000000"
@@ -314,13 +350,13 @@ def _empty_tuple(conf: Mapping[str, Any]) -> Any:
 
     config = {CONF: {THREAD_ID: conf.get(THREAD_ID), CHECKPOINT_NS: conf.get(CHECKPOINT_NS, "")}}
     empty: Any = empty_checkpoint()
-    return CheckpointTuple(config, empty, {"step": -2}, None, [])
+    # Step -1, so an update on a new thread is step 0 (LangGraph numbers it so).
+    return CheckpointTuple(config, empty, {"step": -1}, None, [])
 
 
 def _infer_as_node(graph: GraphSpec, loaded: Loaded) -> str:
-    user_nodes = [n for n in graph.nodes if n != "__start__"]
-    if len(user_nodes) == 1:
-        return user_nodes[0]
+    if len(graph.nodes) == 1:
+        return next(iter(graph.nodes))
     seen = loaded.checkpoint["versions_seen"]
     if not any(v for name, vs in seen.items() if name in graph.nodes for v in vs.values()):
         return "__start__"

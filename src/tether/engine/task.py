@@ -30,9 +30,14 @@ def task_id(*parts: str | int) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
 
 
-def interrupt_id(task_ns: str) -> str:
-    """The id of the interrupts raised by the task running in namespace ``task_ns``."""
-    return hashlib.blake2b(task_ns.encode(), digest_size=16).hexdigest()
+def interrupt_id(task_ns: str, answered: int = 0) -> str:
+    """The id of the interrupt a task in ``task_ns`` raises after ``answered`` answers.
+
+    Each ``interrupt()`` call of a task has its own id (LangGraph's rule); the first one is the
+    hash of the namespace alone, the id every interrupt of a task had before.
+    """
+    key = f"{task_ns}{NS_SEP}{answered}" if answered else task_ns
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
 class ResumeInput:
@@ -55,26 +60,34 @@ class ResumeInput:
 class Scratchpad:
     """Per-task interrupt bookkeeping: resume values already given to this task, in order."""
 
-    __slots__ = ("counter", "durable", "interrupt_id", "resume", "resume_input")
+    __slots__ = ("counter", "durable", "ns", "resume", "resume_input")
 
     def __init__(
-        self, interrupt_id: str, resume: list[Any], resume_input: ResumeInput, durable: bool = True
+        self, ns: str, resume: list[Any], resume_input: ResumeInput, durable: bool = True
     ) -> None:
         self.durable = durable
-        self.interrupt_id = interrupt_id
+        self.ns = ns
         self.resume = resume
         self.resume_input = resume_input
         self.counter = 0
+
+    @property
+    def interrupt_id(self) -> str:
+        """The id of this task's next unanswered interrupt."""
+        return interrupt_id(self.ns, len(self.resume))
 
     def next_resume_value(self) -> tuple[bool, Any]:
         idx = self.counter
         self.counter += 1
         if idx < len(self.resume):
             return True, self.resume[idx]
-        if self.interrupt_id in self.resume_input.by_id:
-            value = self.resume_input.by_id.pop(self.interrupt_id)
-            self.resume.append(value)
-            return True, value
+        by_id = self.resume_input.by_id
+        # An interrupt stored before ids were per call carries the task's first id.
+        for key in (self.interrupt_id, interrupt_id(self.ns)):
+            if key in by_id:
+                value = by_id.pop(key)
+                self.resume.append(value)
+                return True, value
         found, value = self.resume_input.take_scalar()
         if found:
             self.resume.append(value)
@@ -96,6 +109,7 @@ class Task:
         "node",
         "ns",
         "path",
+        "paused",
         "resume",
         "sub_chunks",
         "triggers",
@@ -123,6 +137,8 @@ class Task:
         self.done = False
         self.error: BaseException | None = None
         self.interrupts: tuple[Any, ...] = ()
+        self.paused = False
+        """Whether the task stopped at an interrupt (a subgraph's static one has no values)."""
         self.resume: list[Any] = []
         self.config: dict[str, Any] = {}
         self.fresh: Any = None
@@ -228,7 +244,9 @@ def apply_writes(
     """Apply the writes of a finished super-step to the channels, in task-path order.
 
     Marks each task's triggers as seen, consumes them, folds the writes into their channels
-    and gives every changed channel ``next_version``. Returns the changed channels.
+    and gives every changed channel ``next_version``. Returns the changed channels. Channels
+    that clear when unwritten clear only when some task consumed a trigger (a real step): writes
+    with no trigger (a resume's ``Command.update``) keep the pending nodes' triggers.
     """
     versions = checkpoint["channel_versions"]
     seen_by_node = checkpoint["versions_seen"]
@@ -260,7 +278,10 @@ def apply_writes(
         if changed:
             versions[chan] = next_version
             updated.add(chan)
+    bump_step = any(task.triggers for task in ordered)
     for chan, channel in channels.items():
+        if not bump_step:
+            break
         if channel.clears_when_unwritten and chan not in pending and channel.update([]):
             versions[chan] = next_version
             updated.add(chan)

@@ -35,6 +35,9 @@ def compile_spec(graph: StateGraph) -> GraphSpec:
     output_keys = tuple(schema_hints(graph.output_schema)) or tuple(graph.hints)
     for key in (*input_keys, *output_keys):
         channels.setdefault(key, LastValue(key))
+    for node in graph.nodes.values():  # private channels: keys only a node's input declares
+        for key, hint in schema_hints(node.input_schema).items():
+            channels.setdefault(key, channel_for(key, hint))
     state_keys = tuple(channels)
     channels[START] = EphemeralValue(START)
     channels[TASKS] = Topic(TASKS)
@@ -138,7 +141,7 @@ class _Writers:
         branches: list[Branch] = self.graph.branches.get(name, [])
         if branches:
             state = task.fresh(writes) if task.fresh is not None else {}
-            adapter = SchemaAdapter(self.graph.state_schema, tuple(self.state_keys))
+            adapter = SchemaAdapter(self.graph.state_schema, tuple(self.graph.hints))
             view = adapter.build(state)
             for branch in branches:
                 out.extend(branch.writes(view, task.config, name))
@@ -173,7 +176,7 @@ def _user_node(
     triggers = [trigger_channel(node.name)]
     triggers += [join_channel(s, e) for s, e in graph.join_edges if e == node.name]
     schema = node.input_schema or graph.state_schema
-    keys = tuple(schema_hints(node.input_schema)) if node.input_schema else state_keys
+    keys = tuple(schema_hints(schema))
     adapter = SchemaAdapter(schema, keys)
     action = node.action
     name = node.name

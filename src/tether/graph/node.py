@@ -9,12 +9,38 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from tether import _runtime_context
 
 _INJECTABLE = ("config", "store", "runtime", "writer")
+
+
+def inferred_input_schema(fn: Any) -> Any:
+    """The class annotating ``fn``'s first parameter if it has fields (LangGraph's rule), or None.
+
+    A node written ``def node_2(state: Node2Input)`` reads the channels of ``Node2Input``, not
+    the graph's whole state.
+    """
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else None
+    if target is None and inspect.ismethod(getattr(fn, "__call__", None)):  # noqa: B004
+        target = fn.__call__
+    if target is None:
+        return None
+    try:
+        hints = typing.get_type_hints(target)
+        first = next(iter(inspect.signature(target).parameters), None)
+    except (NameError, TypeError, ValueError):
+        return None
+    hint = hints.get(first) if first is not None else None
+    if not isinstance(hint, type):
+        return None
+    try:
+        return hint if typing.get_type_hints(hint) else None
+    except (NameError, TypeError):
+        return None
 
 
 def is_async_callable(fn: Any) -> bool:

@@ -10,7 +10,7 @@ from tether.constants import END, RESERVED_NODE_NAMES, START
 from tether.errors import InvalidGraphError
 from tether.graph.branch import Branch, normalize_path_map
 from tether.graph.compiler import compile_spec
-from tether.graph.node import adapt, is_async_callable
+from tether.graph.node import adapt, inferred_input_schema, is_async_callable
 from tether.graph.schema import schema_hints
 from tether.types import RetryPolicy
 
@@ -91,6 +91,7 @@ class StateGraph:
             (retry_policy,) if isinstance(retry_policy, RetryPolicy) else tuple(retry_policy or ())
         )
         dests = tuple(destinations) if destinations is not None else None
+        input_schema = input_schema or inferred_input_schema(action)
         self.nodes[node] = NodeDef(node, action, input_schema, policies, metadata, dests)
         return self
 
@@ -256,7 +257,8 @@ def _allow_schema_types(checkpointer: Any, graph: StateGraph) -> Any:
     except ImportError:
         return checkpointer
     types: set[Any] = set()
-    for schema in {graph.state_schema, graph.input_schema, graph.output_schema}:
+    node_schemas = {n.input_schema for n in graph.nodes.values() if n.input_schema is not None}
+    for schema in {graph.state_schema, graph.input_schema, graph.output_schema, *node_schemas}:
         types |= set(allowlist_from_schema(schema))
     if not types:
         return checkpointer
