@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple, TypedDict
 
 from typing_extensions import Self
 
+from tether.checkpoint import lease
 from tether.checkpoint.ids import new_checkpoint_id
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.serde.base import SerializerProtocol, UnstorableValue
@@ -504,7 +505,15 @@ class BaseCheckpointSaver:
         ``wait=None`` raises ``ThreadBusy`` at once if another run holds it; a number of
         seconds polls until it is free and raises ``ThreadBusy`` after that long.
         """
-        return None
+        if not self.supports_leases:
+            return None
+        thread_id = str(thread_id)
+        return lease.take_waiting(thread_id, wait, lambda: self._try_lease(thread_id))
+
+    def _try_lease(self, thread_id: str) -> Lease | float | None:
+        """One attempt at the lease (savers with ``supports_leases``): the lease, or when the
+        holder's lease expires (epoch seconds). Must not wait."""
+        raise _unimplemented(self, "_try_lease")
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         """Give the lease back and record the thread's status (idle, interrupted, error; None
@@ -594,7 +603,15 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         await self._run_sync(self.prune, thread_ids, strategy=strategy, keep_last=keep_last)
 
     async def aacquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
-        return await self._run_sync(self.acquire_lease, thread_id, wait=wait)
+        """Wait with ``asyncio.sleep`` between attempts, so a waiter holds no worker thread."""
+        if not self.supports_leases:
+            return None
+        thread_id = str(thread_id)
+
+        async def attempt() -> Lease | float | None:
+            return await self._run_sync(self._try_lease, thread_id)
+
+        return await lease.atake_waiting(thread_id, wait, attempt)
 
     async def aput_step(
         self,

@@ -519,9 +519,8 @@ class SqliteSaver(SyncBackedAsyncMixin):
 
     # --- leases -----------------------------------------------------------------------------
 
-    def acquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
-        """Take the thread's writer lease (see ``tether.checkpoint.lease``)."""
-        return leases.acquire(self._conns, str(thread_id), self.lease_ttl, wait)
+    def _try_lease(self, thread_id: str) -> Lease | float | None:
+        return leases.try_acquire(self._conns, thread_id, self.lease_ttl)
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         with self._conns.write(f"release the lease on thread {lease.thread_id!r}") as conn:
