@@ -44,6 +44,7 @@ __all__ = [
     "SyncBackedAsyncMixin",
     "WriteCall",
     "as_id_list",
+    "check_limit",
     "dump_channel_value",
     "dump_value",
     "state_root",
@@ -242,6 +243,15 @@ def prune_keep_count(strategy: str, keep_last: int | None) -> int:
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise ConfigurationError(f"prune keep_last must be an int >= 1, got {keep_last!r}")
     return keep_last
+
+
+def check_limit(limit: Any) -> int | None:
+    """``list()``'s ``limit`` as given, or a ``ConfigurationError`` when it is not a count."""
+    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0):
+        return limit
+    raise ConfigurationError(
+        f"list(limit=...): limit must be an int >= 0 or None (no limit), got {limit!r}"
+    )
 
 
 def as_id_list(ids: Iterable[str] | str) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 import ormsgpack
 
 from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
+from tether.checkpoint.sqlite import metadata
 from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
@@ -19,9 +20,8 @@ _TABLES = ("checkpoints", "blobs", "writes", "heads")
 
 @dataclasses.dataclass(slots=True)
 class ListQuery:
-    """A ``list()`` call as SQL: equality filters on metadata keys become ``json_extract`` with
-    the JSON path passed as a parameter (never spliced into the SQL); values SQL cannot compare
-    (lists, dicts) are checked in Python after loading."""
+    """A ``list()`` call as SQL: metadata filters as ``metadata.filter_sql`` builds them; values
+    SQL cannot compare exactly are checked in Python after loading (``accepts``)."""
 
     where: list[str]
     params: list[Any]
@@ -54,29 +54,10 @@ class ListQuery:
                 )
             where.append("checkpoint_id < ?")
             params.append(before_id)
-        later: dict[str, Any] = {}
-        for key, value in (filter or {}).items():
-            if not isinstance(key, str):
-                raise ConfigurationError(f"metadata filter keys must be strings, got {key!r}")
-            path = '$."' + key + '"'
-            if '"' in key or "\\" in key:
-                later[key] = value
-            elif value is None:
-                where.append("json_type(metadata, ?) = 'null'")
-                params.append(path)
-            elif isinstance(value, bool):
-                where.append("json_type(metadata, ?) = ?")
-                params += [path, "true" if value else "false"]
-            elif isinstance(value, str | int | float):
-                where.append("json_extract(metadata, ?) = ?")
-                params += [path, value]
-                if isinstance(value, int | float):
-                    where.append("json_type(metadata, ?) IN ('integer', 'real')")
-                    params.append(path)
-            else:
-                where.append("json_type(metadata, ?) IS NOT NULL")
-                params.append(path)
-                later[key] = value
+        condition, filter_params, later = metadata.filter_sql(filter)
+        if condition is not None:
+            where.append(condition)
+            params += filter_params
         return cls(where, params, later)
 
     def page(

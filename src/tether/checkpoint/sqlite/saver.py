@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -33,6 +32,7 @@ from tether.checkpoint.base import (
     SyncBackedAsyncMixin,
     WriteCall,
     as_id_list,
+    check_limit,
     checkpoint_config,
     dump_channel_value,
     get_checkpoint_id,
@@ -44,8 +44,9 @@ from tether.checkpoint.base import (
 )
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.sqlite import leases, maintenance, rows
+from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
-from tether.errors import ConfigurationError, SerializationError
+from tether.errors import ConfigurationError
 
 Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
@@ -193,7 +194,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             meta.get("step"),
             meta.get("source"),
             meta.get("run_id"),
-            _metadata_json(meta, thread_id, checkpoint_id),
+            metadata_json.to_json(meta, thread_id, checkpoint_id),
             rows.pack_body(dict(checkpoint)),
         )
         planned = self._plan_blobs(thread_id, ns, checkpoint, new_versions)
@@ -431,7 +432,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; filtering and paging run in SQL, values load per page."""
         query = maintenance.ListQuery.build(config, filter, before)
-        remaining = limit
+        remaining = check_limit(limit)
         offset_key: tuple[str, str, str] | None = None
         while remaining is None or remaining > 0:
             page_size = _LIST_PAGE if remaining is None else min(_LIST_PAGE, remaining)
@@ -525,16 +526,6 @@ class SqliteSaver(SyncBackedAsyncMixin):
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         with self._conns.write(f"release the lease on thread {lease.thread_id!r}") as conn:
             leases.release(conn, lease, status, _now())
-
-
-def _metadata_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) -> str:
-    try:
-        return json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise SerializationError(
-            f"metadata of checkpoint {checkpoint_id!r} in thread {thread_id!r} is not JSON: {exc}; "
-            f"keep config['metadata'] values to str, int, float, bool, lists and dicts"
-        ) from exc
 
 
 def _full_from(remembered: deltas.Written | None, row: deltas.BlobRow) -> deltas.BlobRow:
