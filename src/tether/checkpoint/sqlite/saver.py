@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -46,7 +47,7 @@ from tether.checkpoint.lease import Lease
 from tether.checkpoint.sqlite import leases, maintenance, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
-from tether.errors import ConfigurationError
+from tether.errors import ConfigurationError, CorruptDataError, SerializationError
 
 Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
@@ -54,6 +55,7 @@ Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
 _CACHE_SIZE = 1024
 _LIST_PAGE = 64
+_log = logging.getLogger("tether.checkpoint.sqlite")
 
 
 class SqliteSaver(SyncBackedAsyncMixin):
@@ -440,7 +442,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 found = query.page(conn, offset_key, page_size)
                 if not found:
                     return
-                loaded = self._load_mixed(conn, found)
+                loaded = self._load_listed(conn, found, skip_corrupt=not config)
             for item in loaded:
                 if query.accepts(item.metadata):
                     yield item
@@ -452,6 +454,22 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 return
             last = found[-1]
             offset_key = (last[2], last[0], last[1])
+
+    def _load_listed(self, conn: sqlite3.Connection, found: Rows, *, skip_corrupt: bool) -> Tuples:
+        """A page of ``list``; listing across threads skips (and logs) checkpoints that cannot
+        be decoded, so one corrupt row does not hide every other thread."""
+        try:
+            return self._load_mixed(conn, found)
+        except (CorruptDataError, SerializationError):
+            if not skip_corrupt:
+                raise
+        loaded: Tuples = []
+        for row in found:
+            try:
+                loaded += self._load_mixed(conn, [row])
+            except (CorruptDataError, SerializationError) as exc:
+                _log.warning("list() skipped a checkpoint it cannot read: %s", exc)
+        return loaded
 
     def _load_mixed(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
         groups: dict[tuple[str, str], Rows] = {}
