@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,7 +104,7 @@ def test_a_read_only_directory_says_so_and_does_not_claim_reads_work(tmp_path: P
     try:
         code = _READ_ONLY_DIR.format(tests=str(Path(__file__).parents[1]), base=base)
         done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 0, done.stderr
         lines = done.stdout.strip().splitlines()
@@ -115,5 +116,6 @@ def test_a_read_only_directory_says_so_and_does_not_claim_reads_work(tmp_path: P
             assert "directory" in line and "not writable" in line, line
         assert lines[1].startswith("write error"), lines
     finally:
-        subprocess.run(["chmod", "-R", "u+w", base], check=False)
-        subprocess.run(["rm", "-rf", base], check=False)
+        if os.path.isdir(os.path.join(base, "d")):
+            os.chmod(os.path.join(base, "d"), 0o755)
+        shutil.rmtree(base)
