@@ -23,6 +23,7 @@ KEY_LINE: dict[str, str] = {
     "redis_backend.py": "OK: Redis checkpoints work",
     "session_manager.py": "OK: sessions are isolated and share one saver",
     "sqlite_backend.py": "OK: the SQLite thread survived a restart",
+    "tool_agent.py": "OK: the tool agent was killed, resumed, rewound and forked on SQLite",
 }
 
 # Examples that need a part of tether not built yet, or a server: (module, env var or None).
@@ -108,3 +109,32 @@ def test_demo_crashes_resumes_forks_and_approves_on_its_sqlite_file(tmp_path: Pa
     assert out.rstrip().endswith(KEY_LINE["demo.py"])
     assert db.stat().st_size > 0
     assert not (tmp_path / "demo.db").exists()
+
+
+def test_tool_agent_is_killed_resumed_rewound_and_forked(tmp_path: Path) -> None:
+    db = tmp_path / "agent.db"
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES_DIR / "tool_agent.py"), "--db", str(db)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"tool_agent failed:\n{out}\n{done.stderr}"
+    assert "tools: killing this process now (SIGKILL)" in out
+    assert "child process died: exit code -9 (SIGKILL)" in out
+    assert "node calls so far: {'agent': 2, 'tools': 2}" in out
+    assert "answer: Paris: 64.4 F today, population 2.1 million." in out
+    # only the killed tools step ran again on resume
+    assert "node calls now: {'agent': 3, 'tools': 3}" in out
+    assert (
+        "messages: HumanMessage, AIMessage, ToolMessage, ToolMessage, AIMessage, ToolMessage, "
+        "AIMessage" in out
+    )
+    assert "from step 1: ran {'agent': 2, 'tools': 2} again; answer: Paris: 64.4 F" in out
+    assert "forked branch:   Tokyo: 71.6 F today, population 14 million." in out
+    assert "original branch: Paris: 64.4 F today, population 2.1 million." in out
+    assert out.rstrip().endswith(KEY_LINE["tool_agent.py"])
+    assert db.stat().st_size > 0
