@@ -23,6 +23,7 @@ from tether.errors import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def describe(path: str) -> str:
@@ -110,6 +111,9 @@ def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        # After a large transaction the WAL is cut back to this size once it is checkpointed,
+        # instead of keeping its high-water mark on disk.
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     except sqlite3.Error as exc:
         raise translate(exc, path, "open the database") from exc
     return conn
@@ -154,7 +158,7 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
 
 def _our_tables(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    ours = {"threads", "heads", "checkpoints", "blobs", "writes"}
+    ours = {"threads", "heads", "checkpoints", "blobs", "writes", "pieces"}
     return sorted(r[0] for r in rows if r[0] in ours)
 
 

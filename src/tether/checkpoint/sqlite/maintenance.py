@@ -10,12 +10,12 @@ from typing import Any
 import ormsgpack
 
 from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
-from tether.checkpoint.sqlite import metadata
+from tether.checkpoint.sqlite import metadata, pieces
 from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
 
-_TABLES = ("checkpoints", "blobs", "writes", "heads")
+_TABLES = ("checkpoints", "blobs", "writes", "heads", "pieces")
 
 
 @dataclasses.dataclass(slots=True)
@@ -109,6 +109,7 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
         "task_path FROM writes WHERE thread_id = ?",
         (target, source),
     )
+    pieces.copy(conn, source, target)
     conn.execute(
         "INSERT INTO heads (thread_id, ns, checkpoint_id) SELECT ?, ns, checkpoint_id FROM heads "
         "WHERE thread_id = ? ON CONFLICT (thread_id, ns) DO UPDATE SET "
@@ -147,6 +148,7 @@ def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
                 )
             ]
             _keep_only(conn, thread_id, ns, kept)
+        pieces.collect(conn, thread_id)
         _recount(conn, thread_id)
 
 
@@ -168,6 +170,7 @@ def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
         _keep_only(conn, thread_id, ns, kept)
     touched = sorted({t for t, _ in doomed})
     for thread_id in touched:
+        pieces.collect(conn, thread_id)
         _recount(conn, thread_id)
     return touched
 

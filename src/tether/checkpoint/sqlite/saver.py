@@ -44,7 +44,7 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.sqlite import leases, maintenance, rows
+from tether.checkpoint.sqlite import leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
 from tether.errors import ConfigurationError, CorruptDataError, SerializationError
@@ -206,7 +206,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         ) as conn:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
             for sql, params in encoded:
-                conn.executemany(sql, params)
+                conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
             stored = self._insert_blobs(conn, thread_id, ns, planned)
             conn.execute(
                 "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
@@ -260,22 +260,28 @@ class SqliteSaver(SyncBackedAsyncMixin):
         conn.executemany(
             "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
             "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    thread_id,
-                    ns,
-                    channel,
-                    version,
-                    row.kind,
-                    row.base_version,
-                    row.count,
-                    row.depth,
-                    row.chain_bytes,
-                    row.type_tag or None,
-                    row.data,
-                )
-                for channel, version, row, _ in planned
-            ],
+            pieces.store(
+                conn,
+                thread_id,
+                [
+                    (
+                        thread_id,
+                        ns,
+                        channel,
+                        version,
+                        row.kind,
+                        row.base_version,
+                        row.count,
+                        row.depth,
+                        row.chain_bytes,
+                        row.type_tag or None,
+                        row.data,
+                    )
+                    for channel, version, row, _ in planned
+                ],
+                9,
+                10,
+            ),
         )
         if conn.total_changes - before == len(planned):
             return sum(len(row.data) for _, _, row, _ in planned)
@@ -319,7 +325,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         sql, params = self._encode_writes(config, writes, task_id, task_path)
         with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
-            conn.executemany(sql, params)
+            conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
 
     def _encode_writes(
         self,
