@@ -73,3 +73,58 @@ def test_async_waiters_all_run_and_other_threads_are_not_held_up(
     assert sorted(x for x in final if x != "done") == sorted(
         ["holder", *(f"w{i}" for i in range(waiters))]
     )
+
+
+def test_sync_waiters_on_a_shared_connection_do_not_hold_it(tmp_path: Path) -> None:
+    """The same through the sync API, on one caller's connection shared under a lock."""
+    import sqlite3
+    import threading
+
+    conn = sqlite3.connect(str(tmp_path / "shared.db"), check_same_thread=False)
+    saver = SqliteSaver(conn)
+    entered, gate = threading.Event(), threading.Event()
+
+    def work(state: Log) -> dict[str, Any]:
+        if not gate.is_set():
+            entered.set()
+            assert gate.wait(60)
+        return {"log": ["done"]}
+
+    builder = StateGraph(Log)
+    builder.add_node("work", work)
+    builder.add_edge(START, "work")
+    builder.add_edge("work", END)
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "shared"}}
+    results: list[Any] = []
+
+    def run(tag: str, **options: Any) -> None:
+        results.append(graph.invoke({"log": [tag]}, config, **options))
+
+    holder = threading.Thread(target=run, args=("holder",))
+    holder.start()
+    assert entered.wait(30)
+    waiters = [
+        threading.Thread(
+            target=run, args=(f"w{i}",), kwargs={"busy_policy": "wait", "busy_timeout": 120}
+        )
+        for i in range(20)
+    ]
+    for w in waiters:
+        w.start()
+    other = threading.Thread(
+        target=lambda: results.append(
+            counter_graph(saver).invoke({"n": 0}, {"configurable": {"thread_id": "other"}})
+        )
+    )
+    other.start()
+    other.join(20)
+    assert not other.is_alive() and {"n": 2} in results
+    assert holder.is_alive()
+    gate.set()
+    for t in [holder, *waiters]:
+        t.join(100)
+    assert len(results) == 22
+    assert len(graph.get_state(config).values["log"]) == 42
+    saver.close()
+    conn.close()
