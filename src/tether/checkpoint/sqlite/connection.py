@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from tether.checkpoint.sqlite import schema
 from tether.errors import (
@@ -104,11 +105,15 @@ def check_path(path: str) -> None:
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+def connect(path: str, synchronous: str = "NORMAL", must_exist: bool = False) -> sqlite3.Connection:
+    """A connection with tether's pragmas; ``must_exist`` never creates the file."""
     if synchronous.upper() not in SYNCHRONOUS:
         raise ConfigurationError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
     try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        target, uri = (
+            (Path(path).absolute().as_uri() + "?mode=rw", True) if must_exist else (path, False)
+        )
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         # After a large transaction the WAL is cut back to this size once it is checkpointed,
@@ -232,7 +237,7 @@ class Connections:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.check_file("open the database")  # connecting would create an empty file
-            conn = connect(self.path, self.synchronous)
+            conn = connect(self.path, self.synchronous, must_exist=self._identity is not None)
             self._prepare(conn)
             self._local.conn = conn
             with self._lock:
