@@ -49,3 +49,26 @@ def test_listing_across_threads_skips_and_logs_a_corrupt_checkpoint(
         with pytest.raises(CorruptDataError, match=r"thread 'broken'.*channel 'n'"):
             list(saver.list({"configurable": {"thread_id": "broken"}}))
         assert len(list(saver.list({"configurable": {"thread_id": "healthy"}}))) == 4
+
+
+def test_prune_refuses_a_thread_whose_kept_checkpoint_is_damaged_and_prunes_the_others(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "prune.db"
+    two_threads_one_broken(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE checkpoints SET body = x'c1' WHERE thread_id = 'broken' AND checkpoint_id = "
+            "(SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = 'broken')"
+        )
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        with pytest.raises(CorruptDataError, match=r"prune thread 'broken': checkpoint"):
+            saver.prune(["broken"], keep_last=1)
+        saver.prune(["healthy"], keep_last=1)
+        assert len(list(saver.list({"configurable": {"thread_id": "healthy"}}))) == 1
+        # the refused prune changed nothing
+        with sqlite3.connect(path) as conn:
+            count = conn.execute(
+                "SELECT count(*) FROM checkpoints WHERE thread_id = 'broken'"
+            ).fetchone()[0]
+        assert count == 4

@@ -7,11 +7,9 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-import ormsgpack
-
 from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
 from tether.checkpoint.sqlite import metadata, pieces
-from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
+from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS, unpack_body
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
 
@@ -193,10 +191,12 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "(channel TEXT, version TEXT, PRIMARY KEY (channel, version))"
     )
     conn.execute("DELETE FROM _needed")
-    for (body,) in conn.execute(
-        "SELECT body FROM checkpoints WHERE thread_id = ? AND ns = ?", (thread_id, ns)
+    for checkpoint_id, body in conn.execute(
+        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
+        (thread_id, ns),
     ).fetchall():
-        versions = ormsgpack.unpackb(body).get("channel_versions", {})
+        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
+        versions = unpack_body(body, where)["channel_versions"]
         conn.executemany(
             "INSERT OR IGNORE INTO _needed VALUES (?, ?)",
             [(c, str(v)) for c, v in versions.items()],
