@@ -17,15 +17,30 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from configs import Config, build_configs, unavailable
 from environment import describe, versions
+from floors import raw_commit_ns, w1_checkpoint_bytes
+from issue7 import Issue7Data, floors_table, target_rows, w4_table
 from report import Section, chat_tables, failures, invoke_table, summary, targets_table
-from runner import CellResult, ChatPlan, InvokeWorkload, bench_chat, bench_invokes
+from runner import (
+    W2_CHAT,
+    CellResult,
+    ChatPlan,
+    ChatWorkload,
+    InvokeWorkload,
+    bench_chat,
+    bench_invokes,
+)
+from w4 import bench_w4
 from workloads import (
     Api,
+    build_chat_append,
     build_fanout,
     build_linear,
+    chat_append_input,
+    check_chat,
     check_fanout,
     check_linear,
     fanout_input,
@@ -38,6 +53,15 @@ W1 = InvokeWorkload("W1", "10-node linear graph", build_linear, linear_input, ch
 W3 = InvokeWorkload(
     "W3", "fan-out to 8 parallel nodes + join", build_fanout, fanout_input, check_fanout, 100
 )
+W2_ADD = ChatWorkload(
+    "W2-add",
+    "conversation on one thread, invoke({'messages': []}) + operator.add",
+    build_chat_append,
+    chat_append_input,
+    check_chat,
+)
+CHATS = {"W2": W2_CHAT, "W2-ADD": W2_ADD}
+WORKLOADS = ("W1", "W2", "W2-ADD", "W3", "W4")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -56,7 +80,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="a fifth of the invokes and turns, for checking the harness",
     )
     p.add_argument("--no-sync", action="store_true", help="skip the durability='sync' rows")
-    p.add_argument("--only", default="W1,W2,W3", help="comma-separated workloads to run")
+    p.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads to run")
     p.add_argument("--rounds", type=int, default=6, help="alternating rounds for W1/W3")
     p.add_argument("--warmup", type=int, default=10, help="warm-up invokes per side for W1/W3")
     return p.parse_args(argv)
@@ -100,28 +124,53 @@ def _run_cells(
 
 def run_all(
     args: argparse.Namespace, apis: list[Api], workdir: Path
-) -> tuple[list[Section], ChatPlan]:
-    """Run the selected workloads over every configuration, in the order W1, W2, W3."""
+) -> tuple[list[Section], ChatPlan, Issue7Data]:
+    """Run the selected workloads over every configuration, in the order of ``WORKLOADS``."""
     configs = build_configs(with_sync=not args.no_sync)
     only = {w.strip().upper() for w in args.only.split(",")}
     plan = ChatPlan(turns=60, size_at=(10, 20, 40, 60)) if args.quick else ChatPlan()
     sections = []
-    for key in ("W1", "W2", "W3"):
+    extra = Issue7Data()
+    for key in WORKLOADS:
         if key not in only:
             continue
-        if key == "W2":
+        if key in CHATS:
+            wl = CHATS[key]
             durable = [c for c in configs if c.backend.name != "none" and c.durability is None]
-            cells = _run_cells(key, durable, apis, lambda c: bench_chat(c, apis, workdir, plan))
-            sections.append(Section(key, f"{plan.turns}-turn conversation on one thread", cells))
-            continue
-        wl = _scaled(W1 if key == "W1" else W3, args.quick)
 
-        def run(cfg: Config, wl: InvokeWorkload = wl) -> CellResult:
+            def chat(c: Config, wl: ChatWorkload = wl) -> CellResult:
+                return bench_chat(c, apis, workdir, plan, wl)
+
+            cells = _run_cells(wl.key, durable, apis, chat)
+            sections.append(Section(wl.key, f"{plan.turns}-turn {wl.title}", cells))
+            continue
+        if key == "W4":
+            extra.w4 = _run_w4(apis, workdir, args.quick)
+            continue
+        invokes = _scaled(W1 if key == "W1" else W3, args.quick)
+
+        def run(cfg: Config, wl: InvokeWorkload = invokes) -> CellResult:
             return bench_invokes(wl, cfg, apis, workdir, warmup=args.warmup, rounds=args.rounds)
 
         cells = _run_cells(key, configs, apis, run)
-        sections.append(Section(key, f"{wl.title}, {wl.invokes} invokes", cells))
-    return sections, plan
+        sections.append(Section(key, f"{invokes.title}, {invokes.invokes} invokes", cells))
+        if key == "W1":
+            payload = w1_checkpoint_bytes()
+            extra.payload_bytes = len(payload)
+            extra.floors = {s: raw_commit_ns(workdir, s, payload) for s in ("NORMAL", "FULL")}
+    return sections, plan, extra
+
+
+def _run_w4(apis: list[Api], workdir: Path, quick: bool) -> list[Any]:
+    if any(api.SqliteSaver is None for api in apis):
+        print("  W4 skipped: a side has no SqliteSaver", file=sys.stderr)
+        return []
+    results = []
+    for synchronous in ("NORMAL", "FULL"):
+        t0 = time.perf_counter()
+        results.append(bench_w4(apis, workdir, synchronous, quick))
+        print(f"  W4 synchronous={synchronous}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return results
 
 
 METHOD = """\
@@ -142,15 +191,19 @@ METHOD = """\
   returns after the last write finishes); tether's is `"sync"` (a step is stored before the
   next starts, so a crash never repeats a finished node). Rows marked `durability=sync` pass
   `durability="sync"` to both.
-- SQLite: `sqlite` rows use each saver as it comes (tether: WAL with `synchronous=NORMAL`,
-  durable against a killed process, not against power loss; LangGraph: WAL with SQLite's default
-  `synchronous=FULL`, a disk sync per commit). `sqlite-fsync` rows give tether
-  `synchronous="FULL"` too, so both sync to disk on every commit.
+- SQLite: both libraries in WAL mode at the same `synchronous` setting. `sqlite` rows: NORMAL
+  (tether's default, durable against a killed process, not against power loss; LangGraph's
+  connection gets `PRAGMA synchronous=NORMAL`, its default being FULL). `sqlite-fsync` rows:
+  FULL for both, a disk sync on every commit. W4 sets the pragma on the connection it passes to
+  `SqliteSaver(conn)`, for both, at NORMAL and at FULL.
+- Floors: one raw `INSERT` + `COMMIT` of a W1 checkpoint's bytes at each setting (median of
+  300), measured right after W1; W1's persistence overhead per checkpoint is reported as a
+  multiple of it.
 - Storage size: in-memory savers: total length of the bytes objects held in the saver's
   containers (serialized checkpoints, blobs and writes); SQLite: `page_count * page_size` of the
   database file as a fresh connection sees it (WAL included).
-- Target from the issue: for W1 and W3, with no checkpointer and with the in-memory saver
-  (default durability), {a}'s per-invoke median is at most 1/3 of LangGraph's.
+- Targets: every goal set by an issue, computed from this run (see the Targets table); rows
+  marked "(info)" are reported, not judged.
 """
 
 
@@ -160,6 +213,7 @@ def render(
     sections: list[Section],
     plan: ChatPlan,
     elapsed: float,
+    extra: Issue7Data,
 ) -> str:
     a, b = apis[0].label, apis[1].label
     lines = [
@@ -183,13 +237,15 @@ def render(
     lines += [f"- bench run time: {elapsed:.0f} s", "", "## Package versions", ""]
     lines += [f"- {k}: {v}" for k, v in versions().items()]
     lines += ["", "## Method", "", METHOD.format(a=a, b=b, warmup=args.warmup, rounds=args.rounds)]
-    lines += ["", *targets_table(sections)]
+    lines += ["", *targets_table(sections, target_rows(sections, extra, plan.size_at))]
     for sec in sections:
         lines += [f"## {sec.key}: {sec.title}", ""]
-        if sec.key == "W2":
+        if sec.key in ("W2", "W2-add"):
             lines += chat_tables(sec, plan.size_at)
         else:
             lines += invoke_table(sec)
+    lines += floors_table(sections, extra)
+    lines += w4_table(extra)
     lines += failures(sections)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -199,14 +255,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     apis = load_apis(args.self_test)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
-        sections, plan = run_all(args, apis, Path(tmp))
+        sections, plan, extra = run_all(args, apis, Path(tmp))
     elapsed = time.perf_counter() - t0
-    text = render(args, apis, sections, plan, elapsed)
+    text = render(args, apis, sections, plan, elapsed, extra)
     if args.out:
         args.out.write_text(text)
     print("\n".join(summary(sections)))
+    print("\n".join(" | ".join(row[1:]) for row in target_rows(sections, extra, plan.size_at)))
     print(f"total {elapsed:.0f} s" + (f"; report written to {args.out}" if args.out else ""))
-    return 1 if any(s.error for sec in sections for c in sec.cells for s in c.sides) else 0
+    failed = any(s.error for sec in sections for c in sec.cells for s in c.sides)
+    failed = failed or any(s.error for r in extra.w4 for s in r.sides)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -129,15 +129,17 @@ _file_numbers = itertools.count(1)
 
 
 @contextmanager
-def _open_sqlite(api: Api, workdir: Path, *, fsync: bool = False) -> Iterator[OpenSaver]:
+def _open_sqlite(api: Api, workdir: Path, *, synchronous: str = "NORMAL") -> Iterator[OpenSaver]:
+    """Both libraries' savers in WAL mode at the same ``synchronous`` setting: tether through
+    its option, LangGraph's (SQLite's default there is FULL) by a pragma on its connection."""
     path = workdir / f"{api.library}-{next(_file_numbers)}.sqlite"
     assert api.SqliteSaver is not None
-    # LangGraph's SqliteSaver leaves SQLite's default, synchronous=FULL (a disk sync per
-    # commit); tether defaults to NORMAL in WAL mode and can be asked for FULL.
-    extra = {"synchronous": "FULL"} if fsync and api.library == "tether" else {}
+    extra = {"synchronous": synchronous} if api.library == "tether" else {}
     with api.SqliteSaver.from_conn_string(str(path), **extra) as saver:
         if hasattr(saver, "setup"):
             saver.setup()
+        if api.library != "tether":
+            saver.conn.execute(f"PRAGMA synchronous = {synchronous}")
         yield OpenSaver(saver, lambda: sqlite_size(path))
 
 
@@ -158,7 +160,7 @@ BACKENDS: dict[str, Backend] = {
     "sqlite-fsync": Backend(
         "sqlite-fsync",
         "database bytes",
-        lambda api, workdir: _open_sqlite(api, workdir, fsync=True),
+        lambda api, workdir: _open_sqlite(api, workdir, synchronous="FULL"),
         _sqlite_unavailable,
     ),
 }

@@ -281,8 +281,9 @@ def _measure(cell: CellResult, measure: str) -> tuple[float, float] | None:
     return None if a is None or not b else (float(a), float(b))
 
 
-def targets_table(sections: Sequence[Section]) -> list[str]:
-    """Every issue target with the measured ratio and whether it is met."""
+def targets_table(sections: Sequence[Section], extra: Sequence[Sequence[str]] = ()) -> list[str]:
+    """Every issue target with the measured ratio and whether it is met; ``extra``: rows other
+    modules compute (issue, workload, configuration, target, value, status)."""
     cells = {(sec.key, cell.config.name): cell for sec in sections for cell in sec.cells}
     rows = []
     for t in TARGETS:
@@ -302,12 +303,13 @@ def targets_table(sections: Sequence[Section]) -> list[str]:
                 "met" if a <= t.limit * b else "NOT met",
             ]
         )
+    rows += [list(r) for r in extra]
     header = [
         "issue",
         "workload",
         "configuration",
-        "target (tether / langgraph)",
-        "ratio",
+        "target (tether / langgraph unless said)",
+        "measured",
         "status",
     ]
     return ["## Targets", "", *_table(header, rows)]

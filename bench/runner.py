@@ -152,6 +152,20 @@ def bench_invokes(
 
 
 @dataclass(frozen=True)
+class ChatWorkload:
+    """A conversation on one thread (W2, W2-add): how to build it, each turn's input, a check."""
+
+    key: str
+    title: str
+    build: Callable[[Api, Any], Any] = build_chat
+    make_input: Callable[[int], dict[str, Any]] = chat_input
+    check: Callable[[Any, int], None] = check_chat
+
+
+W2_CHAT = ChatWorkload("W2", "conversation on one thread (add_messages)")
+
+
+@dataclass(frozen=True)
 class ChatPlan:
     """W2 parameters: turns, where to record storage size, read repetitions."""
 
@@ -162,25 +176,31 @@ class ChatPlan:
     history_reps: int = 2
 
 
-def _chat_turn(side: Side, cfg: Config, thread: str, turn: int) -> int | None:
+def _chat_turn(
+    side: Side, cfg: Config, thread: str, turn: int, wl: ChatWorkload = W2_CHAT
+) -> int | None:
     config = {"configurable": {"thread_id": thread}}
     kwargs = cfg.invoke_kwargs()
-    got = timed(side, f"turn {turn}", lambda: side.graph.invoke(chat_input(turn), config, **kwargs))
+    got = timed(
+        side, f"turn {turn}", lambda: side.graph.invoke(wl.make_input(turn), config, **kwargs)
+    )
     if got is None:
         return None
-    checked(side, f"check turn {turn}", lambda: check_chat(got[1], turn))
+    checked(side, f"check turn {turn}", lambda: wl.check(got[1], turn))
     return got[0]
 
 
-def _chat_warmup(side: Side, cfg: Config, workdir: Path, turns: int) -> None:
+def _chat_warmup(
+    side: Side, cfg: Config, workdir: Path, turns: int, wl: ChatWorkload = W2_CHAT
+) -> None:
     """Run a few turns on a throwaway saver of the same backend, so sizes stay exact."""
     if side.error is not None or turns <= 0:
         return
     try:
         with cfg.backend.opener(side.api, workdir) as opened:
-            warm = Side(side.api, opened, build_chat(side.api, opened.saver))
+            warm = Side(side.api, opened, wl.build(side.api, opened.saver))
             for turn in range(turns):
-                _chat_turn(warm, cfg, "w2-warm", turn)
+                _chat_turn(warm, cfg, "w2-warm", turn, wl)
     except Exception as exc:
         side.fail("warm-up", exc)
         return
@@ -206,15 +226,17 @@ def _chat_reads(sides: list[Side], plan: ChatPlan) -> None:
             side.extra["history_len"] = [hist[1]]
 
 
-def bench_chat(cfg: Config, apis: list[Api], workdir: Path, plan: ChatPlan) -> CellResult:
-    """W2: one conversation thread per side, turns interleaved A B / B A, then reads at the end."""
+def bench_chat(
+    cfg: Config, apis: list[Api], workdir: Path, plan: ChatPlan, wl: ChatWorkload = W2_CHAT
+) -> CellResult:
+    """One conversation thread per side, turns interleaved A B / B A, then reads at the end."""
     result = CellResult(cfg)
     with ExitStack() as stack:
-        result.sides = open_sides(stack, apis, cfg, build_chat, workdir)
+        result.sides = open_sides(stack, apis, cfg, wl.build, workdir)
         for side in result.sides:
-            _chat_warmup(side, cfg, workdir, plan.warmup_turns)
+            _chat_warmup(side, cfg, workdir, plan.warmup_turns, wl)
         for turn, side in alternating(result.sides, plan.turns):
-            ns = _chat_turn(side, cfg, "w2-chat", turn)
+            ns = _chat_turn(side, cfg, "w2-chat", turn, wl)
             if ns is None:
                 continue
             side.samples.append(ns)

@@ -10,6 +10,8 @@ Workloads (from the benchmark issue):
 - W1 ``build_linear``: 10 nodes in a line, each increments ``count`` and sets ``last``.
 - W2 ``build_chat``: ``START -> chat -> END`` over ``MessagesState``; each turn sends one
   ~200-byte user message and the node answers with one ~200-byte assistant message.
+- W2-add ``build_chat_append``: the same conversation over a plain ``operator.add`` list; each
+  turn invokes ``{"messages": []}`` (an empty append) and the node appends both messages.
 - W3 ``build_fanout``: ``start`` fans out to 8 parallel nodes that append to a reducer key,
   then ``add_edge([...8 nodes...], "join")``.
 """
@@ -152,6 +154,34 @@ def check_chat(out: Any, turn: int) -> None:
     if len(out["messages"]) != 2 * (turn + 1):
         n = len(out["messages"])
         raise AssertionError(f"W2 turn {turn}: expected {2 * (turn + 1)} messages, got {n}")
+
+
+class AppendChat(TypedDict):
+    messages: Annotated[list[dict[str, str]], operator.add]
+
+
+def _append_node(state: AppendChat) -> dict[str, Any]:
+    turn = len(state["messages"]) // 2
+    return {
+        "messages": [
+            {"role": "user", "content": message_text("user", turn)},
+            {"role": "assistant", "content": message_text("assistant", turn)},
+        ]
+    }
+
+
+def build_chat_append(api: Api, checkpointer: Any | None) -> Any:
+    """W2-add: ``START -> chat -> END`` over an ``operator.add`` list of message dicts."""
+    builder = api.StateGraph(AppendChat)
+    builder.add_node("chat", _append_node)
+    builder.add_edge(api.START, "chat")
+    builder.add_edge("chat", api.END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def chat_append_input(turn: int) -> dict[str, Any]:
+    """The W2-add input: an empty list, which ``operator.add`` appends to nothing."""
+    return {"messages": []}
 
 
 # --- W3: fan-out / join -----------------------------------------------------------------------

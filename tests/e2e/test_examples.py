@@ -23,6 +23,7 @@ KEY_LINE: dict[str, str] = {
     "redis_backend.py": "OK: Redis checkpoints work",
     "session_manager.py": "OK: sessions are isolated and share one saver",
     "sqlite_backend.py": "OK: the SQLite thread survived a restart",
+    "tool_agent.py": "OK: the tool agent was killed, resumed, rewound and forked on SQLite",
 }
 
 # Examples that need a part of tether not built yet, or a server: (module, env var or None).
@@ -58,6 +59,20 @@ def test_every_example_has_a_key_line():
     assert scripts == set(KEY_LINE), "register new examples in KEY_LINE (and NEEDS if needed)"
 
 
+def run_example(name: str, cwd: Path, *args: str) -> str:
+    """Run examples/<name> in a fresh process; return its stdout, failing on a non-zero exit."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES_DIR / name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
 def example_param(name: str) -> object:
     needs_server = name in NEEDS and NEEDS[name][1] is not None
     return pytest.param(name, marks=pytest.mark.services) if needs_server else name
@@ -69,34 +84,15 @@ def test_example_runs(example: str, tmp_path: Path) -> None:
     if reason:
         pytest.skip(reason)
 
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES_DIR / example)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=50,
-        check=False,
-    )
-
-    assert done.returncode == 0, f"{example} failed:\n{done.stdout}\n{done.stderr}"
-    assert KEY_LINE[example] in done.stdout, done.stdout
+    out = run_example(example, tmp_path)
+    assert KEY_LINE[example] in out, out
 
 
 def test_demo_crashes_resumes_forks_and_approves_on_its_sqlite_file(tmp_path: Path) -> None:
     db = tmp_path / "runs" / "claims.db"
     db.parent.mkdir()
 
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES_DIR / "demo.py"), "--db", str(db)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=50,
-        check=False,
-    )
-
-    out = done.stdout
-    assert done.returncode == 0, f"demo failed:\n{out}\n{done.stderr}"
+    out = run_example("demo.py", tmp_path, "--db", str(db))
     assert "review: killing this process now" in out
     assert "child process died: exit code -9 (SIGKILL)" in out
     assert "node calls so far: intake=1, assess=1, review=1, pay=0" in out
@@ -108,3 +104,23 @@ def test_demo_crashes_resumes_forks_and_approves_on_its_sqlite_file(tmp_path: Pa
     assert out.rstrip().endswith(KEY_LINE["demo.py"])
     assert db.stat().st_size > 0
     assert not (tmp_path / "demo.db").exists()
+
+
+def test_tool_agent_is_killed_resumed_rewound_and_forked(tmp_path: Path) -> None:
+    db = tmp_path / "agent.db"
+    out = run_example("tool_agent.py", tmp_path, "--db", str(db))
+    assert "tools: killing this process now (SIGKILL)" in out
+    assert "child process died: exit code -9 (SIGKILL)" in out
+    assert "node calls so far: {'agent': 2, 'tools': 2}" in out
+    assert "answer: Paris: 64.4 F today, population 2.1 million." in out
+    # only the killed tools step ran again on resume
+    assert "node calls now: {'agent': 3, 'tools': 3}" in out
+    assert (
+        "messages: HumanMessage, AIMessage, ToolMessage, ToolMessage, AIMessage, ToolMessage, "
+        "AIMessage" in out
+    )
+    assert "from step 1: ran {'agent': 2, 'tools': 2} again; answer: Paris: 64.4 F" in out
+    assert "forked branch:   Tokyo: 71.6 F today, population 14 million." in out
+    assert "original branch: Paris: 64.4 F today, population 2.1 million." in out
+    assert out.rstrip().endswith(KEY_LINE["tool_agent.py"])
+    assert db.stat().st_size > 0

@@ -58,6 +58,7 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
         conn.execute("DROP INDEX checkpoints_by_run")
         conn.execute("ALTER TABLE threads DROP COLUMN checkpoint_count")
         conn.execute("ALTER TABLE threads DROP COLUMN bytes")
+        conn.execute("DROP TABLE pieces")
         conn.execute("UPDATE tether_meta SET value = '1' WHERE key = 'schema_version'")
     with SqliteSaver.from_conn_string(str(path)) as saver:
         graph = counter_graph(saver)
@@ -70,7 +71,7 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
             "SELECT checkpoint_count FROM threads WHERE thread_id = 'old'"
         ).fetchone()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert int(version[0]) == 2
+    assert int(version[0]) == schema.SCHEMA_VERSION
     assert count[0] == 4
     assert "checkpoints_by_run" in indexes
 

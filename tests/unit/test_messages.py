@@ -7,6 +7,9 @@ them with and without langchain-core installed). LangChain-only tests skip witho
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import uuid
 from typing import Annotated, get_args, get_type_hints
 
@@ -205,10 +208,28 @@ def test_format_binding_and_unknown_format():
 
 
 def test_openai_format_without_langchain_is_a_clear_error():
-    if M.lc is not None:
-        pytest.skip("langchain-core is installed")
-    with pytest.raises(ConfigurationError, match="needs langchain-core"):
-        add_messages([], ["a"], format="langchain-openai")
+    """Run where langchain-core cannot be imported (the test environment installs it)."""
+    code = (
+        "import sys\n"
+        "sys.modules['langchain_core'] = None  # as if it were not installed\n"
+        "from tether.errors import ConfigurationError\n"
+        "from tether.graph import add_messages\n"
+        "try:\n"
+        "    add_messages([], ['a'], format='langchain-openai')\n"
+        "except ConfigurationError as exc:\n"
+        "    print('error:', exc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TETHER_MESSAGE_CLASSES"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "error:" in done.stdout and "needs langchain-core" in done.stdout
 
 
 def test_large_merge_is_linear_and_correct():

@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple, TypedDict
 
 from typing_extensions import Self
 
+from tether.checkpoint import lease
 from tether.checkpoint.ids import new_checkpoint_id
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.serde.base import SerializerProtocol, UnstorableValue
@@ -43,6 +44,7 @@ __all__ = [
     "SyncBackedAsyncMixin",
     "WriteCall",
     "as_id_list",
+    "check_limit",
     "dump_channel_value",
     "dump_value",
     "state_root",
@@ -241,6 +243,15 @@ def prune_keep_count(strategy: str, keep_last: int | None) -> int:
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise ConfigurationError(f"prune keep_last must be an int >= 1, got {keep_last!r}")
     return keep_last
+
+
+def check_limit(limit: Any) -> int | None:
+    """``list()``'s ``limit`` as given, or a ``ConfigurationError`` when it is not a count."""
+    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0):
+        return limit
+    raise ConfigurationError(
+        f"list(limit=...): limit must be an int >= 0 or None (no limit), got {limit!r}"
+    )
 
 
 def as_id_list(ids: Iterable[str] | str) -> list[str]:
@@ -504,7 +515,15 @@ class BaseCheckpointSaver:
         ``wait=None`` raises ``ThreadBusy`` at once if another run holds it; a number of
         seconds polls until it is free and raises ``ThreadBusy`` after that long.
         """
-        return None
+        if not self.supports_leases:
+            return None
+        thread_id = str(thread_id)
+        return lease.take_waiting(thread_id, wait, lambda: self._try_lease(thread_id))
+
+    def _try_lease(self, thread_id: str) -> Lease | float | None:
+        """One attempt at the lease (savers with ``supports_leases``): the lease, or when the
+        holder's lease expires (epoch seconds). Must not wait."""
+        raise _unimplemented(self, "_try_lease")
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         """Give the lease back and record the thread's status (idle, interrupted, error; None
@@ -594,7 +613,15 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         await self._run_sync(self.prune, thread_ids, strategy=strategy, keep_last=keep_last)
 
     async def aacquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
-        return await self._run_sync(self.acquire_lease, thread_id, wait=wait)
+        """Wait with ``asyncio.sleep`` between attempts, so a waiter holds no worker thread."""
+        if not self.supports_leases:
+            return None
+        thread_id = str(thread_id)
+
+        async def attempt() -> Lease | float | None:
+            return await self._run_sync(self._try_lease, thread_id)
+
+        return await lease.atake_waiting(thread_id, wait, attempt)
 
     async def aput_step(
         self,

@@ -3,15 +3,24 @@
 A run acquires a lease before it writes; every write it makes carries ``(owner, epoch)`` in
 its config under ``LEASE_KEY``, and a saver that supports leases refuses a write whose token no
 longer matches the thread's (the lease expired and another run took it: the epoch moved).
+
+Waiting for a busy thread (``busy_policy="wait"``) is written once, without I/O: ``acquiring``
+asks for attempts and pauses, and two drivers run it, ``take_waiting`` with ``time.sleep`` and
+``atake_waiting`` with ``asyncio.sleep``, so an async waiter never holds a worker thread while
+it waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Mapping
+import random
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from tether.constants import CONF
+from tether.errors import ThreadBusy
 
 LEASE_KEY = "__tether_lease__"
 """Config key (under ``configurable``) carrying the writer's ``(owner, epoch)`` token."""
@@ -42,3 +51,85 @@ def lease_token(config: Mapping[str, Any] | None) -> tuple[str, int] | None:
         return None
     owner, epoch = token
     return str(owner), int(epoch)
+
+
+Attempt = Callable[[], "Lease | float | None"]
+"""One try at the lease: the lease, or when the holder's lease expires (epoch seconds)."""
+
+FIRST_PAUSE = 0.005
+MAX_PAUSE = 0.1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pause:
+    """Sleep this many seconds, then go on."""
+
+    seconds: float
+
+
+def acquiring(
+    thread_id: str, wait: float | None
+) -> Generator[Pause | None, Lease | float | None, Lease]:
+    """The waiting logic of taking a lease, as steps for a driver.
+
+    Yields ``None`` for "try once and send me the result" (a ``Lease``, or the holder's expiry
+    time), or a ``Pause``. Returns the lease; raises ``ThreadBusy`` when ``wait`` is None and
+    the lease is held, or once ``wait`` seconds have passed. Pauses grow from 5 ms to 100 ms,
+    with jitter so waiters do not poll in step.
+    """
+    deadline = None if wait is None else time.monotonic() + wait
+    pause = FIRST_PAUSE
+    while True:
+        got = yield None
+        if isinstance(got, Lease):
+            return got
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is None or left <= 0:
+            raise _busy(thread_id, got, wait)
+        yield Pause(min(left, pause * random.uniform(0.5, 1.5)))
+        pause = min(MAX_PAUSE, pause * 2)
+
+
+def _busy(thread_id: str, holder_expires: float | None, wait: float | None) -> ThreadBusy:
+    left = max(0.0, (holder_expires or 0.0) - time.time())
+    hint = (
+        "wait for it with busy_policy='wait'"
+        if wait is None
+        else f"it was still held after waiting {wait:g} s"
+    )
+    return ThreadBusy(
+        f"thread {thread_id!r} is being run by another writer (its lease expires in "
+        f"{left:.1f} s unless renewed); {hint}, or run another thread"
+    )
+
+
+def take_waiting(thread_id: str, wait: float | None, attempt: Attempt) -> Lease:
+    """Drive ``acquiring`` with blocking attempts and ``time.sleep``."""
+    steps = acquiring(thread_id, wait)
+    step = next(steps)
+    while True:
+        try:
+            if step is None:
+                step = steps.send(attempt())
+            else:
+                time.sleep(step.seconds)
+                step = steps.send(None)
+        except StopIteration as done:
+            return done.value
+
+
+async def atake_waiting(
+    thread_id: str, wait: float | None, attempt: Callable[[], Awaitable[Lease | float | None]]
+) -> Lease:
+    """Drive ``acquiring`` with awaited attempts and ``asyncio.sleep`` (no thread is held)."""
+    steps = acquiring(thread_id, wait)
+    step = next(steps)
+    while True:
+        try:
+            if step is None:
+                step = steps.send(await attempt())
+            else:
+                await asyncio.sleep(step.seconds)
+                step = steps.send(None)
+        except StopIteration as done:
+            return done.value

@@ -35,6 +35,7 @@ from tether.checkpoint.base import (
     SerializerProtocol,
     SyncBackedAsyncMixin,
     as_id_list,
+    check_limit,
     checkpoint_config,
     dump_channel_value,
     dump_value,
@@ -262,7 +263,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         keys = self._select(config, before)
-        return self._iter_loaded(keys, filter, limit)
+        return self._iter_loaded(keys, filter, check_limit(limit))
 
     def _select(
         self, config: RunnableConfig | None, before: RunnableConfig | None

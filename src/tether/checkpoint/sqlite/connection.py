@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from tether.checkpoint.sqlite import schema
 from tether.errors import (
@@ -23,6 +24,7 @@ from tether.errors import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def describe(path: str) -> str:
@@ -33,10 +35,13 @@ def translate(exc: sqlite3.Error, path: str, action: str) -> TetherError:
     """A tether error for a driver error, naming the file and what to do."""
     text = str(exc)
     where = describe(path)
+    denied = any(word in text for word in ("readonly", "read-only", "unable to open"))
+    if denied and (reason := _unwritable(path)) is not None:
+        return StorageError(f"cannot {action}: {where} {reason}")
     if "readonly" in text or "read-only" in text:
         return StorageError(
-            f"cannot {action}: {where} is read-only (reads still work); give the process "
-            f"write access to the file and its directory"
+            f"cannot {action}: {where} is opened read-only, so writes are refused; open it "
+            f"read-write to store checkpoints"
         )
     if "not a database" in text or "file is encrypted" in text:
         return BackendUnavailable(
@@ -51,6 +56,36 @@ def translate(exc: sqlite3.Error, path: str, action: str) -> TetherError:
     if "unable to open" in text:
         return BackendUnavailable(f"cannot {action}: {where} cannot be opened ({text})")
     return StorageError(f"cannot {action} in {where}: {text}")
+
+
+def _unwritable(path: str) -> str | None:
+    """Why the process cannot write at ``path`` (its directory or the file), if it cannot."""
+    if not is_file_path(path):
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.access(directory, os.W_OK):
+        return (
+            f"is in directory {directory!r}, which is not writable: SQLite (WAL mode) creates "
+            f"its -wal and -shm files next to the database even to read it, so neither reads nor "
+            f"writes work; give the process write access to the directory"
+        )
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "is read-only, so writes are refused; give the process write access to the file"
+    return None
+
+
+def is_file_path(path: str) -> bool:
+    """True for a path to a file on disk (not ``:memory:``, a URI or a temporary database)."""
+    return bool(path) and path != ":memory:" and not path.startswith("file:")
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None when there is no such file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def check_path(path: str) -> None:
@@ -70,13 +105,20 @@ def check_path(path: str) -> None:
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def connect(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
+def connect(path: str, synchronous: str = "NORMAL", must_exist: bool = False) -> sqlite3.Connection:
+    """A connection with tether's pragmas; ``must_exist`` never creates the file."""
     if synchronous.upper() not in SYNCHRONOUS:
         raise ConfigurationError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
     try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        target, uri = (
+            (Path(path).absolute().as_uri() + "?mode=rw", True) if must_exist else (path, False)
+        )
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        # After a large transaction the WAL is cut back to this size once it is checkpointed,
+        # instead of keeping its high-water mark on disk.
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     except sqlite3.Error as exc:
         raise translate(exc, path, "open the database") from exc
     return conn
@@ -121,7 +163,7 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
 
 def _our_tables(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    ours = {"threads", "heads", "checkpoints", "blobs", "writes"}
+    ours = {"threads", "heads", "checkpoints", "blobs", "writes", "pieces"}
     return sorted(r[0] for r in rows if r[0] in ours)
 
 
@@ -154,6 +196,7 @@ class Connections:
         self._all: list[sqlite3.Connection] = []
         self._before_commit = before_commit or (lambda _conn: None)
         self._prepared = False
+        self._identity: tuple[int, int] | None = None
         self.closed = False
         if self._shared is not None:
             if conn is not None:
@@ -165,7 +208,23 @@ class Connections:
             with self._lock:
                 if not self._prepared:
                     prepare(conn, self.path)
+                    if is_file_path(self.path):
+                        self._identity = file_identity(self.path)
                     self._prepared = True
+
+    def check_file(self, action: str) -> None:
+        """Refuse to go on when the file this saver opened was deleted or replaced since."""
+        if self._identity is None:
+            return
+        now = file_identity(self.path)
+        if now == self._identity:
+            return
+        where = describe(self.path)
+        what = "was deleted" if now is None else "was replaced by another file"
+        raise BackendUnavailable(
+            f"cannot {action}: {where} {what} while the saver had it open; what it wrote "
+            f"since is gone with the old file. Restore the file or open a new saver"
+        )
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -177,7 +236,8 @@ class Connections:
             return
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, self.synchronous)
+            self.check_file("open the database")  # connecting would create an empty file
+            conn = connect(self.path, self.synchronous, must_exist=self._identity is not None)
             self._prepare(conn)
             self._local.conn = conn
             with self._lock:
@@ -188,6 +248,7 @@ class Connections:
     def read(self, action: str = "read") -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several reads (a deferred transaction)."""
         with self._connection() as conn:
+            self.check_file(action)
             try:
                 conn.execute("BEGIN")
                 try:
@@ -206,6 +267,7 @@ class Connections:
                 try:
                     yield conn
                     self._before_commit(conn)
+                    self.check_file(action)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:

@@ -16,7 +16,6 @@ from tether.errors import ConflictError, ThreadBusy
 if TYPE_CHECKING:
     from tether.checkpoint.sqlite.connection import Connections
 
-_POLL_SECONDS = 0.05
 _HOST = socket.gethostname()
 
 
@@ -35,31 +34,16 @@ def _alive(owner: str) -> bool:
     return True
 
 
-def acquire(conns: Connections, thread_id: str, ttl: float, wait: float | None) -> Lease:
-    """Take the lease, waiting up to ``wait`` seconds (None: not at all) for its holder.
+def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float | None:
+    """One attempt: the lease, or when its holder's lease expires (epoch seconds).
 
     A lease held by a process of this machine that no longer exists (killed, crashed) is taken
     over at once instead of waiting for it to expire.
     """
     owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
-    deadline = None if wait is None else time.monotonic() + wait
-    while True:
-        with conns.write(f"take the lease on thread {thread_id!r}") as conn:
-            epoch, holder_expires = _try_take(conn, thread_id, owner, ttl)
-        if epoch is not None:
-            return Lease(thread_id, owner, epoch)
-        if deadline is None or time.monotonic() >= deadline:
-            left = max(0.0, (holder_expires or 0.0) - time.time())
-            hint = (
-                "wait for it with busy_policy='wait'"
-                if deadline is None
-                else f"it was still held after waiting {wait:g} s"
-            )
-            raise ThreadBusy(
-                f"thread {thread_id!r} is being run by another writer (its lease expires in "
-                f"{left:.1f} s unless renewed); {hint}, or run another thread"
-            )
-        time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+    with conns.write(f"take the lease on thread {thread_id!r}") as conn:
+        epoch, holder_expires = _try_take(conn, thread_id, owner, ttl)
+    return holder_expires if epoch is None else Lease(thread_id, owner, epoch)
 
 
 def _try_take(

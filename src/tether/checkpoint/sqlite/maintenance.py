@@ -7,21 +7,19 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-import ormsgpack
-
 from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
-from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
+from tether.checkpoint.sqlite import metadata, pieces
+from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS, unpack_body
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
 
-_TABLES = ("checkpoints", "blobs", "writes", "heads")
+_TABLES = ("checkpoints", "blobs", "writes", "heads", "pieces")
 
 
 @dataclasses.dataclass(slots=True)
 class ListQuery:
-    """A ``list()`` call as SQL: equality filters on metadata keys become ``json_extract`` with
-    the JSON path passed as a parameter (never spliced into the SQL); values SQL cannot compare
-    (lists, dicts) are checked in Python after loading."""
+    """A ``list()`` call as SQL: metadata filters as ``metadata.filter_sql`` builds them; values
+    SQL cannot compare exactly are checked in Python after loading (``accepts``)."""
 
     where: list[str]
     params: list[Any]
@@ -54,29 +52,10 @@ class ListQuery:
                 )
             where.append("checkpoint_id < ?")
             params.append(before_id)
-        later: dict[str, Any] = {}
-        for key, value in (filter or {}).items():
-            if not isinstance(key, str):
-                raise ConfigurationError(f"metadata filter keys must be strings, got {key!r}")
-            path = '$."' + key + '"'
-            if '"' in key or "\\" in key:
-                later[key] = value
-            elif value is None:
-                where.append("json_type(metadata, ?) = 'null'")
-                params.append(path)
-            elif isinstance(value, bool):
-                where.append("json_type(metadata, ?) = ?")
-                params += [path, "true" if value else "false"]
-            elif isinstance(value, str | int | float):
-                where.append("json_extract(metadata, ?) = ?")
-                params += [path, value]
-                if isinstance(value, int | float):
-                    where.append("json_type(metadata, ?) IN ('integer', 'real')")
-                    params.append(path)
-            else:
-                where.append("json_type(metadata, ?) IS NOT NULL")
-                params.append(path)
-                later[key] = value
+        condition, filter_params, later = metadata.filter_sql(filter)
+        if condition is not None:
+            where.append(condition)
+            params += filter_params
         return cls(where, params, later)
 
     def page(
@@ -128,6 +107,7 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
         "task_path FROM writes WHERE thread_id = ?",
         (target, source),
     )
+    pieces.copy(conn, source, target)
     conn.execute(
         "INSERT INTO heads (thread_id, ns, checkpoint_id) SELECT ?, ns, checkpoint_id FROM heads "
         "WHERE thread_id = ? ON CONFLICT (thread_id, ns) DO UPDATE SET "
@@ -166,6 +146,7 @@ def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
                 )
             ]
             _keep_only(conn, thread_id, ns, kept)
+        pieces.collect(conn, thread_id)
         _recount(conn, thread_id)
 
 
@@ -187,6 +168,7 @@ def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
         _keep_only(conn, thread_id, ns, kept)
     touched = sorted({t for t, _ in doomed})
     for thread_id in touched:
+        pieces.collect(conn, thread_id)
         _recount(conn, thread_id)
     return touched
 
@@ -209,10 +191,12 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "(channel TEXT, version TEXT, PRIMARY KEY (channel, version))"
     )
     conn.execute("DELETE FROM _needed")
-    for (body,) in conn.execute(
-        "SELECT body FROM checkpoints WHERE thread_id = ? AND ns = ?", (thread_id, ns)
+    for checkpoint_id, body in conn.execute(
+        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
+        (thread_id, ns),
     ).fetchall():
-        versions = ormsgpack.unpackb(body).get("channel_versions", {})
+        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
+        versions = unpack_body(body, where)["channel_versions"]
         conn.executemany(
             "INSERT OR IGNORE INTO _needed VALUES (?, ?)",
             [(c, str(v)) for c, v in versions.items()],

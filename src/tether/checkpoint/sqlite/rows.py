@@ -11,6 +11,7 @@ import ormsgpack
 
 from tether.checkpoint import deltas
 from tether.checkpoint.base import CheckpointTuple, SerializerProtocol, checkpoint_config
+from tether.checkpoint.sqlite import pieces
 from tether.errors import CorruptDataError, SerializationError
 
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
@@ -102,8 +103,11 @@ def fetch_chains(
             SELECT channel, root, depth, kind, type, data, count FROM chain
         """
         params += [thread_id, ns, thread_id, ns]
-        for channel, root, depth, kind, tag, data, count in conn.execute(sql, params):
-            chains[(channel, root)].rows.append((depth, kind, tag or "", data or b"", count))
+        for channel, root, depth, kind, stored_tag, stored, count in conn.execute(sql, params):
+            tag, data = pieces.resolve(
+                conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)
+            )
+            chains[(channel, root)].rows.append((depth, kind, tag, data, count))
     return chains
 
 
@@ -154,9 +158,16 @@ def fetch_writes(
             f"ORDER BY checkpoint_id, task_path, task_id, idx",
             [thread_id, ns, *page],
         )
-        for cid, task_id, channel, tag, data in rows:
-            found[cid].append((task_id, channel, tag or "", data or b""))
+        for cid, task_id, channel, stored_tag, stored in rows:
+            tag, data = pieces.resolve(
+                conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)
+            )
+            found[cid].append((task_id, channel, tag, data))
     return found
+
+
+def _at(thread_id: str, channel: str) -> str:
+    return f"thread {thread_id!r}, channel {channel!r}"
 
 
 def build_tuple(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -33,6 +33,7 @@ from tether.checkpoint.base import (
     SyncBackedAsyncMixin,
     WriteCall,
     as_id_list,
+    check_limit,
     checkpoint_config,
     dump_channel_value,
     get_checkpoint_id,
@@ -43,9 +44,10 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.sqlite import leases, maintenance, rows
+from tether.checkpoint.sqlite import leases, maintenance, pieces, rows
+from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
-from tether.errors import ConfigurationError, SerializationError
+from tether.errors import ConfigurationError, CorruptDataError, SerializationError
 
 Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
@@ -53,6 +55,7 @@ Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
 _CACHE_SIZE = 1024
 _LIST_PAGE = 64
+_log = logging.getLogger("tether.checkpoint.sqlite")
 
 
 class SqliteSaver(SyncBackedAsyncMixin):
@@ -193,7 +196,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             meta.get("step"),
             meta.get("source"),
             meta.get("run_id"),
-            _metadata_json(meta, thread_id, checkpoint_id),
+            metadata_json.to_json(meta, thread_id, checkpoint_id),
             rows.pack_body(dict(checkpoint)),
         )
         planned = self._plan_blobs(thread_id, ns, checkpoint, new_versions)
@@ -203,7 +206,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         ) as conn:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
             for sql, params in encoded:
-                conn.executemany(sql, params)
+                conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
             stored = self._insert_blobs(conn, thread_id, ns, planned)
             conn.execute(
                 "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
@@ -257,22 +260,28 @@ class SqliteSaver(SyncBackedAsyncMixin):
         conn.executemany(
             "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
             "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    thread_id,
-                    ns,
-                    channel,
-                    version,
-                    row.kind,
-                    row.base_version,
-                    row.count,
-                    row.depth,
-                    row.chain_bytes,
-                    row.type_tag or None,
-                    row.data,
-                )
-                for channel, version, row, _ in planned
-            ],
+            pieces.store(
+                conn,
+                thread_id,
+                [
+                    (
+                        thread_id,
+                        ns,
+                        channel,
+                        version,
+                        row.kind,
+                        row.base_version,
+                        row.count,
+                        row.depth,
+                        row.chain_bytes,
+                        row.type_tag or None,
+                        row.data,
+                    )
+                    for channel, version, row, _ in planned
+                ],
+                9,
+                10,
+            ),
         )
         if conn.total_changes - before == len(planned):
             return sum(len(row.data) for _, _, row, _ in planned)
@@ -316,7 +325,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         sql, params = self._encode_writes(config, writes, task_id, task_path)
         with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
-            conn.executemany(sql, params)
+            conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
 
     def _encode_writes(
         self,
@@ -431,7 +440,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; filtering and paging run in SQL, values load per page."""
         query = maintenance.ListQuery.build(config, filter, before)
-        remaining = limit
+        remaining = check_limit(limit)
         offset_key: tuple[str, str, str] | None = None
         while remaining is None or remaining > 0:
             page_size = _LIST_PAGE if remaining is None else min(_LIST_PAGE, remaining)
@@ -439,7 +448,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 found = query.page(conn, offset_key, page_size)
                 if not found:
                     return
-                loaded = self._load_mixed(conn, found)
+                loaded = self._load_listed(conn, found, skip_corrupt=not config)
             for item in loaded:
                 if query.accepts(item.metadata):
                     yield item
@@ -451,6 +460,22 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 return
             last = found[-1]
             offset_key = (last[2], last[0], last[1])
+
+    def _load_listed(self, conn: sqlite3.Connection, found: Rows, *, skip_corrupt: bool) -> Tuples:
+        """A page of ``list``; listing across threads skips (and logs) checkpoints that cannot
+        be decoded, so one corrupt row does not hide every other thread."""
+        try:
+            return self._load_mixed(conn, found)
+        except (CorruptDataError, SerializationError):
+            if not skip_corrupt:
+                raise
+        loaded: Tuples = []
+        for row in found:
+            try:
+                loaded += self._load_mixed(conn, [row])
+            except (CorruptDataError, SerializationError) as exc:
+                _log.warning("list() skipped a checkpoint it cannot read: %s", exc)
+        return loaded
 
     def _load_mixed(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
         groups: dict[tuple[str, str], Rows] = {}
@@ -519,23 +544,12 @@ class SqliteSaver(SyncBackedAsyncMixin):
 
     # --- leases -----------------------------------------------------------------------------
 
-    def acquire_lease(self, thread_id: str, *, wait: float | None = None) -> Lease | None:
-        """Take the thread's writer lease (see ``tether.checkpoint.lease``)."""
-        return leases.acquire(self._conns, str(thread_id), self.lease_ttl, wait)
+    def _try_lease(self, thread_id: str) -> Lease | float | None:
+        return leases.try_acquire(self._conns, thread_id, self.lease_ttl)
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         with self._conns.write(f"release the lease on thread {lease.thread_id!r}") as conn:
             leases.release(conn, lease, status, _now())
-
-
-def _metadata_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) -> str:
-    try:
-        return json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise SerializationError(
-            f"metadata of checkpoint {checkpoint_id!r} in thread {thread_id!r} is not JSON: {exc}; "
-            f"keep config['metadata'] values to str, int, float, bool, lists and dicts"
-        ) from exc
 
 
 def _full_from(remembered: deltas.Written | None, row: deltas.BlobRow) -> deltas.BlobRow:

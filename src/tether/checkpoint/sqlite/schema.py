@@ -3,13 +3,14 @@
 Version history (each entry of ``MIGRATIONS`` upgrades from the previous version):
   1. threads, heads, checkpoints, blobs (full/delta/empty), writes; a meta table.
   2. per-thread counters (checkpoints, bytes) and an index on checkpoints by run id.
+  3. ``pieces``: large payloads stored once per thread (``tether.checkpoint.large``).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -85,7 +86,16 @@ UPDATE threads SET
         (SELECT sum(length(data)) FROM blobs b WHERE b.thread_id = threads.thread_id), 0);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+CREATE TABLE IF NOT EXISTS pieces (
+    thread_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (thread_id, digest)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
@@ -102,7 +112,7 @@ def stored_version(conn: sqlite3.Connection) -> int:
 def foreign_tables(conn: sqlite3.Connection) -> list[str]:
     """Tables in a file tether did not create (a file that belongs to something else)."""
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    ours = {"tether_meta", "threads", "heads", "checkpoints", "blobs", "writes"}
+    ours = {"tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces"}
     return sorted(r[0] for r in rows if r[0] not in ours and not r[0].startswith("sqlite_"))
 
 
