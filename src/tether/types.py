@@ -1,7 +1,9 @@
 """Public value types shared by the graph, the engine and the savers.
 
 A leaf module: it imports nothing from tether but ``errors`` and ``_runtime_context``, so every
-layer (including the serializer) can use these types.
+layer (including the serializer) can use these types. When langchain-core is installed,
+``Command`` is a LangChain tool output (LangGraph's contract), so importing this module imports
+``langchain_core.messages.tool``.
 """
 
 from __future__ import annotations
@@ -54,8 +56,21 @@ class Overwrite:
     value: Any
 
 
+def _tool_output_base() -> type:
+    """LangChain's ``ToolOutputMixin`` when langchain-core is installed, so a tool may return a
+    ``Command`` (``tool.invoke(tool_call)`` then returns it instead of a ToolMessage)."""
+    try:
+        from langchain_core.messages.tool import ToolOutputMixin
+    except ImportError:
+        return object
+    return ToolOutputMixin
+
+
+_ToolOutput: Any = _tool_output_base()
+
+
 @dataclasses.dataclass(slots=True)
-class Command(Generic[N]):
+class Command(Generic[N], _ToolOutput):
     """Input to resume or steer a run, or a node's return value to update state and jump.
 
     - ``update``: state updates, as a node would return them.
