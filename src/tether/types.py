@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 from tether import _runtime_context
-from tether.errors import ConfigurationError, GraphInterrupt
+from tether.errors import ConfigurationError, GraphInterrupt, InvalidContextError
 
 Durability = Literal["sync", "async", "exit"]
 """When checkpoints are written: every step before the next starts (sync), overlapped with the
@@ -203,7 +203,7 @@ def interrupt(value: Any) -> Any:
     """
     scratchpad = _runtime_context.current_scratchpad()
     if scratchpad is None:
-        raise ConfigurationError(
+        raise InvalidContextError(
             "interrupt() was called outside a running graph node; call it inside a node of a "
             "graph compiled with a checkpointer"
         )

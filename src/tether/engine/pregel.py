@@ -19,7 +19,12 @@ from tether.engine.effects import Effect, Emit, Load, Put, PutWrites
 from tether.engine.loop import RunLoop
 from tether.engine.runtime import PARENT_KEY, ParentLink, RunContext, metadata_from_config
 from tether.engine.spec import GraphSpec
-from tether.errors import ConfigurationError, GraphInterrupt
+from tether.errors import (
+    ConfigurationError,
+    GraphInterrupt,
+    InvalidContextError,
+    MissingConfigKey,
+)
 from tether.types import StateSnapshot, StateUpdate
 
 DEFAULT_RECURSION_LIMIT = 25
@@ -159,7 +164,7 @@ class CompiledGraph:
         saver = self._saver_for(link)
         thread_id = conf.get(THREAD_ID)
         if saver is not None and thread_id is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 "this graph has a checkpointer, so every run needs a thread: pass "
                 "config={'configurable': {'thread_id': '<id>'}}; the thread_id is missing"
             )
@@ -179,7 +184,7 @@ class CompiledGraph:
             thread_id=None if thread_id is None else str(thread_id),
             ns=ns,
             checkpoint_id=checkpoint_id,
-            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            recursion_limit=_recursion_limit(config),
             interrupt_before=interrupt_before or self.interrupt_before_nodes,
             interrupt_after=interrupt_after or self.interrupt_after_nodes,
             stream_modes=frozenset(modes) | (link.stream_modes if link else frozenset()),
@@ -217,7 +222,7 @@ class CompiledGraph:
         own = self.checkpointer
         if link is None:
             if own is True:
-                raise ConfigurationError(
+                raise InvalidContextError(
                     "checkpointer=True only makes sense for a subgraph; pass a saver such as "
                     "InMemorySaver() to the root graph's compile()"
                 )
@@ -353,7 +358,7 @@ class CompiledGraph:
             )
         conf = dict((config or {}).get(CONF, {}))
         if conf.get(THREAD_ID) is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 "reading or updating state needs a thread: pass config={'configurable': "
                 "{'thread_id': '<id>'}}; the thread_id is missing"
             )
@@ -415,6 +420,16 @@ def _inherit_task_config(config: dict[str, Any] | None) -> dict[str, Any]:
     merged = {**task.config, **config}
     merged[CONF] = {**task.config[CONF], **config.get(CONF, {})}
     return merged
+
+
+def _recursion_limit(config: dict[str, Any]) -> int:
+    limit = config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ConfigurationError(
+            f"recursion_limit must be an int of at least 1, got {limit!r}: pass "
+            f"config={{'recursion_limit': 50}} (the default is {DEFAULT_RECURSION_LIMIT})"
+        )
+    return limit
 
 
 def _modes(stream_mode: str | Sequence[str] | None, debug: bool) -> tuple[set[str], bool]:

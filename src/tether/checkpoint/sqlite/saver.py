@@ -45,7 +45,7 @@ from tether.checkpoint.base import (
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.sqlite import leases, maintenance, rows
 from tether.checkpoint.sqlite.connection import Connections, check_path
-from tether.errors import ConfigurationError, SerializationError
+from tether.errors import ConfigurationError, MissingConfigKey, SerializationError
 
 Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
@@ -330,7 +330,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
                 f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
             )
