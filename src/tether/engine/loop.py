@@ -72,6 +72,8 @@ class RunLoop:
         self.replaying = False
         self.resuming = False
         self.addressed_head = False
+        self.cached: set[str] = set()
+        """Ids of this step's tasks whose writes were saved before: streamed as cached."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class RunLoop:
                     f"the graph for a loop that never ends"
                 )
             self._reapply_pending_writes(tasks)
+            self.cached = {t.id for t in tasks if t.done}
             if self._should_interrupt(self.ctx.interrupt_before, tasks):
                 yield from self._pause([], [])
                 return
@@ -177,6 +180,7 @@ class RunLoop:
                 yield from self._put_checkpoint("fork")
             else:
                 self._load_resume_writes()
+            yield from self._emit_values()
             return
         yield from self._start(self.graph.input_writes(inp))
 
@@ -188,6 +192,8 @@ class RunLoop:
         self._apply([*stale, input_task])
         self.pending_writes = []
         yield from self._put_checkpoint("input")
+        if self._writes_state([input_task]):  # a Command's update, written straight to state
+            yield from self._emit_values()
 
     def _take_command(self, cmd: Command, has_state: bool) -> Generator[Effect, Any, None]:
         """Record a Command input: resume values, then update/goto as input writes."""
@@ -373,10 +379,33 @@ class RunLoop:
         """Stop the run; the output shows the writes of tasks that finished in this step."""
         self.status = "interrupted"
         self.interrupts = list(interrupts)
-        finished = [w for t in tasks if t.error is None and not t.interrupts for w in t.writes]
-        values = fresh_state(self.graph, self.channels, finished) if finished else self.values()
+        finished = [t for t in tasks if t.error is None and not t.interrupts]
+        writes = [w for t in finished for w in t.writes]
+        values = fresh_state(self.graph, self.channels, writes) if writes else self.values()
         self.output = self.graph.build_output(values)
-        yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
+        yield from self._emit_pause(tasks, finished, values)
+
+    def _emit_pause(
+        self, tasks: list[Task], finished: list[Task], values: dict[str, Any]
+    ) -> Generator[Effect, Any, None]:
+        """Chunks of a pause, in LangGraph's order: the finished tasks' updates, then per
+        interrupted task an ``updates`` and a ``values`` chunk (the state before the step plus
+        ``__interrupt__``), then the state with the finished tasks' writes, if they wrote any.
+        A breakpoint (no interrupted task) gives only ``{'__interrupt__': ()}`` as an update."""
+        modes, ns = self.ctx.stream_modes, self.ctx.stream_ns
+        if "updates" in modes:
+            yield from self._emit_updates(finished)
+        stopped = sorted((t for t in tasks if t.interrupts), key=lambda t: t.path_key)
+        if not stopped and "updates" in modes:
+            yield Emit("updates", {INTERRUPT: ()}, ns)
+        before = self.graph.build_values(self.values())
+        for task in stopped:
+            if "updates" in modes:
+                yield Emit("updates", {INTERRUPT: tuple(task.interrupts)}, ns)
+            if "values" in modes:
+                yield Emit("values", {**before, INTERRUPT: tuple(task.interrupts)}, ns)
+        if stopped and "values" in modes and self._writes_state(finished):
+            yield Emit("values", self.graph.build_values(values), ns)
 
     def _emit_tasks(self, tasks: list[Task], *, start: bool) -> Generator[Effect, Any, None]:
         modes = self.ctx.stream_modes
@@ -400,16 +429,32 @@ class RunLoop:
             )
 
     def _emit_step(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
-        modes = self.ctx.stream_modes
-        if "updates" in modes:
-            for task in sorted(tasks, key=lambda t: t.path_key):
-                if task.name == "__start__":
-                    continue
-                yield Emit(
-                    "updates", {task.name: self.graph.update_view(task.writes)}, self.ctx.stream_ns
-                )
-        if "values" in modes:
-            yield Emit("values", self.graph.build_output(self.values()), self.ctx.stream_ns)
+        """A finished step's chunks: each task's update, then the state if any task wrote it."""
+        if "updates" in self.ctx.stream_modes:
+            yield from self._emit_updates(tasks)
+        if self._writes_state(tasks):
+            yield from self._emit_values()
+
+    def _emit_updates(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
+        """One ``updates`` chunk per task; tasks whose writes were saved by an earlier run come
+        first, marked ``'__metadata__': {'cached': True}`` as LangGraph marks them."""
+        ordered = sorted(tasks, key=lambda t: (t.id not in self.cached, t.path_key))
+        for task in ordered:
+            if task.name == "__start__":
+                continue
+            chunk = {task.name: self.graph.update_view(task.writes)}
+            if task.id in self.cached:
+                chunk["__metadata__"] = {"cached": True}
+            yield Emit("updates", chunk, self.ctx.stream_ns)
+
+    def _emit_values(self) -> Generator[Effect, Any, None]:
+        """The whole state as a ``values`` chunk (an output schema filters only ``invoke``)."""
+        if "values" in self.ctx.stream_modes:
+            yield Emit("values", self.graph.build_values(self.values()), self.ctx.stream_ns)
+
+    def _writes_state(self, tasks: list[Task]) -> bool:
+        keys = self.graph.state_keys
+        return any(chan in keys for task in tasks for chan, _ in task.writes)
 
     # -- checkpoints -----------------------------------------------------------------------
 

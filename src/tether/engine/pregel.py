@@ -451,14 +451,7 @@ def _shape(emit: Emit, modes: set[str], single: bool, subgraphs: bool) -> Iterat
     if emit.ns and not subgraphs:
         return
     shaped: list[tuple[str, Any]]
-    if emit.mode == "interrupt":
-        payload = {"__interrupt__": emit.data}
-        shaped = [
-            (m, payload)
-            for m in ("values", "updates")
-            if m in modes and (m == "updates" or emit.data)
-        ]
-    elif emit.mode == "tasks":
+    if emit.mode == "tasks":
         shaped = []
         if "tasks" in modes:
             shaped.append(("tasks", emit.data["payload"]))
