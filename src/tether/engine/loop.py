@@ -7,18 +7,23 @@ which checkpoint to load, how input and resume values enter, which tasks run, wh
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from tether.constants import (
+    CHECKPOINT_ID,
+    CHECKPOINT_NS,
+    CONF,
     ERROR,
     INPUT,
     INTERRUPT,
     NO_WRITES,
     NULL_TASK_ID,
     RESUME,
+    THREAD_ID,
 )
 from tether.engine.channels import MISSING, Channel
 from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
@@ -67,6 +72,8 @@ class RunLoop:
         self.channels: dict[str, Channel] = {}
         self.pending_writes: list[tuple[str, str, Any]] = []
         self.checkpoint_config: dict[str, Any] = {}
+        self.parent_config: dict[str, Any] | None = None
+        """The config of the checkpoint before ``checkpoint_config`` (None for a thread's first)."""
         self.saved_versions: dict[str, Any] = {}
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
@@ -417,13 +424,11 @@ class RunLoop:
             payload: dict[str, Any] = {"id": task.id, "name": task.name}
             if start:
                 payload["input"] = task.input
-                payload["triggers"] = list(task.triggers)
+                payload["triggers"] = tuple(task.triggers)
             else:
                 payload["error"] = task.error
-                payload["result"] = (
-                    self.graph.update_view(task.writes) if task.error is None else None
-                )
-                payload["interrupts"] = list(task.interrupts)
+                payload["result"] = task_result(task.writes, self.graph.state_keys)
+                payload["interrupts"] = [dataclasses.asdict(i) for i in task.interrupts]
             yield Emit(
                 "tasks", {"step": self.step, "start": start, "payload": payload}, self.ctx.stream_ns
             )
@@ -486,6 +491,8 @@ class RunLoop:
         }
         self.checkpoint = checkpoint
         self.metadata = self.ctx.metadata(source, step)
+        previous = self.checkpoint_config
+        self.parent_config = previous if CHECKPOINT_ID in previous.get(CONF, {}) else None
         if self.ctx.saver is not None:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
@@ -502,16 +509,50 @@ class RunLoop:
             self.step += 1
 
     def _announce_checkpoint(self) -> Generator[Effect, Any, None]:
-        if "debug" in self.ctx.stream_modes or "checkpoints" in self.ctx.stream_modes:
+        """A stored checkpoint as a ``checkpoints`` chunk (none without a checkpointer)."""
+        modes = self.ctx.stream_modes
+        if self.ctx.saver is not None and ("debug" in modes or "checkpoints" in modes):
             yield Emit("checkpoints", self._checkpoint_event(), self.ctx.stream_ns)
 
     def _checkpoint_event(self) -> dict[str, Any]:
+        """LangGraph's checkpoint payload. Announced right after the checkpoint is stored, its
+        tasks have no writes yet: no result, error or interrupts."""
+        tasks = self._next_tasks(for_execution=False)
         return {
             "config": self.checkpoint_config,
-            "metadata": self.metadata,
+            "parent_config": self.parent_config,
             "values": self.graph.build_values(self.values()),
-            "next": [t.name for t in self._next_tasks(for_execution=False)],
+            "metadata": self.metadata,
+            "next": [t.name for t in tasks],
+            "tasks": [
+                {"id": t.id, "name": t.name, "interrupts": (), "state": self._task_state(t)}
+                for t in tasks
+            ],
         }
+
+    def _task_state(self, task: Task) -> dict[str, Any] | None:
+        """A subgraph task's state as a config to pass to ``get_state``; None for a node."""
+        if task.node.subgraph is None:
+            return None
+        return {CONF: {THREAD_ID: self.ctx.thread_id, CHECKPOINT_NS: task.ns}}
+
+
+def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
+    """A task's state writes as LangGraph's ``task_result`` shows them: ``{key: value}``, or
+    ``{key: {"$writes": [v1, v2]}}`` for a key written more than once."""
+    result: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for chan, value in writes:
+        if chan not in keys:
+            continue
+        if chan not in result:
+            result[chan] = value
+        elif chan in repeated:
+            result[chan]["$writes"].append(value)
+        else:
+            result[chan] = {"$writes": [result[chan], value]}
+            repeated.add(chan)
+    return result
 
 
 def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:

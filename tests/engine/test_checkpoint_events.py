@@ -1,0 +1,118 @@
+"""``checkpoints``, ``tasks`` and ``debug`` stream payloads as LangGraph 1.2.22 yields them
+(issue 6, item 9).
+
+Each docstring quotes what LangGraph printed for the same graph.
+"""
+
+from typing import Any
+
+import pytest
+
+from tether.graph import START, StateGraph
+from tether.types import interrupt
+
+from ._support import LogState, chain
+
+
+def ask_graph() -> StateGraph:
+    def ask(state: LogState) -> dict[str, Any]:
+        return {"log": [interrupt("q?")]}
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "ask")
+    return builder
+
+
+def test_checkpoint_events_carry_parent_config_and_tasks(saver, thread):
+    """LangGraph: each ``checkpoints`` chunk has the keys config, parent_config, values,
+    metadata, next and tasks; the input checkpoint's ``parent_config`` is None, each later one
+    names the previous checkpoint; ``tasks`` lists ``{'id', 'name', 'interrupts': (),
+    'state': None}`` for each next task."""
+    graph = ask_graph().compile(checkpointer=saver)
+    events = list(graph.stream({"log": ["in"]}, thread, stream_mode="checkpoints"))
+    assert [e["metadata"]["step"] for e in events] == [-1, 0, 1]
+    for event in events:
+        assert list(event) == ["config", "parent_config", "values", "metadata", "next", "tasks"]
+        assert [t["name"] for t in event["tasks"]] == event["next"]
+        for task in event["tasks"]:
+            assert set(task) == {"id", "name", "interrupts", "state"}
+            assert task["interrupts"] == () and task["state"] is None
+    assert events[0]["parent_config"] is None
+    for older, newer in zip(events, events[1:]):
+        assert newer["parent_config"] == older["config"]
+    assert events[2]["next"] == ["ask"] and events[2]["values"] == {"log": ["in", "a"]}
+    state = graph.get_state(thread)
+    assert events[2]["tasks"][0]["id"] == state.tasks[0].id
+    assert events[2]["config"] == state.config
+
+
+def test_a_continued_thread_names_its_head_as_first_parent(saver, thread):
+    """LangGraph: the first checkpoint of a second run has the thread's previous head as
+    ``parent_config``."""
+    graph = chain("a").compile(checkpointer=saver)
+    graph.invoke({"log": []}, thread)
+    head = graph.get_state(thread).config
+    events = list(graph.stream({"log": ["again"]}, thread, stream_mode="checkpoints"))
+    assert events[0]["parent_config"] == head
+
+
+def test_debug_checkpoint_payload_is_the_checkpoint_event(saver, thread):
+    """LangGraph: a debug ``checkpoint`` event's payload is the ``checkpoints`` chunk
+    (parent_config and tasks included), its ``step`` the metadata step."""
+    graph = ask_graph().compile(checkpointer=saver)
+    both = list(graph.stream({"log": ["in"]}, thread, stream_mode=["checkpoints", "debug"]))
+    plain = [data for mode, data in both if mode == "checkpoints"]
+    debug = [data for mode, data in both if mode == "debug" and data["type"] == "checkpoint"]
+    assert [d["payload"] for d in debug] == plain
+    assert [d["step"] for d in debug] == [-1, 0, 1]
+
+
+def test_task_events_match_langgraphs_shapes(saver, thread):
+    """LangGraph: a ``task`` payload's triggers are a tuple (``('branch:to:a',)``); a
+    ``task_result`` has ``result`` ``{'log': ['a']}`` for a finished node, ``{}`` for an
+    interrupted one, and ``interrupts`` as plain dicts (``{'value': 'q?', 'id': ...}``)."""
+    graph = ask_graph().compile(checkpointer=saver)
+    events = list(graph.stream({"log": ["in"]}, thread, stream_mode="debug"))
+    starts = [e["payload"] for e in events if e["type"] == "task"]
+    results = [e["payload"] for e in events if e["type"] == "task_result"]
+    assert [s["triggers"] for s in starts] == [("branch:to:a",), ("branch:to:ask",)]
+    assert [r["name"] for r in results] == ["a", "ask"]
+    assert results[0]["result"] == {"log": ["a"]} and results[0]["interrupts"] == []
+    assert results[1]["result"] == {} and results[1]["error"] is None
+    [asked] = results[1]["interrupts"]
+    assert isinstance(asked, dict) and asked["value"] == "q?"
+    assert asked["id"] == graph.get_state(thread).interrupts[0].id
+    tasks_mode = list(
+        graph.stream({"log": ["in"]}, {"configurable": {"thread_id": "x"}}, stream_mode="tasks")
+    )
+    assert [t["name"] for t in tasks_mode] == ["a", "a", "ask", "ask"]
+
+
+def test_failed_task_result_has_an_empty_result(saver, thread):
+    """LangGraph: ``{'error': ValueError('boom'), 'result': {}, 'interrupts': [], ...}``."""
+
+    def boom(state: LogState) -> dict[str, Any]:
+        raise ValueError("boom")
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", boom)
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=saver)
+    seen: list[dict[str, Any]] = []
+    with pytest.raises(ValueError, match="boom"):
+        seen.extend(graph.stream({"log": []}, thread, stream_mode="debug"))
+    [result] = [e["payload"] for e in seen if e["type"] == "task_result"]
+    assert result["result"] == {} and result["interrupts"] == []
+    assert isinstance(result["error"], ValueError)
+
+
+def test_no_checkpoint_events_without_a_checkpointer():
+    """LangGraph, no checkpointer: ``stream_mode=["checkpoints", "debug", "values"]`` yields the
+    values chunks and the debug ``task``/``task_result`` events, and no checkpoint at all."""
+    graph = chain("a").compile()
+    chunks = list(graph.stream({"log": ["in"]}, stream_mode=["checkpoints", "debug", "values"]))
+    assert [mode for mode, _ in chunks] == ["values", "debug", "debug", "values"]
+    assert [data["type"] for mode, data in chunks if mode == "debug"] == ["task", "task_result"]
