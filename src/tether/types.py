@@ -159,7 +159,8 @@ class PregelTask(NamedTuple):
     id: str
     name: str
     path: tuple[str | int | tuple[Any, ...], ...]
-    error: Exception | None = None
+    error: Exception | str | None = None
+    """A failed task's error: read back from a checkpoint, its repr (``"ValueError('x')"``)."""
     interrupts: tuple[Interrupt, ...] = ()
     state: Any = None
     result: Any | None = None

@@ -329,7 +329,7 @@ class RunLoop:
                 record.append((RESUME, list(task.resume)))
         elif isinstance(outcome, BaseException):
             task.error = outcome
-            record = [(ERROR, outcome)]
+            record = [(ERROR, error_text(outcome))]
         else:
             record = task.writes if task.writes else [(NO_WRITES, None)]
         for chan, value in record:
@@ -537,6 +537,17 @@ class RunLoop:
         return {CONF: {THREAD_ID: self.ctx.thread_id, CHECKPOINT_NS: task.ns}}
 
 
+def error_text(error: Any) -> str | None:
+    """A task's error as it is stored and shown: its repr, as LangGraph stores it
+    (``"ValueError('x')"``). A string (or None) passes through; older rows hold exceptions."""
+    if error is None or isinstance(error, str):
+        return error
+    try:
+        return repr(error)
+    except Exception:
+        return f"<unprintable {type(error).__name__}>"
+
+
 def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
     """A task's state writes as LangGraph's ``task_result`` shows them: ``{key: value}``, or
     ``{key: {"$writes": [v1, v2]}}`` for a key written more than once."""
@@ -614,4 +625,4 @@ def read_state(graph: GraphSpec, channels: Mapping[str, Channel]) -> dict[str, A
     return {key: channels[key].value for key in graph.state_keys if channels[key].is_available()}
 
 
-__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "restore_channels"]
+__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "error_text", "restore_channels"]
