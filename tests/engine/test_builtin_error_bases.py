@@ -6,6 +6,7 @@ tether class (and its message) stays; the built-in is an extra base.
 """
 
 import operator
+from collections import Counter
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -20,6 +21,8 @@ from tether.errors import (
 )
 from tether.graph import END, START, StateGraph
 from tether.types import Command, interrupt
+
+from .test_human_in_the_loop import parallel_ask_graph
 
 
 class S(TypedDict, total=False):
@@ -162,19 +165,7 @@ def test_graph_building_mistakes_are_value_errors(mistake):
 def test_scalar_resume_with_several_pending_interrupts_is_a_runtime_error(saver, thread):
     """LangGraph: ``RuntimeError: When there are multiple pending interrupts, you must specify
     the interrupt id when resuming.``"""
-
-    def ask(name: str) -> Any:
-        def node(state: S) -> dict[str, Any]:
-            return {"log": [interrupt(name)]}
-
-        return node
-
-    builder = StateGraph(S)
-    builder.add_node("a", ask("a"))
-    builder.add_node("b", ask("b"))
-    builder.add_edge(START, "a")
-    builder.add_edge(START, "b")
-    graph = builder.compile(checkpointer=saver)
+    graph = parallel_ask_graph(saver, Counter())
     graph.invoke({"log": []}, thread)
     with pytest.raises(RuntimeError, match="interrupt id") as caught:
         graph.invoke(Command(resume="x"), thread)

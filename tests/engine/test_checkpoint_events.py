@@ -9,21 +9,8 @@ from typing import Any
 import pytest
 
 from tether.graph import START, StateGraph
-from tether.types import interrupt
 
-from ._support import LogState, chain
-
-
-def ask_graph() -> StateGraph:
-    def ask(state: LogState) -> dict[str, Any]:
-        return {"log": [interrupt("q?")]}
-
-    builder = StateGraph(LogState)
-    builder.add_node("a", lambda s: {"log": ["a"]})
-    builder.add_node("ask", ask)
-    builder.add_edge(START, "a")
-    builder.add_edge("a", "ask")
-    return builder
+from ._support import LogState, asking_chain, chain
 
 
 def test_checkpoint_events_carry_parent_config_and_tasks(saver, thread):
@@ -31,7 +18,7 @@ def test_checkpoint_events_carry_parent_config_and_tasks(saver, thread):
     metadata, next and tasks; the input checkpoint's ``parent_config`` is None, each later one
     names the previous checkpoint; ``tasks`` lists ``{'id', 'name', 'interrupts': (),
     'state': None}`` for each next task."""
-    graph = ask_graph().compile(checkpointer=saver)
+    graph = asking_chain().compile(checkpointer=saver)
     events = list(graph.stream({"log": ["in"]}, thread, stream_mode="checkpoints"))
     assert [e["metadata"]["step"] for e in events] == [-1, 0, 1]
     for event in events:
@@ -62,7 +49,7 @@ def test_a_continued_thread_names_its_head_as_first_parent(saver, thread):
 def test_debug_checkpoint_payload_is_the_checkpoint_event(saver, thread):
     """LangGraph: a debug ``checkpoint`` event's payload is the ``checkpoints`` chunk
     (parent_config and tasks included), its ``step`` the metadata step."""
-    graph = ask_graph().compile(checkpointer=saver)
+    graph = asking_chain().compile(checkpointer=saver)
     both = list(graph.stream({"log": ["in"]}, thread, stream_mode=["checkpoints", "debug"]))
     plain = [data for mode, data in both if mode == "checkpoints"]
     debug = [data for mode, data in both if mode == "debug" and data["type"] == "checkpoint"]
@@ -74,7 +61,7 @@ def test_task_events_match_langgraphs_shapes(saver, thread):
     """LangGraph: a ``task`` payload's triggers are a tuple (``('branch:to:a',)``); a
     ``task_result`` has ``result`` ``{'log': ['a']}`` for a finished node, ``{}`` for an
     interrupted one, and ``interrupts`` as plain dicts (``{'value': 'q?', 'id': ...}``)."""
-    graph = ask_graph().compile(checkpointer=saver)
+    graph = asking_chain().compile(checkpointer=saver)
     events = list(graph.stream({"log": ["in"]}, thread, stream_mode="debug"))
     starts = [e["payload"] for e in events if e["type"] == "task"]
     results = [e["payload"] for e in events if e["type"] == "task_result"]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypedDict
 from tether.graph import START, StateGraph
 from tether.types import Command, interrupt
 
-from ._support import LogState, chain, history, with_checkpoint
+from ._support import LogState, asking_chain, chain, history, with_checkpoint
 
 
 def quiet_middle() -> StateGraph:
@@ -47,24 +47,10 @@ def test_no_values_chunk_for_an_input_that_writes_nothing_without_a_saver():
     assert list(graph.stream({"n": 1}, stream_mode="values")) == twice
 
 
-def ask_graph() -> StateGraph:
-    def ask(state: LogState) -> dict[str, Any]:
-        return {"log": [interrupt("q?")]}
-
-    builder = StateGraph(LogState)
-    builder.add_node("a", lambda s: {"log": ["a"]})
-    builder.add_node("ask", ask)
-    builder.add_node("c", lambda s: {"log": ["c"]})
-    builder.add_edge(START, "a")
-    builder.add_edge("a", "ask")
-    builder.add_edge("ask", "c")
-    return builder
-
-
 def test_interrupt_chunk_is_the_state_plus_the_interrupt(saver, thread):
     """LangGraph: the last values chunk is ``{'log': ['a'], '__interrupt__': (Interrupt(...),)}``;
     the resume stream starts with the saved state, ``{'log': ['a']}``."""
-    graph = ask_graph().compile(checkpointer=saver)
+    graph = asking_chain("c").compile(checkpointer=saver)
     chunks = list(graph.stream({"log": []}, thread, stream_mode="values"))
     assert chunks[:2] == [{"log": []}, {"log": ["a"]}]
     last = chunks[2]
@@ -79,7 +65,7 @@ def test_interrupt_updates_chunk_comes_before_its_values_chunk(saver, thread):
     """LangGraph, ``stream_mode=["updates", "values"]``: ``('updates', {'__interrupt__': ...})``
     then ``('values', {'log': ['a'], '__interrupt__': ...})``; the resume yields
     ``('values', {'log': ['a']})`` first."""
-    graph = ask_graph().compile(checkpointer=saver)
+    graph = asking_chain("c").compile(checkpointer=saver)
     chunks = list(graph.stream({"log": []}, thread, stream_mode=["updates", "values"]))
     modes = [mode for mode, _ in chunks]
     assert modes == ["values", "updates", "values", "updates", "values"]
