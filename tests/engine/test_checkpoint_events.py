@@ -103,3 +103,19 @@ def test_no_checkpoint_events_without_a_checkpointer():
     chunks = list(graph.stream({"log": ["in"]}, stream_mode=["checkpoints", "debug", "values"]))
     assert [mode for mode, _ in chunks] == ["values", "debug", "debug", "values"]
     assert [data["type"] for mode, data in chunks if mode == "debug"] == ["task", "task_result"]
+
+
+@pytest.mark.tether_only
+def test_exit_durability_events_name_the_parent_the_saver_stores(saver, thread):
+    """With ``durability="exit"`` only the last checkpoint is stored, its parent being the
+    thread's head when the run started. LangGraph 1.2.22 gives every event of such a run
+    ``parent_config=None``, even when the stored parent is that head; tether's events name
+    the parent the saver stores (None on a new thread), so an event never contradicts
+    ``get_state_history`` (docs/porting.md)."""
+    graph = chain("a", "b").compile(checkpointer=saver)
+    first = list(graph.stream({"log": []}, thread, stream_mode="checkpoints", durability="exit"))
+    assert [e["parent_config"] for e in first] == [None] * 4
+    head = graph.get_state(thread)
+    again = list(graph.stream({"log": []}, thread, stream_mode="checkpoints", durability="exit"))
+    assert all(e["parent_config"] == head.config for e in again)
+    assert graph.get_state(thread).parent_config == head.config

@@ -21,7 +21,12 @@ from tether.types import Command
 from ._support import LogState, chain
 
 PORTING = Path(__file__).resolve().parents[2] / "docs" / "porting.md"
-BUILTINS = {"ValueError": ValueError, "KeyError": KeyError, "RuntimeError": RuntimeError}
+BUILTINS = {
+    "ValueError": ValueError,
+    "KeyError": KeyError,
+    "RuntimeError": RuntimeError,
+    "TypeError": TypeError,
+}
 
 
 def table_rows() -> list[list[str]]:

@@ -74,6 +74,7 @@ class RunLoop:
         self.checkpoint_config: dict[str, Any] = {}
         self.parent_config: dict[str, Any] | None = None
         """The config of the checkpoint before ``checkpoint_config`` (None for a thread's first)."""
+        self.parent_noted = False
         self.saved_versions: dict[str, Any] = {}
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
@@ -491,8 +492,7 @@ class RunLoop:
         }
         self.checkpoint = checkpoint
         self.metadata = self.ctx.metadata(source, step)
-        previous = self.checkpoint_config
-        self.parent_config = previous if CHECKPOINT_ID in previous.get(CONF, {}) else None
+        self._note_parent()
         if self.ctx.saver is not None:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
@@ -507,6 +507,15 @@ class RunLoop:
             yield from self._announce_checkpoint()
         if advance:
             self.step += 1
+
+    def _note_parent(self) -> None:
+        """Remember the new checkpoint's parent for its event: the previous checkpoint, or with
+        durability "exit" the one the run started from (the only one the saver will have)."""
+        if self.ctx.durability == "exit" and self.parent_noted:
+            return
+        previous = self.checkpoint_config
+        self.parent_config = previous if CHECKPOINT_ID in previous.get(CONF, {}) else None
+        self.parent_noted = True
 
     def _announce_checkpoint(self) -> Generator[Effect, Any, None]:
         """A stored checkpoint as a ``checkpoints`` chunk (none without a checkpointer)."""
