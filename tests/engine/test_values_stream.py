@@ -4,6 +4,7 @@
 Each docstring quotes what LangGraph printed for the same graph.
 """
 
+import asyncio
 import operator
 from typing import Annotated, Any, TypedDict
 
@@ -184,3 +185,20 @@ def test_output_schema_filters_invoke_but_not_the_values_stream(saver, thread):
     assert chunks == [{"log": ["in"]}, {"log": ["in", "a"], "x": 1}]
     other = {"configurable": {"thread_id": thread["configurable"]["thread_id"] + "-invoke"}}
     assert graph.invoke({"log": ["in"]}, other) == {"x": 1}
+
+
+def test_astream_yields_the_same_chunks_as_stream(saver, thread):
+    """The async driver runs the same loop: LangGraph's ``astream`` yields what ``stream`` does."""
+    graph = asking_chain("c").compile(checkpointer=saver)
+    other = {"configurable": {"thread_id": thread["configurable"]["thread_id"] + "-sync"}}
+    modes = ["updates", "values"]
+
+    async def collect(inp: Any) -> list[Any]:
+        return [c async for c in graph.astream(inp, thread, stream_mode=modes)]
+
+    def strip(chunks: list[Any]) -> list[Any]:
+        return [(m, {k: v for k, v in d.items() if k != "__interrupt__"}) for m, d in chunks]
+
+    for inp in ({"log": []}, Command(resume="R")):
+        got = asyncio.run(collect(inp))
+        assert strip(got) == strip(list(graph.stream(inp, other, stream_mode=modes)))
