@@ -119,3 +119,31 @@ def test_exit_durability_events_name_the_parent_the_saver_stores(saver, thread):
     again = list(graph.stream({"log": []}, thread, stream_mode="checkpoints", durability="exit"))
     assert all(e["parent_config"] == head.config for e in again)
     assert graph.get_state(thread).parent_config == head.config
+
+
+def test_subgraph_checkpoint_events_carry_the_checkpoint_map(saver, thread):
+    """LangGraph, ``stream_mode="checkpoints", subgraphs=True``: the parent's event lists the
+    subgraph task with ``state={'configurable': {'thread_id', 'checkpoint_ns'}}``; each
+    subgraph event's config (and parent_config) carries ``checkpoint_map`` = {parent ns:
+    parent checkpoint id, own ns: own checkpoint id}; root events carry none."""
+    inner = chain("s1").compile()
+    builder = StateGraph(LogState)
+    builder.add_node("sub", inner)
+    builder.add_edge(START, "sub")
+    graph = builder.compile(checkpointer=saver)
+    events = list(graph.stream({"log": []}, thread, stream_mode="checkpoints", subgraphs=True))
+    root = [e for ns, e in events if not ns]
+    child = [e for ns, e in events if ns]
+    [task] = root[1]["tasks"]
+    assert task["name"] == "sub"
+    assert set(task["state"]["configurable"]) == {"thread_id", "checkpoint_ns"}
+    child_ns = task["state"]["configurable"]["checkpoint_ns"]
+    parent_id = root[1]["config"]["configurable"]["checkpoint_id"]
+    assert all("checkpoint_map" not in e["config"]["configurable"] for e in root)
+    assert [e["metadata"]["step"] for e in child] == [-1, 0, 1]
+    for event in child:
+        conf = event["config"]["configurable"]
+        assert conf["checkpoint_ns"] == child_ns
+        assert conf["checkpoint_map"] == {"": parent_id, child_ns: conf["checkpoint_id"]}
+    assert child[0]["parent_config"] is None
+    assert child[1]["parent_config"] == child[0]["config"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from tether.constants import (
     CHECKPOINT_ID,
+    CHECKPOINT_MAP,
     CHECKPOINT_NS,
     CONF,
     ERROR,
@@ -527,9 +528,10 @@ class RunLoop:
         """LangGraph's checkpoint payload. Announced right after the checkpoint is stored, its
         tasks have no writes yet: no result, error or interrupts."""
         tasks = self._next_tasks(for_execution=False)
+        parents = self.metadata.get("parents")
         return {
-            "config": self.checkpoint_config,
-            "parent_config": self.parent_config,
+            "config": with_checkpoint_map(self.checkpoint_config, parents),
+            "parent_config": with_checkpoint_map(self.parent_config, parents),
             "values": self.graph.build_values(self.values()),
             "metadata": self.metadata,
             "next": [t.name for t in tasks],
@@ -544,6 +546,18 @@ class RunLoop:
         if task.node.subgraph is None:
             return None
         return {CONF: {THREAD_ID: self.ctx.thread_id, CHECKPOINT_NS: task.ns}}
+
+
+def with_checkpoint_map(
+    config: dict[str, Any] | None, parents: Mapping[str, str] | None
+) -> dict[str, Any] | None:
+    """A subgraph checkpoint's config as LangGraph shows it: with ``checkpoint_map``, the
+    checkpoint id of each enclosing graph plus this one, keyed by namespace."""
+    if config is None or not parents:
+        return config
+    conf = config[CONF]
+    own = {conf[CHECKPOINT_NS]: conf[CHECKPOINT_ID]}
+    return {**config, CONF: {**conf, CHECKPOINT_MAP: {**parents, **own}}}
 
 
 def error_text(error: Any) -> str | None:
@@ -634,4 +648,11 @@ def read_state(graph: GraphSpec, channels: Mapping[str, Channel]) -> dict[str, A
     return {key: channels[key].value for key in graph.state_keys if channels[key].is_available()}
 
 
-__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "error_text", "restore_channels"]
+__all__ = [
+    "LATEST_VERSION",
+    "RunLoop",
+    "empty_checkpoint",
+    "error_text",
+    "restore_channels",
+    "with_checkpoint_map",
+]
