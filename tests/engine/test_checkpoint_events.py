@@ -4,13 +4,16 @@
 Each docstring quotes what LangGraph printed for the same graph.
 """
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from tether.graph import START, StateGraph
+from tether.types import Command
 
 from ._support import LogState, asking_chain, chain
+from .test_human_in_the_loop import parallel_ask_graph
 
 
 def test_checkpoint_events_carry_parent_config_and_tasks(saver, thread):
@@ -147,3 +150,16 @@ def test_subgraph_checkpoint_events_carry_the_checkpoint_map(saver, thread):
         assert conf["checkpoint_map"] == {"": parent_id, child_ns: conf["checkpoint_id"]}
     assert child[0]["parent_config"] is None
     assert child[1]["parent_config"] == child[0]["config"]
+
+
+def test_a_resume_announces_cached_tasks_but_reports_only_re_run_ones(saver, thread):
+    """LangGraph, ``stream_mode="tasks"``, resuming a step where ``a`` finished beside ``ask``
+    (which interrupted): a start event for ``a`` and ``ask``, a result only for ``ask``."""
+    graph = parallel_ask_graph(saver, Counter())
+    graph.invoke({"log": []}, thread)
+    graph.invoke(Command(resume={graph.get_state(thread).interrupts[0].id: "x"}), thread)
+    events = list(graph.stream(Command(resume="y"), thread, stream_mode="tasks"))
+    starts = [e["name"] for e in events if "input" in e]
+    results = [e["name"] for e in events if "result" in e]
+    assert sorted(starts) == ["p1", "p2"]
+    assert len(results) == 1

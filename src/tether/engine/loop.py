@@ -115,8 +115,8 @@ class RunLoop:
                 yield from self._pause([], [])
                 return
             to_run = [t for t in tasks if not t.done]
+            yield from self._emit_tasks(tasks, start=True)  # cached ones too, as LangGraph
             if to_run:
-                yield from self._emit_tasks(to_run, start=True)
                 yield RunTasks(to_run)
                 yield from self._emit_tasks(to_run, start=False)
             yield from self._after_tasks(tasks)
