@@ -326,6 +326,7 @@ class RunLoop:
         task.done = True
         if isinstance(outcome, GraphInterrupt):
             task.interrupts = outcome.interrupts
+            task.paused = True
             record: list[tuple[str, Any]] = [(INTERRUPT, outcome.interrupts)]
             if task.resume:
                 record.append((RESUME, list(task.resume)))
@@ -388,7 +389,7 @@ class RunLoop:
         """Stop the run; the output shows the writes of tasks that finished in this step."""
         self.status = "interrupted"
         self.interrupts = list(interrupts)
-        finished = [t for t in tasks if t.error is None and not t.interrupts]
+        finished = [t for t in tasks if t.error is None and not t.paused]
         writes = [w for t in finished for w in t.writes]
         values = fresh_state(self.graph, self.channels, writes) if writes else self.values()
         self.output = self.graph.build_output(values)
@@ -405,8 +406,8 @@ class RunLoop:
         if "updates" in modes:
             yield from self._emit_updates(finished)
         stopped = sorted((t for t in tasks if t.interrupts), key=lambda t: t.path_key)
-        if not stopped and "updates" in modes:
-            yield Emit("updates", {INTERRUPT: ()}, ns)
+        if not stopped and "updates" in modes and self.ctx.is_root:
+            yield Emit("updates", {INTERRUPT: ()}, ns)  # a subgraph's breakpoint: root only
         before = self.graph.build_values(self.values())
         for task in stopped:
             if "updates" in modes:

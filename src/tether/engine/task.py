@@ -96,6 +96,7 @@ class Task:
         "node",
         "ns",
         "path",
+        "paused",
         "resume",
         "sub_chunks",
         "triggers",
@@ -123,6 +124,8 @@ class Task:
         self.done = False
         self.error: BaseException | None = None
         self.interrupts: tuple[Any, ...] = ()
+        self.paused = False
+        """Whether the task stopped at an interrupt (a subgraph's static one has no values)."""
         self.resume: list[Any] = []
         self.config: dict[str, Any] = {}
         self.fresh: Any = None
