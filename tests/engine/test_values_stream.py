@@ -202,3 +202,15 @@ def test_astream_yields_the_same_chunks_as_stream(saver, thread):
     for inp in ({"log": []}, Command(resume="R")):
         got = asyncio.run(collect(inp))
         assert strip(got) == strip(list(graph.stream(inp, other, stream_mode=modes)))
+
+
+def test_invoke_with_updates_mode_lists_the_interrupt_chunk(saver, thread):
+    """LangGraph: ``invoke(..., stream_mode="updates")`` returns ``[{'a': {'log': ['a']}},
+    {'__interrupt__': (Interrupt(...),)}]``, then ``[{'ask': {'log': ['x']}}]`` on resume."""
+    graph = asking_chain().compile(checkpointer=saver)
+    first = graph.invoke({"log": []}, thread, stream_mode="updates")
+    assert first[0] == {"a": {"log": ["a"]}}
+    assert [i.value for i in first[1]["__interrupt__"]] == ["q?"] and len(first) == 2
+    assert graph.invoke(Command(resume="x"), thread, stream_mode="updates") == [
+        {"ask": {"log": ["x"]}}
+    ]
