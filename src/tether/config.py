@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tether import _runtime_context
-from tether.errors import ConfigurationError
+from tether.errors import InvalidContextError
 
 
 def _noop(_chunk: Any) -> None:
@@ -20,7 +20,7 @@ def get_config() -> dict[str, Any]:
     """The config of the node running now (LangGraph's ``get_config``)."""
     ctx = _runtime_context.current()
     if ctx is None:
-        raise ConfigurationError("get_config() works only inside a running graph node")
+        raise InvalidContextError("get_config() works only inside a running graph node")
     return ctx.config
 
 

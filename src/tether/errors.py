@@ -1,23 +1,28 @@
 """Every error tether raises, in one tree.
 
     TetherError
-    ├── ConfigurationError          bad setup: missing driver, bad URL, missing thread_id
+    ├── ConfigurationError          bad setup: missing driver, bad URL, bad option     (ValueError)
+    │   ├── MissingConfigKey        config lacks thread_id / checkpoint_id              (KeyError)
+    │   └── InvalidContextError     get_config()/interrupt() outside a node, ...    (RuntimeError)
     ├── GraphError                  the graph definition or a run is wrong
-    │   ├── InvalidGraphError       compile-time validation (unknown node, no entry point, ...)
-    │   ├── InvalidUpdateError      an update a channel cannot take (two values for one key, ...)
+    │   ├── InvalidGraphError       compile-time validation (unknown node, ...)        (ValueError)
+    │   ├── InvalidUpdateError      an update a channel cannot take                    (ValueError)
     │   ├── EmptyInputError         a run with no input and nothing to resume
-    │   ├── GraphRecursionError     more super-steps than ``recursion_limit``
-    │   └── InvalidResumeError      a resume value that matches no pending interrupt
+    │   ├── GraphRecursionError     more super-steps than ``recursion_limit``      (RecursionError)
+    │   └── InvalidResumeError      a resume value that matches no pending interrupt (RuntimeError)
     ├── StorageError                a saver or store failed
     │   ├── BackendUnavailable      the database cannot be reached
-    │   ├── CheckpointNotFound      a checkpoint id that does not exist in the thread
+    │   ├── CheckpointNotFound      a checkpoint id that does not exist in the thread (LookupError)
     │   ├── ConflictError           a concurrent writer won
     │   │   └── ThreadBusy          another run holds the thread's lease
     │   ├── SchemaVersionError      stored data written by another format version
     │   ├── CorruptDataError        stored bytes that cannot be decoded
-    │   └── InvalidStoreOperation   a store call with bad arguments (filter, limit, ...)
+    │   └── InvalidStoreOperation   a store call with bad arguments (filter, ...)      (ValueError)
     │       └── InvalidNamespaceError  a store namespace that is not valid
-    └── SerializationError          a value that cannot be stored or a type that is not allowed
+    └── SerializationError          a value that cannot be stored, a type not allowed   (TypeError)
+
+A built-in in brackets is an extra base: where LangGraph raises that built-in for the same
+mistake, tether raises a subclass of it, so ``except ValueError`` (and so on) ports unchanged.
 
 ``GraphInterrupt`` is not a ``TetherError``: it is control flow, raised inside a node by
 ``interrupt()`` and caught by the engine.
@@ -35,15 +40,31 @@ class TetherError(Exception):
     """Root of every error tether raises on purpose."""
 
 
-class ConfigurationError(TetherError):
+class ConfigurationError(TetherError, ValueError):
     """tether is set up wrongly: a missing driver, a bad URL, a config without a thread_id."""
+
+
+class MissingConfigKey(ConfigurationError, KeyError):
+    """A config lacks a key the call needs (``thread_id``, ``checkpoint_id``).
+
+    A ``KeyError`` as LangGraph's state calls and savers raise, and a ``ValueError`` as its runs
+    raise; the message reads as written (no ``KeyError`` quoting).
+    """
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
+class InvalidContextError(ConfigurationError, RuntimeError):
+    """A call made where it cannot work: ``get_config()`` or ``interrupt()`` outside a running
+    node, ``checkpointer=True`` on a root graph (LangGraph raises ``RuntimeError``)."""
 
 
 class GraphError(TetherError):
     """A graph definition or a run of it is wrong."""
 
 
-class InvalidGraphError(GraphError):
+class InvalidGraphError(GraphError, ValueError):
     """The graph does not compile: it names an unknown node, has no entry point, and so on."""
 
 
@@ -59,7 +80,7 @@ class GraphRecursionError(GraphError, RecursionError):
     """A run took more super-steps than its ``recursion_limit``."""
 
 
-class InvalidResumeError(GraphError):
+class InvalidResumeError(GraphError, RuntimeError):
     """A resume value matches no pending interrupt of the thread."""
 
 
@@ -132,11 +153,13 @@ __all__ = [
     "GraphError",
     "GraphInterrupt",
     "GraphRecursionError",
+    "InvalidContextError",
     "InvalidGraphError",
     "InvalidNamespaceError",
     "InvalidResumeError",
     "InvalidStoreOperation",
     "InvalidUpdateError",
+    "MissingConfigKey",
     "NodeInterrupt",
     "ParentCommand",
     "SchemaVersionError",

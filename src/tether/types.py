@@ -1,7 +1,9 @@
 """Public value types shared by the graph, the engine and the savers.
 
 A leaf module: it imports nothing from tether but ``errors`` and ``_runtime_context``, so every
-layer (including the serializer) can use these types.
+layer (including the serializer) can use these types. When langchain-core is installed,
+``Command`` is a LangChain tool output (LangGraph's contract), so importing this module imports
+``langchain_core.messages.tool``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 from tether import _runtime_context
-from tether.errors import ConfigurationError, GraphInterrupt
+from tether.errors import ConfigurationError, GraphInterrupt, InvalidContextError
 
 Durability = Literal["sync", "async", "exit"]
 """When checkpoints are written: every step before the next starts (sync), overlapped with the
@@ -65,8 +67,21 @@ class Overwrite:
     value: Any
 
 
+def _tool_output_base() -> type:
+    """LangChain's ``ToolOutputMixin`` when langchain-core is installed, so a tool may return a
+    ``Command`` (``tool.invoke(tool_call)`` then returns it instead of a ToolMessage)."""
+    try:
+        from langchain_core.messages.tool import ToolOutputMixin
+    except ImportError:
+        return object
+    return ToolOutputMixin
+
+
+_ToolOutput: Any = _tool_output_base()
+
+
 @dataclasses.dataclass(slots=True)
-class Command(Generic[N]):
+class Command(Generic[N], _ToolOutput):
     """Input to resume or steer a run, or a node's return value to update state and jump.
 
     - ``update``: state updates, as a node would return them.
@@ -155,7 +170,8 @@ class PregelTask(NamedTuple):
     id: str
     name: str
     path: tuple[str | int | tuple[Any, ...], ...]
-    error: Exception | None = None
+    error: Exception | str | None = None
+    """A failed task's error: read back from a checkpoint, its repr (``"ValueError('x')"``)."""
     interrupts: tuple[Interrupt, ...] = ()
     state: Any = None
     result: Any | None = None
@@ -199,7 +215,7 @@ def interrupt(value: Any) -> Any:
     """
     scratchpad = _runtime_context.current_scratchpad()
     if scratchpad is None:
-        raise ConfigurationError(
+        raise InvalidContextError(
             "interrupt() was called outside a running graph node; call it inside a node of a "
             "graph compiled with a checkpointer"
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
 from tether.graph import END, START, StateGraph
+from tether.types import interrupt
 
 
 class LogState(TypedDict, total=False):
@@ -64,3 +65,23 @@ def field(message: Any, name: str) -> Any:
     if isinstance(message, dict):
         return message.get(name)
     return getattr(message, name)
+
+
+def asking_chain(*after: str) -> StateGraph:
+    """START -> a -> ask (-> after...) over ``LogState``; ``ask`` appends its answer to
+    ``interrupt("q?")``, so a run pauses there until ``Command(resume=...)``."""
+
+    def ask(state: LogState) -> dict[str, Any]:
+        return {"log": [interrupt("q?")]}
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", appender("a"))
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "ask")
+    previous = "ask"
+    for name in after:
+        builder.add_node(name, appender(name))
+        builder.add_edge(previous, name)
+        previous = name
+    return builder

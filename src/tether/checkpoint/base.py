@@ -28,7 +28,7 @@ from tether.constants import (
     THREAD_ID,
     WRITES_IDX_MAP,
 )
-from tether.errors import ConfigurationError, CorruptDataError
+from tether.errors import ConfigurationError, CorruptDataError, MissingConfigKey
 
 __all__ = [
     "LATEST_VERSION",
@@ -181,7 +181,7 @@ def get_thread_id(config: Mapping[str, Any] | None) -> str:
     configurable = config.get(CONF) if config else None
     thread_id = configurable.get(THREAD_ID) if configurable else None
     if thread_id is None:
-        raise ConfigurationError(_MISSING_THREAD_ID)
+        raise MissingConfigKey(_MISSING_THREAD_ID)
     return thread_id if isinstance(thread_id, str) else str(thread_id)
 
 

@@ -47,7 +47,7 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.constants import CHECKPOINT_NS, CONF, THREAD_ID
-from tether.errors import ConfigurationError
+from tether.errors import ConfigurationError, MissingConfigKey
 
 __all__ = ["InMemorySaver", "MemorySaver", "ThreadInfo"]
 
@@ -215,7 +215,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
                 "config['configurable']['checkpoint_id']: the checkpoint the writes belong to"
             )

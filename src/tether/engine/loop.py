@@ -7,18 +7,24 @@ which checkpoint to load, how input and resume values enter, which tasks run, wh
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from tether.constants import (
+    CHECKPOINT_ID,
+    CHECKPOINT_MAP,
+    CHECKPOINT_NS,
+    CONF,
     ERROR,
     INPUT,
     INTERRUPT,
     NO_WRITES,
     NULL_TASK_ID,
     RESUME,
+    THREAD_ID,
 )
 from tether.engine.channels import MISSING, Channel
 from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
@@ -67,11 +73,16 @@ class RunLoop:
         self.channels: dict[str, Channel] = {}
         self.pending_writes: list[tuple[str, str, Any]] = []
         self.checkpoint_config: dict[str, Any] = {}
+        self.parent_config: dict[str, Any] | None = None
+        """The config of the checkpoint before ``checkpoint_config`` (None for a thread's first)."""
+        self.parent_noted = False
         self.saved_versions: dict[str, Any] = {}
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
         self.resuming = False
         self.addressed_head = False
+        self.cached: set[str] = set()
+        """Ids of this step's tasks whose writes were saved before: streamed as cached."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -99,12 +110,13 @@ class RunLoop:
                     f"the graph for a loop that never ends"
                 )
             self._reapply_pending_writes(tasks)
+            self.cached = {t.id for t in tasks if t.done}
             if self._should_interrupt(self.ctx.interrupt_before, tasks):
                 yield from self._pause([], [])
                 return
             to_run = [t for t in tasks if not t.done]
+            yield from self._emit_tasks(tasks, start=True)  # cached ones too, as LangGraph
             if to_run:
-                yield from self._emit_tasks(to_run, start=True)
                 yield RunTasks(to_run)
                 yield from self._emit_tasks(to_run, start=False)
             yield from self._after_tasks(tasks)
@@ -177,6 +189,7 @@ class RunLoop:
                 yield from self._put_checkpoint("fork")
             else:
                 self._load_resume_writes()
+            yield from self._emit_values()
             return
         yield from self._start(self.graph.input_writes(inp))
 
@@ -188,6 +201,8 @@ class RunLoop:
         self._apply([*stale, input_task])
         self.pending_writes = []
         yield from self._put_checkpoint("input")
+        if self._writes_state([input_task]):  # a Command's update, written straight to state
+            yield from self._emit_values()
 
     def _take_command(self, cmd: Command, has_state: bool) -> Generator[Effect, Any, None]:
         """Record a Command input: resume values, then update/goto as input writes."""
@@ -340,7 +355,7 @@ class RunLoop:
                 record.append((RESUME, list(task.resume)))
         elif isinstance(outcome, BaseException):
             task.error = outcome
-            record = [(ERROR, outcome)]
+            record = [(ERROR, error_text(outcome))]
         else:
             record = task.writes if task.writes else [(NO_WRITES, None)]
         for chan, value in record:
@@ -397,11 +412,33 @@ class RunLoop:
         """Stop the run; the output shows the writes of tasks that finished in this step."""
         self.status = "interrupted"
         self.interrupts = list(interrupts)
-        finished = [w for t in tasks if t.error is None and not t.interrupts for w in t.writes]
-        values = fresh_state(self.graph, self.channels, finished) if finished else self.values()
+        finished = [t for t in tasks if t.error is None and not t.paused]
+        writes = [w for t in finished for w in t.writes]
+        values = fresh_state(self.graph, self.channels, writes) if writes else self.values()
         self.output = self.graph.build_output(values)
-        if interrupts or self.ctx.is_root:  # a subgraph's static pause shows at the root only
-            yield Emit("interrupt", tuple(interrupts), self.ctx.stream_ns)
+        yield from self._emit_pause(tasks, finished, values)
+
+    def _emit_pause(
+        self, tasks: list[Task], finished: list[Task], values: dict[str, Any]
+    ) -> Generator[Effect, Any, None]:
+        """Chunks of a pause, in LangGraph's order: the finished tasks' updates, then per
+        interrupted task an ``updates`` and a ``values`` chunk (the state before the step plus
+        ``__interrupt__``), then the state with the finished tasks' writes, if they wrote any.
+        A breakpoint (no interrupted task) gives only ``{'__interrupt__': ()}`` as an update."""
+        modes, ns = self.ctx.stream_modes, self.ctx.stream_ns
+        if "updates" in modes:
+            yield from self._emit_updates(finished)
+        stopped = sorted((t for t in tasks if t.interrupts), key=lambda t: t.path_key)
+        if not stopped and "updates" in modes and self.ctx.is_root:
+            yield Emit("updates", {INTERRUPT: ()}, ns)  # a subgraph's breakpoint: root only
+        before = self.graph.build_values(self.values())
+        for task in stopped:
+            if "updates" in modes:
+                yield Emit("updates", {INTERRUPT: tuple(task.interrupts)}, ns)
+            if "values" in modes:
+                yield Emit("values", {**before, INTERRUPT: tuple(task.interrupts)}, ns)
+        if stopped and "values" in modes and self._writes_state(finished):
+            yield Emit("values", self.graph.build_values(values), ns)
 
     def _emit_tasks(self, tasks: list[Task], *, start: bool) -> Generator[Effect, Any, None]:
         modes = self.ctx.stream_modes
@@ -413,28 +450,42 @@ class RunLoop:
             payload: dict[str, Any] = {"id": task.id, "name": task.name}
             if start:
                 payload["input"] = task.input
-                payload["triggers"] = list(task.triggers)
+                payload["triggers"] = tuple(task.triggers)
             else:
                 payload["error"] = task.error
-                payload["result"] = (
-                    self.graph.update_view(task.writes) if task.error is None else None
-                )
-                payload["interrupts"] = list(task.interrupts)
+                payload["result"] = task_result(task.writes, self.graph.state_keys)
+                payload["interrupts"] = [dataclasses.asdict(i) for i in task.interrupts]
             yield Emit(
                 "tasks", {"step": self.step, "start": start, "payload": payload}, self.ctx.stream_ns
             )
 
     def _emit_step(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
-        modes = self.ctx.stream_modes
-        if "updates" in modes:
-            for task in sorted(tasks, key=lambda t: t.path_key):
-                if task.name == "__start__":
-                    continue
-                yield Emit(
-                    "updates", {task.name: self.graph.update_view(task.writes)}, self.ctx.stream_ns
-                )
-        if "values" in modes:
-            yield Emit("values", self.graph.build_output(self.values()), self.ctx.stream_ns)
+        """A finished step's chunks: each task's update, then the state if any task wrote it."""
+        if "updates" in self.ctx.stream_modes:
+            yield from self._emit_updates(tasks)
+        if self._writes_state(tasks):
+            yield from self._emit_values()
+
+    def _emit_updates(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
+        """One ``updates`` chunk per task; tasks whose writes were saved by an earlier run come
+        first, marked ``'__metadata__': {'cached': True}`` as LangGraph marks them."""
+        ordered = sorted(tasks, key=lambda t: (t.id not in self.cached, t.path_key))
+        for task in ordered:
+            if task.name == "__start__":
+                continue
+            chunk = {task.name: self.graph.update_view(task.writes)}
+            if task.id in self.cached:
+                chunk["__metadata__"] = {"cached": True}
+            yield Emit("updates", chunk, self.ctx.stream_ns)
+
+    def _emit_values(self) -> Generator[Effect, Any, None]:
+        """The whole state as a ``values`` chunk (an output schema filters only ``invoke``)."""
+        if "values" in self.ctx.stream_modes:
+            yield Emit("values", self.graph.build_values(self.values()), self.ctx.stream_ns)
+
+    def _writes_state(self, tasks: list[Task]) -> bool:
+        keys = self.graph.state_keys
+        return any(chan in keys for task in tasks for chan, _ in task.writes)
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -466,6 +517,7 @@ class RunLoop:
         }
         self.checkpoint = checkpoint
         self.metadata = self.ctx.metadata(source, step)
+        self._note_parent()
         if self.ctx.saver is not None:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
@@ -481,17 +533,84 @@ class RunLoop:
         if advance:
             self.step += 1
 
+    def _note_parent(self) -> None:
+        """Remember the new checkpoint's parent for its event: the previous checkpoint, or with
+        durability "exit" the one the run started from (the only one the saver will have)."""
+        if self.ctx.durability == "exit" and self.parent_noted:
+            return
+        previous = self.checkpoint_config
+        self.parent_config = previous if CHECKPOINT_ID in previous.get(CONF, {}) else None
+        self.parent_noted = True
+
     def _announce_checkpoint(self) -> Generator[Effect, Any, None]:
-        if "debug" in self.ctx.stream_modes or "checkpoints" in self.ctx.stream_modes:
+        """A stored checkpoint as a ``checkpoints`` chunk (none without a checkpointer)."""
+        modes = self.ctx.stream_modes
+        if self.ctx.saver is not None and ("debug" in modes or "checkpoints" in modes):
             yield Emit("checkpoints", self._checkpoint_event(), self.ctx.stream_ns)
 
     def _checkpoint_event(self) -> dict[str, Any]:
+        """LangGraph's checkpoint payload. Announced right after the checkpoint is stored, its
+        tasks have no writes yet: no result, error or interrupts."""
+        tasks = self._next_tasks(for_execution=False)
+        parents = self.metadata.get("parents")
         return {
-            "config": self.checkpoint_config,
-            "metadata": self.metadata,
+            "config": with_checkpoint_map(self.checkpoint_config, parents),
+            "parent_config": with_checkpoint_map(self.parent_config, parents),
             "values": self.graph.build_values(self.values()),
-            "next": [t.name for t in self._next_tasks(for_execution=False)],
+            "metadata": self.metadata,
+            "next": [t.name for t in tasks],
+            "tasks": [
+                {"id": t.id, "name": t.name, "interrupts": (), "state": self._task_state(t)}
+                for t in tasks
+            ],
         }
+
+    def _task_state(self, task: Task) -> dict[str, Any] | None:
+        """A subgraph task's state as a config to pass to ``get_state``; None for a node."""
+        if task.node.subgraph is None:
+            return None
+        return {CONF: {THREAD_ID: self.ctx.thread_id, CHECKPOINT_NS: task.ns}}
+
+
+def with_checkpoint_map(
+    config: dict[str, Any] | None, parents: Mapping[str, str] | None
+) -> dict[str, Any] | None:
+    """A subgraph checkpoint's config as LangGraph shows it: with ``checkpoint_map``, the
+    checkpoint id of each enclosing graph plus this one, keyed by namespace."""
+    if config is None or not parents:
+        return config
+    conf = config[CONF]
+    own = {conf[CHECKPOINT_NS]: conf[CHECKPOINT_ID]}
+    return {**config, CONF: {**conf, CHECKPOINT_MAP: {**parents, **own}}}
+
+
+def error_text(error: Any) -> str | None:
+    """A task's error as it is stored and shown: its repr, as LangGraph stores it
+    (``"ValueError('x')"``). A string (or None) passes through; older rows hold exceptions."""
+    if error is None or isinstance(error, str):
+        return error
+    try:
+        return repr(error)
+    except Exception:
+        return f"<unprintable {type(error).__name__}>"
+
+
+def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
+    """A task's state writes as LangGraph's ``task_result`` shows them: ``{key: value}``, or
+    ``{key: {"$writes": [v1, v2]}}`` for a key written more than once."""
+    result: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for chan, value in writes:
+        if chan not in keys:
+            continue
+        if chan not in result:
+            result[chan] = value
+        elif chan in repeated:
+            result[chan]["$writes"].append(value)
+        else:
+            result[chan] = {"$writes": [result[chan], value]}
+            repeated.add(chan)
+    return result
 
 
 def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:
@@ -553,4 +672,11 @@ def read_state(graph: GraphSpec, channels: Mapping[str, Channel]) -> dict[str, A
     return {key: channels[key].value for key in graph.state_keys if channels[key].is_available()}
 
 
-__all__ = ["LATEST_VERSION", "RunLoop", "empty_checkpoint", "restore_channels"]
+__all__ = [
+    "LATEST_VERSION",
+    "RunLoop",
+    "empty_checkpoint",
+    "error_text",
+    "restore_channels",
+    "with_checkpoint_map",
+]

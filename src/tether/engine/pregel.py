@@ -19,7 +19,13 @@ from tether.engine.effects import Effect, Emit, Load, Put, PutWrites
 from tether.engine.loop import RunLoop
 from tether.engine.runtime import PARENT_KEY, ParentLink, RunContext, metadata_from_config
 from tether.engine.spec import GraphSpec
-from tether.errors import ConfigurationError, GraphInterrupt, InvalidUpdateError
+from tether.errors import (
+    ConfigurationError,
+    GraphInterrupt,
+    InvalidContextError,
+    InvalidUpdateError,
+    MissingConfigKey,
+)
 from tether.types import StateSnapshot, StateUpdate
 
 DEFAULT_RECURSION_LIMIT = 25
@@ -159,7 +165,7 @@ class CompiledGraph:
         saver = self._saver_for(link)
         thread_id = conf.get(THREAD_ID)
         if saver is not None and thread_id is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 "this graph has a checkpointer, so every run needs a thread: pass "
                 "config={'configurable': {'thread_id': '<id>'}}; the thread_id is missing"
             )
@@ -179,7 +185,7 @@ class CompiledGraph:
             thread_id=None if thread_id is None else str(thread_id),
             ns=ns,
             checkpoint_id=checkpoint_id,
-            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            recursion_limit=_recursion_limit(config),
             interrupt_before=interrupt_before or self.interrupt_before_nodes,
             interrupt_after=interrupt_after or self.interrupt_after_nodes,
             stream_modes=frozenset(modes) | (link.stream_modes if link else frozenset()),
@@ -217,7 +223,7 @@ class CompiledGraph:
         own = self.checkpointer
         if link is None:
             if own is True:
-                raise ConfigurationError(
+                raise InvalidContextError(
                     "checkpointer=True only makes sense for a subgraph; pass a saver such as "
                     "InMemorySaver() to the root graph's compile()"
                 )
@@ -357,7 +363,7 @@ class CompiledGraph:
             )
         conf = dict((config or {}).get(CONF, {}))
         if conf.get(THREAD_ID) is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 "reading or updating state needs a thread: pass config={'configurable': "
                 "{'thread_id': '<id>'}}; the thread_id is missing"
             )
@@ -435,6 +441,16 @@ def _inherit_task_config(config: dict[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
+def _recursion_limit(config: dict[str, Any]) -> int:
+    limit = config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ConfigurationError(
+            f"recursion_limit must be an int of at least 1, got {limit!r}: pass "
+            f"config={{'recursion_limit': 50}} (the default is {DEFAULT_RECURSION_LIMIT})"
+        )
+    return limit
+
+
 def _modes(stream_mode: str | Sequence[str] | None, debug: bool) -> tuple[set[str], bool]:
     if stream_mode is None:
         stream_mode = "updates"
@@ -454,14 +470,7 @@ def _shape(emit: Emit, modes: set[str], single: bool, subgraphs: bool) -> Iterat
     if emit.ns and not subgraphs:
         return
     shaped: list[tuple[str, Any]]
-    if emit.mode == "interrupt":
-        payload = {"__interrupt__": emit.data}
-        shaped = [
-            (m, payload)
-            for m in ("values", "updates")
-            if m in modes and (m == "updates" or emit.data)
-        ]
-    elif emit.mode == "tasks":
+    if emit.mode == "tasks":
         shaped = []
         if "tasks" in modes:
             shaped.append(("tasks", emit.data["payload"]))

@@ -25,7 +25,13 @@ from tether.constants import (
 )
 from tether.engine.channels import MISSING
 from tether.engine.effects import Effect, Load, Put
-from tether.engine.loop import fresh_state, read_state, restore_channels, working_copy
+from tether.engine.loop import (
+    error_text,
+    fresh_state,
+    read_state,
+    restore_channels,
+    working_copy,
+)
 from tether.engine.spec import GraphSpec
 from tether.engine.task import (
     Task,
@@ -155,9 +161,7 @@ def snapshot(
             all_interrupts.extend(interrupts)
         state = yield from _task_state(graph, saved, task, subgraphs)
         shown.append(
-            PregelTask(
-                task.id, task.name, task.path, _as_exception(error), interrupts, state, result
-            )
+            PregelTask(task.id, task.name, task.path, error_text(error), interrupts, state, result)
         )
     if apply_pending and finished:
         loaded.apply(finished, _int_or_str_next)
@@ -189,12 +193,6 @@ def _task_state(
         return None
     sub = task.node.subgraph
     return (yield from snapshot(sub.spec, child, apply_pending=True, subgraphs=True))
-
-
-def _as_exception(error: Any) -> Exception | None:
-    if error is None or isinstance(error, Exception):
-        return error
-    return Exception(str(error))
 
 
 def _int_or_str_next(current: Any) -> Any:

@@ -412,7 +412,8 @@ class BaseStore(ABC):
         offset: int = 0,
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
-        """Items under ``namespace_prefix`` matching ``filter``, newest first.
+        """Items under ``namespace_prefix`` matching ``filter``, in the backend's order:
+        insertion order for InMemoryStore, newest first for database stores (as LangGraph's).
 
         ``search(namespace)`` is how to list a namespace's items (LangGraph has no
         ``store.list``); mind the default ``limit=10``. ``query`` is ignored without an

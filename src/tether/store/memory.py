@@ -1,6 +1,9 @@
 """``InMemoryStore``: the store contract in process memory, for tests, demos and short runs.
 
-Items live in a dict per namespace. Values are deep-copied on the way in and on the way out,
+Items live in a dict per namespace. ``search`` lists them in insertion order, namespace by
+namespace (an overwrite keeps its place; a delete and a new put moves the item last), as
+LangGraph's InMemoryStore does: "the most recent memory is the last in the list". Values are
+deep-copied on the way in and on the way out,
 so mutating a dict after ``put`` or after ``get`` never changes what is stored (as with a
 database backend). One lock makes every batch atomic with respect to other threads. The
 async methods call the sync ones: nothing here blocks on I/O.
@@ -90,9 +93,7 @@ class InMemoryStore(BaseStore):
         bucket = self._data.get(op.namespace)
         if op.value is None:
             if bucket is not None:
-                bucket.pop(op.key, None)
-                if not bucket:
-                    del self._data[op.namespace]
+                bucket.pop(op.key, None)  # an emptied bucket keeps the namespace's place
             return
         bucket = self._data.setdefault(op.namespace, {})
         now = self._now()
@@ -114,8 +115,6 @@ class InMemoryStore(BaseStore):
             for item in bucket.values()
             if matches_filter(item.value, op.filter)
         ]
-        hits.sort(key=lambda item: (item.namespace, item.key))
-        hits.sort(key=lambda item: item.updated_at, reverse=True)
         page = hits[op.offset : op.offset + op.limit]
         return [
             SearchItem(
@@ -132,8 +131,9 @@ class InMemoryStore(BaseStore):
         conditions = op.match_conditions or ()
         found = {
             namespace if op.max_depth is None else namespace[: op.max_depth]
-            for namespace in self._data
-            if all(namespace_matches(namespace, c.path, c.match_type) for c in conditions)
+            for namespace, bucket in self._data.items()
+            if bucket
+            and all(namespace_matches(namespace, c.path, c.match_type) for c in conditions)
         }
         return sorted(found)[op.offset : op.offset + op.limit]
 

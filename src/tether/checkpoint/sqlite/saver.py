@@ -47,7 +47,12 @@ from tether.checkpoint.lease import Lease
 from tether.checkpoint.sqlite import leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
-from tether.errors import ConfigurationError, CorruptDataError, SerializationError
+from tether.errors import (
+    ConfigurationError,
+    CorruptDataError,
+    MissingConfigKey,
+    SerializationError,
+)
 
 Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
@@ -339,7 +344,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
-            raise ConfigurationError(
+            raise MissingConfigKey(
                 f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
                 f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
             )
