@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether import _runtime_context
+from tether.engine.calls import CallSite, Frame, Persist
 from tether.engine.runtime import Runtime
 from tether.engine.task import Task
 from tether.errors import GraphInterrupt, ParentCommand
@@ -28,7 +29,7 @@ class TaskCall:
 
     __slots__ = ("attempt", "custom", "loop", "task", "task_ctx")
 
-    def __init__(self, loop: RunLoop, task: Task) -> None:
+    def __init__(self, loop: RunLoop, task: Task, persist: Persist | None = None) -> None:
         self.loop = loop
         self.task = task
         self.attempt = 0
@@ -43,6 +44,7 @@ class TaskCall:
             writer=writer,
             runtime=runtime,
         )
+        self.task_ctx.calls = Frame(CallSite(loop, task, persist), task.id, task.ns)
 
     def enter(self) -> Any:
         self.task_ctx.scratchpad = self.loop.ctx.scratchpad(self.task, self.loop)

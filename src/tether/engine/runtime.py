@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tether.checkpoint.lease import LEASE_KEY, Lease
 from tether.constants import (
@@ -20,6 +20,8 @@ from tether.engine.task import ResumeInput, Scratchpad, Task
 
 if TYPE_CHECKING:
     from tether.engine.loop import RunLoop
+
+ContextT = TypeVar("ContextT")
 
 PARENT_KEY = "__tether_parent__"
 """Config key carrying a ``ParentLink`` from a task to a subgraph it runs."""
@@ -42,10 +44,11 @@ class ParentLink:
 
 
 @dataclasses.dataclass(slots=True)
-class Runtime:
-    """What a node may take as a keyword-only ``runtime`` argument."""
+class Runtime(Generic[ContextT]):
+    """What a node may take as a keyword-only ``runtime`` argument; ``Runtime[Context]`` types
+    ``context`` as the graph's context schema."""
 
-    context: Any = None
+    context: ContextT = None  # type: ignore[assignment]
     store: Any = None
     stream_writer: Callable[[Any], None] = lambda _chunk: None
     previous: Any = None

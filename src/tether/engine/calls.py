@@ -1,0 +1,296 @@
+"""Durable task calls: ``@task`` functions called inside a running node (the functional API).
+
+Each call gets an id derived from its caller's id and how many calls the caller made before it,
+so a node that re-runs (after a crash or an interrupt) makes the same calls with the same ids.
+A call that finished before is not run again: its result comes back from the pending writes of
+the checkpoint the node runs against. A call that finishes now stores its result there at once,
+through the run's persister, before its caller even reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import dataclasses
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tether import _runtime_context
+from tether.constants import INTERRUPT, RESUME, RETURN
+from tether.engine.effects import Emit, PutWrites
+from tether.engine.task import Scratchpad, Task, pending_write_groups, task_id, task_namespace
+from tether.errors import ConfigurationError, GraphInterrupt
+from tether.types import RetryPolicy
+
+if TYPE_CHECKING:
+    from tether.engine.loop import RunLoop
+
+MAX_CALL_THREADS = 16
+"""Threads one node may use for the sync ``@task`` calls it has in flight."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Persist:
+    """How a call's writes reach the run's persister: from a thread, or on the event loop."""
+
+    sync: Callable[[PutWrites], None]
+    aio: Callable[[PutWrites], Awaitable[None]] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallSpec:
+    """A ``@task`` function as the engine calls it."""
+
+    name: str
+    func: Callable[..., Any]
+    is_async: bool
+    retry_policy: Sequence[RetryPolicy] = ()
+
+
+class CallSite:
+    """What every call made under one node task shares: the run, the saved results, threads."""
+
+    def __init__(self, loop: RunLoop, task: Task, persist: Persist | None) -> None:
+        self.loop = loop
+        self.task = task
+        self.persist = persist
+        self.lock = threading.Lock()
+        self._saved: dict[str, list[tuple[str, Any]]] | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.outstanding: list[Any] = []
+
+    def saved(self, call_id: str) -> list[tuple[str, Any]]:
+        with self.lock:
+            if self._saved is None:
+                self._saved = pending_write_groups(self.loop.pending_writes)
+            return self._saved.get(call_id, [])
+
+    def pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self.lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(MAX_CALL_THREADS, "tether-call")
+            return self._pool
+
+    def record(self, call_id: str, name: str, writes: list[tuple[str, Any]]) -> PutWrites | None:
+        """The effect storing a call's writes (None when the run has no saver)."""
+        if self.loop.ctx.saver is None or self.persist is None:
+            return None
+        config = self.loop.ctx.fenced(self.loop.checkpoint_config)
+        return PutWrites(config, writes, call_id, f"{self.task.path_key}~{name}")
+
+    def emit_update(self, name: str, value: Any) -> None:
+        """Show the call's result in the ``updates`` stream, as LangGraph does."""
+        if "updates" in self.loop.ctx.stream_modes:
+            with self.lock:
+                self.task.sub_chunks.append(Emit("updates", {name: value}, self.loop.ctx.stream_ns))
+
+    def wait_sync(self) -> None:
+        """Wait for calls still running (their results must be stored before the node ends)."""
+        pending, self.outstanding = self.outstanding, []
+        concurrent.futures.wait([f for f in pending if isinstance(f, concurrent.futures.Future)])
+
+    async def wait_async(self) -> None:
+        pending, self.outstanding = self.outstanding, []
+        waitable = [f for f in pending if isinstance(f, asyncio.Future)]
+        if waitable:
+            await asyncio.gather(*waitable, return_exceptions=True)
+        self.wait_sync_quietly(pending)
+
+    @staticmethod
+    def wait_sync_quietly(pending: list[Any]) -> None:
+        concurrent.futures.wait([f for f in pending if isinstance(f, concurrent.futures.Future)])
+
+
+class Frame:
+    """The caller of ``@task`` functions: a node task, or a call that makes calls of its own."""
+
+    __slots__ = ("count", "id", "ns", "site")
+
+    def __init__(self, site: CallSite, id: str, ns: str) -> None:
+        self.site = site
+        self.id = id
+        self.ns = ns
+        self.count = 0
+
+    def submit(self, spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Start a call; return a future of its result (an asyncio one on an event loop)."""
+        with self.site.lock:
+            idx = self.count
+            self.count += 1
+        call = _Call(self, spec, task_id(self.id, "call", idx, spec.name), args, kwargs)
+        on_loop = _running_loop()
+        done, value = call.saved_result()
+        if done:
+            return _finished(value, on_loop)
+        if on_loop is not None:
+            future: Any = (
+                asyncio.ensure_future(call.run_async())
+                if spec.is_async
+                else on_loop.run_in_executor(
+                    self.site.pool(), contextvars.copy_context().run, call.run_sync
+                )
+            )
+        elif spec.is_async:
+            raise ConfigurationError(
+                f"task {spec.name!r} is an async function; call it from an async entrypoint or "
+                f"node (run the graph with ainvoke()/astream())"
+            )
+        else:
+            future = self.site.pool().submit(contextvars.copy_context().run, call.run_sync)
+        self.site.outstanding.append(future)
+        return future
+
+
+class _Call:
+    """One call of a ``@task`` function: its id, its interrupt bookkeeping and its retries."""
+
+    __slots__ = ("args", "frame", "id", "kwargs", "ns", "spec")
+
+    def __init__(
+        self,
+        frame: Frame,
+        spec: CallSpec,
+        call_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.frame = frame
+        self.spec = spec
+        self.id = call_id
+        self.ns = task_namespace(frame.ns, spec.name, call_id)
+        self.args = args
+        self.kwargs = kwargs
+
+    def saved_result(self) -> tuple[bool, Any]:
+        for chan, value in self.frame.site.saved(self.id):
+            if chan == RETURN:
+                return True, value
+        return False, None
+
+    def _enter(self) -> Any:
+        site = self.frame.site
+        outer = _runtime_context.current()
+        resume = [v for chan, val in site.saved(self.id) if chan == RESUME for v in val]
+        loop = site.loop
+        scratchpad = Scratchpad(self.ns, resume, loop.resume_input, loop.ctx.saver is not None)
+        ctx = _runtime_context.TaskContext(
+            config=outer.config if outer is not None else site.task.config,
+            scratchpad=scratchpad,
+            store=loop.ctx.store,
+            writer=outer.writer if outer is not None else _discard,
+            runtime=outer.runtime if outer is not None else None,
+        )
+        ctx.calls = Frame(site, self.id, self.ns)
+        return _runtime_context.enter(ctx), scratchpad
+
+    def _outcome(self, result: Any) -> PutWrites | None:
+        self.frame.site.emit_update(self.spec.name, result)
+        return self.frame.site.record(self.id, self.spec.name, [(RETURN, result)])
+
+    def _paused(self, exc: GraphInterrupt, scratchpad: Scratchpad) -> PutWrites | None:
+        writes: list[tuple[str, Any]] = [(INTERRUPT, exc.interrupts)]
+        if scratchpad.resume:
+            writes.append((RESUME, list(scratchpad.resume)))
+        return self.frame.site.record(self.id, self.spec.name, writes)
+
+    def _retry_delay(self, exc: BaseException, attempt: int) -> float | None:
+        if isinstance(exc, GraphInterrupt) or not isinstance(exc, Exception):
+            return None
+        for policy in self.spec.retry_policy:
+            if policy.should_retry(exc):
+                return policy.delay(attempt) if attempt < policy.max_attempts else None
+        return None
+
+    def run_sync(self) -> Any:
+        persist = self.frame.site.persist
+        attempt = 0
+        while True:
+            attempt += 1
+            token, scratchpad = self._enter()
+            try:
+                result = self.spec.func(*self.args, **self.kwargs)
+            except GraphInterrupt as exc:
+                _store_sync(persist, self._paused(exc, scratchpad))
+                raise
+            except BaseException as exc:
+                delay = self._retry_delay(exc, attempt)
+                if delay is None:
+                    raise
+            else:
+                _store_sync(persist, self._outcome(result))
+                return result
+            finally:
+                _runtime_context.leave(token)
+            time.sleep(delay)
+
+    async def run_async(self) -> Any:
+        persist = self.frame.site.persist
+        attempt = 0
+        while True:
+            attempt += 1
+            token, scratchpad = self._enter()
+            try:
+                result = await self.spec.func(*self.args, **self.kwargs)
+            except GraphInterrupt as exc:
+                await _store_async(persist, self._paused(exc, scratchpad))
+                raise
+            except BaseException as exc:
+                delay = self._retry_delay(exc, attempt)
+                if delay is None:
+                    raise
+            else:
+                await _store_async(persist, self._outcome(result))
+                return result
+            finally:
+                _runtime_context.leave(token)
+            await asyncio.sleep(delay)
+
+
+def current_frame(what: str) -> Frame:
+    """The frame of the node or call running now; a clear error outside one."""
+    ctx = _runtime_context.current()
+    frame: Frame | None = ctx.calls if ctx is not None else None
+    if frame is None:
+        raise ConfigurationError(
+            f"{what} was called outside a running graph: call @task functions inside an "
+            f"@entrypoint function, another task, or a graph node"
+        )
+    return frame
+
+
+def _store_sync(persist: Persist | None, effect: PutWrites | None) -> None:
+    if effect is not None and persist is not None:
+        persist.sync(effect)
+
+
+async def _store_async(persist: Persist | None, effect: PutWrites | None) -> None:
+    if effect is None or persist is None:
+        return
+    if persist.aio is not None:
+        await persist.aio(effect)
+    else:
+        persist.sync(effect)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _finished(value: Any, on_loop: asyncio.AbstractEventLoop | None) -> Any:
+    if on_loop is not None:
+        done: asyncio.Future[Any] = on_loop.create_future()
+        done.set_result(value)
+        return done
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set_result(value)
+    return future
+
+
+def _discard(_chunk: Any) -> None:
+    return None

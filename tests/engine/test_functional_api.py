@@ -1,0 +1,243 @@
+"""The functional API: ``@entrypoint`` and ``@task`` (LangGraph's ``langgraph.func``).
+
+Expected values are what LangGraph 1.2.22 gives for the same code (run in the bench
+environment); interrupt ids are tether's own and are not compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import Counter
+from typing import Any, TypedDict
+
+import pytest
+
+from tether.errors import ConfigurationError
+from tether.func import entrypoint, task
+from tether.graph import START, StateGraph
+from tether.runtime import Runtime
+from tether.store.memory import InMemoryStore
+from tether.types import Command, Interrupt, RetryPolicy, interrupt
+
+
+def _no_ids(chunks: list[Any]) -> list[Any]:
+    """Stream chunks with each interrupt reduced to its value."""
+    out = []
+    for chunk in chunks:
+        if isinstance(chunk, dict) and "__interrupt__" in chunk:
+            out.append({"__interrupt__": [i.value for i in chunk["__interrupt__"]]})
+        else:
+            out.append(chunk)
+    return out
+
+
+def test_essay_workflow_interrupts_and_resumes_without_rewriting(saver, thread):
+    """The functional-API page's essay example. LangGraph 1.2.22 streams
+    ``[{'write_essay': 'An essay about topic: cat'}, {'__interrupt__': (Interrupt(...),)}]`` then
+    ``[{'workflow': {'essay': ..., 'is_approved': True}}]`` and writes the essay once."""
+    calls: list[str] = []
+
+    @task
+    def write_essay(topic: str) -> str:
+        calls.append(topic)
+        return f"An essay about topic: {topic}"
+
+    @entrypoint(checkpointer=saver)
+    def workflow(topic: str) -> dict[str, Any]:
+        essay = write_essay("cat").result()
+        is_approved = interrupt({"essay": essay, "action": "Please approve/reject the essay"})
+        return {"essay": essay, "is_approved": is_approved}
+
+    first = list(workflow.stream("cat", thread))
+    assert _no_ids(first) == [
+        {"write_essay": "An essay about topic: cat"},
+        {
+            "__interrupt__": [
+                {"essay": "An essay about topic: cat", "action": "Please approve/reject the essay"}
+            ]
+        },
+    ]
+    assert isinstance(first[1]["__interrupt__"][0], Interrupt)
+    assert list(workflow.stream(Command(resume=True), thread)) == [
+        {"workflow": {"essay": "An essay about topic: cat", "is_approved": True}}
+    ]
+    assert calls == ["cat"]
+
+
+def test_parallel_tasks_and_an_interrupt_inside_a_task(saver, thread):
+    """LangGraph 1.2.22: updates ``{'add_one': 1}``, ``{'add_one': 2}``, ``{'add_one': 3}``, then
+    the interrupt; the paused thread's values are None with ``next == ('wf',)``; the resume streams
+    ``{'ask': 'yes'}`` and the entrypoint's return; history is step 0 (loop) over step -1 (input).
+    """
+    runs: Counter[str] = Counter()
+
+    @task
+    def add_one(x: int) -> int:
+        runs[f"add_one:{x}"] += 1
+        return x + 1
+
+    @task
+    def ask(x: int) -> Any:
+        runs["ask"] += 1
+        return interrupt({"q": x})
+
+    @entrypoint(checkpointer=saver)
+    def wf(n: int) -> dict[str, Any]:
+        futures = [add_one(i) for i in range(n)]
+        results = [f.result() for f in futures]
+        return {"res": results, "a": ask(sum(results)).result()}
+
+    first = _no_ids(list(wf.stream(3, thread, stream_mode="updates")))
+    assert sorted(first[:3], key=lambda c: c["add_one"]) == [
+        {"add_one": 1},
+        {"add_one": 2},
+        {"add_one": 3},
+    ]
+    assert first[3:] == [{"__interrupt__": [{"q": 6}]}]
+    paused = wf.get_state(thread)
+    assert paused.values is None
+    assert paused.next == ("wf",)
+    assert [i.value for i in paused.interrupts] == [{"q": 6}]
+
+    second = list(wf.stream(Command(resume="yes"), thread, stream_mode="updates"))
+    assert second == [{"ask": "yes"}, {"wf": {"res": [1, 2, 3], "a": "yes"}}]
+    assert runs == {"add_one:0": 1, "add_one:1": 1, "add_one:2": 1, "ask": 2}
+    assert [
+        (s.metadata["source"], s.metadata["step"], s.next) for s in wf.get_state_history(thread)
+    ] == [
+        ("loop", 0, ()),
+        ("input", -1, ("wf",)),
+    ]
+
+
+def test_previous_and_final_keep_a_value_across_runs(saver, thread):
+    """The functional-API page's ``entrypoint.final`` example: LangGraph 1.2.22 returns 0 then 6,
+    and ``get_state(config).values`` is 6 (what the last run returned)."""
+
+    @entrypoint(checkpointer=saver)
+    def my_workflow(number: int, *, previous: Any = None) -> entrypoint.final[int, int]:
+        previous = previous or 0
+        return entrypoint.final(value=previous, save=2 * number)
+
+    assert my_workflow.invoke(3, thread) == 0
+    assert my_workflow.invoke(1, thread) == 6
+    assert my_workflow.get_state(thread).values == 6
+
+
+@dataclasses.dataclass
+class Ctx:
+    user: str
+
+
+def test_injected_config_writer_store_runtime_and_previous(saver, thread):
+    """LangGraph 1.2.22 streams ``('custom', {'got': 1})``, then the entrypoint's update and values;
+    the second run sees the first run's return as ``previous`` and ``runtime.previous``."""
+    store = InMemoryStore()
+    store.put(("u",), "k", {"v": 1})
+
+    @entrypoint(checkpointer=saver, store=store, context_schema=Ctx)
+    def inj(x: int, *, config, writer, store, runtime: Runtime[Ctx], previous=None):  # noqa: ANN001
+        writer({"got": x})
+        return {
+            "thread": config["configurable"]["thread_id"],
+            "item": store.get(("u",), "k").value,
+            "user": runtime.context.user,
+            "prev": previous,
+            "rprev": runtime.previous,
+        }
+
+    first = {"thread": thread["configurable"]["thread_id"], "item": {"v": 1}, "user": "ann"}
+    first.update(prev=None, rprev=None)
+    chunks = list(
+        inj.stream(1, thread, stream_mode=["custom", "updates", "values"], context=Ctx("ann"))
+    )
+    assert chunks == [("custom", {"got": 1}), ("updates", {"inj": first}), ("values", first)]
+    second = inj.invoke(2, thread, context=Ctx("bob"))
+    assert second["user"] == "bob"
+    assert second["prev"] == first
+    assert second["rprev"] == first
+
+
+def test_task_retry_policy_retries_the_call():
+    """LangGraph 1.2.22: a task failing twice with ValueError under ``max_attempts=3`` returns
+    on the third attempt (``40``, attempts ``[4, 4, 4]``)."""
+    attempts: list[int] = []
+    policy = RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False, retry_on=ValueError)
+
+    @task(retry_policy=policy)
+    def flaky(x: int) -> int:
+        attempts.append(x)
+        if len(attempts) < 3:
+            raise ValueError("boom")
+        return x * 10
+
+    @entrypoint()
+    def retry_wf(x: int) -> int:
+        return flaky(x).result()
+
+    assert retry_wf.invoke(4) == 40
+    assert attempts == [4, 4, 4]
+
+
+def test_async_entrypoint_gathers_async_tasks(saver, thread):
+    """LangGraph 1.2.22: ``[2, 4, 6]``, then a run streaming ``{'slow_double': 8}``,
+    ``{'aw': [8]}``."""
+
+    @task
+    async def slow_double(x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    @entrypoint(checkpointer=saver)
+    async def aw(xs: list[int]) -> list[int]:
+        return list(await asyncio.gather(*[slow_double(x) for x in xs]))
+
+    async def main() -> tuple[Any, Any]:
+        return await aw.ainvoke([1, 2, 3], thread), [c async for c in aw.astream([4], thread)]
+
+    assert asyncio.run(main()) == ([2, 4, 6], [{"slow_double": 8}, {"aw": [8]}])
+
+
+def test_a_task_called_from_a_graph_node(saver, thread):
+    """LangGraph 1.2.22 streams ``{'inc': 2}`` then ``{'node': {'x': 2}}``."""
+
+    class S(TypedDict):
+        x: int
+
+    @task
+    def inc(x: int) -> int:
+        return x + 1
+
+    def node(state: S) -> dict[str, int]:
+        return {"x": inc(state["x"]).result()}
+
+    builder = StateGraph(S)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile(checkpointer=saver)
+    assert list(graph.stream({"x": 1}, thread)) == [{"inc": 2}, {"node": {"x": 2}}]
+    assert graph.get_state(thread).values == {"x": 2}
+
+
+@pytest.mark.tether_only
+def test_a_task_called_outside_a_workflow_says_where_to_call_it():
+    """LangGraph 1.2.22 raises ``RuntimeError: Called get_config outside of a runnable context``."""
+
+    @task
+    def lonely(x: int) -> int:
+        return x
+
+    with pytest.raises(ConfigurationError, match="inside an @entrypoint function"):
+        lonely(1)
+
+
+@pytest.mark.tether_only
+def test_an_entrypoint_needs_an_input_parameter():
+    """LangGraph 1.2.22 raises ``ValueError: Entrypoint function must have at least one
+    parameter``."""
+    with pytest.raises(ConfigurationError, match="first parameter"):
+
+        @entrypoint()
+        def noarg() -> int:
+            return 1
