@@ -298,6 +298,7 @@ class RunLoop:
             entry = self.channels.get(self.graph.input_channel)
             if entry is not None and entry.is_available():
                 values[self.graph.input_channel] = entry.value
+            values.update(self._managed_values())
         tasks = prepare_next_tasks(
             self.graph, self.checkpoint, self.channels, self.step, self.ctx.ns, values
         )
@@ -310,7 +311,14 @@ class RunLoop:
 
     def fresh_view(self, writes: list[tuple[str, Any]]) -> dict[str, Any]:
         """The state as it would be with only these writes applied (what a branch reads)."""
-        return fresh_state(self.graph, self.channels, writes)
+        values = fresh_state(self.graph, self.channels, writes)
+        if self.graph.managed:
+            values.update(self._managed_values())
+        return values
+
+    def _managed_values(self) -> dict[str, Any]:
+        """Managed values (``RemainingSteps``, ...) for tasks of this step; never stored."""
+        return {key: read(self.step, self.stop) for key, read in self.graph.managed.items()}
 
     def _reapply_pending_writes(self, tasks: list[Task]) -> None:
         if not self.pending_writes:

@@ -65,3 +65,5 @@ class GraphSpec:
     update_view: Callable[[Writes], Any]
     """Turns a task's writes into what the ``updates`` stream shows for it."""
     trigger_to_nodes: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    managed: dict[str, Callable[[int, int], Any]] = dataclasses.field(default_factory=dict)
+    """Managed values: key -> f(step, stop), computed into each task's input, never stored."""
