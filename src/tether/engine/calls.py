@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether import _runtime_context
 from tether.constants import INTERRUPT, RESUME, RETURN
+from tether.engine.caching import CacheEntry, cache_entry
 from tether.engine.effects import Emit, PutWrites
 from tether.engine.task import Scratchpad, Task, pending_write_groups, task_id, task_namespace
 from tether.errors import ConfigurationError, GraphInterrupt
@@ -48,6 +49,8 @@ class CallSpec:
     func: Callable[..., Any]
     is_async: bool
     retry_policy: Sequence[RetryPolicy] = ()
+    cache_policy: Any = None
+    cache_ns: tuple[str, ...] = ()
 
 
 class CallSite:
@@ -81,11 +84,14 @@ class CallSite:
         config = self.loop.ctx.fenced(self.loop.checkpoint_config)
         return PutWrites(config, writes, call_id, f"{self.task.path_key}~{name}")
 
-    def emit_update(self, name: str, value: Any) -> None:
+    def emit_update(self, name: str, value: Any, *, cached: bool = False) -> None:
         """Show the call's result in the ``updates`` stream, as LangGraph does."""
         if "updates" in self.loop.ctx.stream_modes:
+            update = {name: value}
+            if cached:
+                update["__metadata__"] = {"cached": True}
             with self.lock:
-                self.task.sub_chunks.append(Emit("updates", {name: value}, self.loop.ctx.stream_ns))
+                self.task.sub_chunks.append(Emit("updates", update, self.loop.ctx.stream_ns))
 
     def wait_sync(self) -> None:
         """Wait for calls still running (their results must be stored before the node ends)."""
@@ -186,9 +192,16 @@ class _Call:
         ctx.calls = Frame(site, self.id, self.ns)
         return _runtime_context.enter(ctx), scratchpad
 
-    def _outcome(self, result: Any) -> PutWrites | None:
-        self.frame.site.emit_update(self.spec.name, result)
+    def _outcome(self, result: Any, *, cached: bool = False) -> PutWrites | None:
+        self.frame.site.emit_update(self.spec.name, result, cached=cached)
         return self.frame.site.record(self.id, self.spec.name, [(RETURN, result)])
+
+    def _cache_entry(self) -> CacheEntry | None:
+        cache = self.frame.site.loop.ctx.cache
+        if cache is None or self.spec.cache_policy is None:
+            return None
+        spec = self.spec
+        return cache_entry(spec.cache_policy, spec.cache_ns, spec.name, self.args, self.kwargs)
 
     def _paused(self, exc: GraphInterrupt, scratchpad: Scratchpad) -> PutWrites | None:
         writes: list[tuple[str, Any]] = [(INTERRUPT, exc.interrupts)]
@@ -206,6 +219,13 @@ class _Call:
 
     def run_sync(self) -> Any:
         persist = self.frame.site.persist
+        cache = self.frame.site.loop.ctx.cache
+        entry = self._cache_entry()
+        if entry is not None:
+            found = cache.get([entry.key])
+            if entry.key in found:
+                _store_sync(persist, self._outcome(found[entry.key], cached=True))
+                return found[entry.key]
         attempt = 0
         while True:
             attempt += 1
@@ -220,6 +240,8 @@ class _Call:
                 if delay is None:
                     raise
             else:
+                if entry is not None:
+                    cache.set({entry.key: (result, entry.ttl)})
                 _store_sync(persist, self._outcome(result))
                 return result
             finally:
@@ -228,6 +250,13 @@ class _Call:
 
     async def run_async(self) -> Any:
         persist = self.frame.site.persist
+        cache = self.frame.site.loop.ctx.cache
+        entry = self._cache_entry()
+        if entry is not None:
+            found = await cache.aget([entry.key])
+            if entry.key in found:
+                await _store_async(persist, self._outcome(found[entry.key], cached=True))
+                return found[entry.key]
         attempt = 0
         while True:
             attempt += 1
@@ -242,6 +271,8 @@ class _Call:
                 if delay is None:
                     raise
             else:
+                if entry is not None:
+                    await cache.aset({entry.key: (result, entry.ttl)})
                 await _store_async(persist, self._outcome(result))
                 return result
             finally:

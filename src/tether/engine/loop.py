@@ -422,6 +422,8 @@ class RunLoop:
             if start:
                 payload["input"] = task.input
                 payload["triggers"] = list(task.triggers)
+            elif task.cached:
+                continue  # LangGraph reports no result for a task replayed from the cache
             else:
                 payload["error"] = task.error
                 payload["result"] = (
@@ -438,9 +440,10 @@ class RunLoop:
             for task in sorted(tasks, key=lambda t: t.path_key):
                 if task.name == "__start__":
                     continue
-                yield Emit(
-                    "updates", {task.name: self.graph.update_view(task.writes)}, self.ctx.stream_ns
-                )
+                update = {task.name: self.graph.update_view(task.writes)}
+                if task.cached:
+                    update["__metadata__"] = {"cached": True}
+                yield Emit("updates", update, self.ctx.stream_ns)
         if "values" in modes:
             yield Emit("values", self.graph.build_output(self.values()), self.ctx.stream_ns)
 

@@ -41,6 +41,7 @@ class ParentLink:
     stream_ns: tuple[str, ...]
     sink: Callable[[Any], None] | None
     lease: Lease | None = None
+    cache: Any = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -85,6 +86,8 @@ class RunContext:
     busy_wait: float | None = None
     """Seconds to wait for another run's lease (None: refuse at once with ThreadBusy)."""
     is_root: bool = True
+    cache: Any = None
+    """The graph's ``BaseCache`` (node and task results), if any."""
 
     def wants_lease(self) -> bool:
         return (
@@ -152,6 +155,7 @@ class RunContext:
             stream_ns=(*self.stream_ns, task.ns.rsplit("|", 1)[-1]),
             sink=task.sub_chunks.append if self.stream_subgraphs else None,
             lease=self.lease,
+            cache=self.cache,
         )
         config = dict(self.config)
         config[CONF] = conf

@@ -42,6 +42,9 @@ class NodeSpec:
     retry_policy: Sequence[RetryPolicy] = ()
     subgraph: Any = None
     metadata: Mapping[str, Any] | None = None
+    cache_policy: Any = None
+    """A ``CachePolicy``: the node's writes are cached when the graph has a cache."""
+    cache_ns: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(slots=True)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from tether.constants import END, START, TASKS
+from tether.engine.caching import cache_namespace
 from tether.engine.calls import CallSpec, current_frame
 from tether.engine.channels import EphemeralValue, LastValue, Topic
 from tether.engine.pregel import CompiledGraph
@@ -51,7 +52,14 @@ class _TaskFunction(Generic[R]):
         self.func = func
         self.name = str(name or getattr(func, "__name__", "task"))
         self.cache_policy = cache_policy
-        self.spec = CallSpec(self.name, func, is_async_callable(func), tuple(retry_policy))
+        self.spec = CallSpec(
+            self.name,
+            func,
+            is_async_callable(func),
+            tuple(retry_policy),
+            cache_policy,
+            cache_namespace(func, self.name) if cache_policy is not None else (),
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         frame = current_frame(f"task {self.name!r}")
@@ -124,8 +132,9 @@ class entrypoint(Generic[R]):
             raise TypeError(f"@entrypoint(...) decorates a function, not {func!r}")
         name = getattr(func, "__name__", "entrypoint")
         graph = CompiledGraph(
-            _spec(name, func, self.retry_policy),
+            _spec(name, func, self.retry_policy, self.cache_policy),
             checkpointer=self.checkpointer,
+            cache=self.cache,
             store=self.store,
             name=name,
             context_schema=self.context_schema,
@@ -133,7 +142,12 @@ class entrypoint(Generic[R]):
         return graph
 
 
-def _spec(name: str, func: Callable[..., Any], retry_policy: Sequence[RetryPolicy]) -> GraphSpec:
+def _spec(
+    name: str,
+    func: Callable[..., Any],
+    retry_policy: Sequence[RetryPolicy],
+    cache_policy: CachePolicy | None,
+) -> GraphSpec:
     call, acall = _adapt(name, func)
 
     def to_writes(result: Any, task: Task) -> Writes:
@@ -150,6 +164,8 @@ def _spec(name: str, func: Callable[..., Any], retry_policy: Sequence[RetryPolic
         is_async=acall is not None,
         acall=acall,
         retry_policy=retry_policy,
+        cache_policy=cache_policy,
+        cache_ns=cache_namespace(func, name) if cache_policy is not None else (),
     )
     return GraphSpec(
         channels={

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether.constants import END, START, TASKS
+from tether.engine.caching import cache_namespace
 from tether.engine.channels import Barrier, Channel, EphemeralValue, LastValue, Topic
 from tether.engine.spec import GraphSpec, NodeSpec, Writes
 from tether.engine.task import Task
@@ -223,4 +224,6 @@ def _user_node(
         retry_policy=node.retry_policy,
         subgraph=subgraph,
         metadata=node.metadata,
+        cache_policy=node.cache_policy,
+        cache_ns=cache_namespace(action, name) if node.cache_policy is not None else (),
     )
