@@ -241,3 +241,26 @@ def test_an_entrypoint_needs_an_input_parameter():
         @entrypoint()
         def noarg() -> int:
             return 1
+
+
+def test_invoke_of_a_paused_workflow_returns_only_the_interrupts(saver, thread):
+    """LangGraph 1.2.22 returns ``{'__interrupt__': [Interrupt('q?')]}`` when a run pauses and
+    its output is not a dict (here None, then the earlier return ``[1]``), and the resume value
+    once answered."""
+
+    @entrypoint(checkpointer=saver)
+    def wf(x: int) -> Any:
+        return interrupt("q?")
+
+    outputs = [
+        wf.invoke(1, thread),
+        wf.invoke(Command(resume=[1]), thread),
+        wf.invoke(2, thread),
+        wf.invoke(Command(resume="s"), thread),
+    ]
+    assert [_no_ids([o])[0] for o in outputs] == [
+        {"__interrupt__": ["q?"]},
+        [1],
+        {"__interrupt__": ["q?"]},
+        "s",
+    ]

@@ -441,8 +441,10 @@ class _Invocation:
         if self.chunks is not None:
             return self.chunks
         output = loop.output
-        if loop.status == "interrupted" and loop.interrupts and isinstance(output, dict):
-            output = {**output, "__interrupt__": list(loop.interrupts)}
+        if loop.status == "interrupted" and loop.interrupts:
+            pending = {"__interrupt__": list(loop.interrupts)}
+            # LangGraph: a dict output gains the interrupts; any other output is replaced by them
+            output = {**output, **pending} if isinstance(output, dict) else pending
         return output
 
 
