@@ -264,3 +264,40 @@ def test_invoke_of_a_paused_workflow_returns_only_the_interrupts(saver, thread):
         {"__interrupt__": ["q?"]},
         "s",
     ]
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+@pytest.mark.parametrize("driver", ["invoke", "ainvoke"])
+def test_finished_tasks_do_not_run_again_after_an_interrupt(saver, thread, durability, driver):
+    """Whatever the durability and driver, the resume re-runs only the interrupted task, and a
+    task calling a task keeps both results (LangGraph 1.2.22 gives the same counts)."""
+    runs: Counter[str] = Counter()
+
+    @task
+    def inner(x: int) -> int:
+        runs["inner"] += 1
+        return x * 2
+
+    @task
+    def outer(x: int) -> int:
+        runs["outer"] += 1
+        return inner(x).result() + 1
+
+    @task
+    def ask(x: int) -> Any:
+        runs["ask"] += 1
+        return interrupt(x)
+
+    @entrypoint(checkpointer=saver)
+    def wf(x: int) -> list[Any]:
+        o = outer(x).result()
+        return [o, ask(o).result()]
+
+    def run(value: Any) -> Any:
+        if driver == "invoke":
+            return wf.invoke(value, thread, durability=durability)
+        return asyncio.run(wf.ainvoke(value, thread, durability=durability))
+
+    assert _no_ids([run(1)]) == [{"__interrupt__": [3]}]
+    assert run(Command(resume="ok")) == [3, "ok"]
+    assert runs == {"inner": 1, "outer": 1, "ask": 2}

@@ -47,24 +47,17 @@ class LastValue(_engine.LastValue):
         self.typ = typ
 
 
-class AnyValue(_engine.Channel):
-    """The last value written, several writes in one step allowed; empties when unwritten."""
+class AnyValue(_engine.EphemeralValue):
+    """The last value written, several writes in one step allowed; empties when unwritten.
+
+    (The engine's unguarded ephemeral channel behaves exactly so.)
+    """
 
     __slots__ = ("typ",)
-    clears_when_unwritten = True
 
     def __init__(self, typ: Any = Any, key: str = "") -> None:
         super().__init__(key)
         self.typ = typ
-
-    def update(self, values: Sequence[Any]) -> bool:
-        if not values:
-            if self.value is MISSING:
-                return False
-            self.value = MISSING
-            return True
-        self.value = values[-1]
-        return True
 
 
 class EphemeralValue(_engine.EphemeralValue):

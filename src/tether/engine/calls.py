@@ -15,7 +15,7 @@ import contextvars
 import dataclasses
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tether import _runtime_context
@@ -217,23 +217,23 @@ class _Call:
                 return policy.delay(attempt) if attempt < policy.max_attempts else None
         return None
 
-    def run_sync(self) -> Any:
-        persist = self.frame.site.persist
-        cache = self.frame.site.loop.ctx.cache
+    def _steps(self) -> Generator[tuple[str, Any], Any, Any]:
+        """The call, written once: yields ("call"|"cache_get"|"cache_set"|"store"|"sleep", arg)
+        requests that ``run_sync`` and ``run_async`` carry out; returns the result."""
         entry = self._cache_entry()
         if entry is not None:
-            found = cache.get([entry.key])
+            found = yield ("cache_get", entry.key)
             if entry.key in found:
-                _store_sync(persist, self._outcome(found[entry.key], cached=True))
+                yield ("store", self._outcome(found[entry.key], cached=True))
                 return found[entry.key]
         attempt = 0
         while True:
             attempt += 1
             token, scratchpad = self._enter()
             try:
-                result = self.spec.func(*self.args, **self.kwargs)
+                result = yield ("call", None)
             except GraphInterrupt as exc:
-                _store_sync(persist, self._paused(exc, scratchpad))
+                yield ("store", self._paused(exc, scratchpad))
                 raise
             except BaseException as exc:
                 delay = self._retry_delay(exc, attempt)
@@ -241,43 +241,81 @@ class _Call:
                     raise
             else:
                 if entry is not None:
-                    cache.set({entry.key: (result, entry.ttl)})
-                _store_sync(persist, self._outcome(result))
+                    yield ("cache_set", {entry.key: (result, entry.ttl)})
+                yield ("store", self._outcome(result))
                 return result
             finally:
                 _runtime_context.leave(token)
-            time.sleep(delay)
+            yield ("sleep", delay)
+
+    def run_sync(self) -> Any:
+        """Run the call in this thread."""
+        gen = self._steps()
+        reply: Reply = (None, None)
+        while True:
+            done, op = _advance(gen, reply)
+            if done:
+                return op
+            reply = self._perform_sync(*op)
 
     async def run_async(self) -> Any:
-        persist = self.frame.site.persist
-        cache = self.frame.site.loop.ctx.cache
-        entry = self._cache_entry()
-        if entry is not None:
-            found = await cache.aget([entry.key])
-            if entry.key in found:
-                await _store_async(persist, self._outcome(found[entry.key], cached=True))
-                return found[entry.key]
-        attempt = 0
+        """Run the call (an async function) on the event loop."""
+        gen = self._steps()
+        reply: Reply = (None, None)
         while True:
-            attempt += 1
-            token, scratchpad = self._enter()
-            try:
-                result = await self.spec.func(*self.args, **self.kwargs)
-            except GraphInterrupt as exc:
-                await _store_async(persist, self._paused(exc, scratchpad))
-                raise
-            except BaseException as exc:
-                delay = self._retry_delay(exc, attempt)
-                if delay is None:
-                    raise
-            else:
-                if entry is not None:
-                    await cache.aset({entry.key: (result, entry.ttl)})
-                await _store_async(persist, self._outcome(result))
-                return result
-            finally:
-                _runtime_context.leave(token)
-            await asyncio.sleep(delay)
+            done, op = _advance(gen, reply)
+            if done:
+                return op
+            reply = await self._perform_async(*op)
+
+    def _perform_sync(self, kind: str, arg: Any) -> Reply:
+        site = self.frame.site
+        cache = site.loop.ctx.cache
+        try:
+            if kind == "call":
+                return self.spec.func(*self.args, **self.kwargs), None
+            if kind == "cache_get":
+                return cache.get([arg]), None
+            if kind == "cache_set":
+                cache.set(arg)
+            elif kind == "store" and arg is not None and site.persist is not None:
+                site.persist.sync(arg)
+            elif kind == "sleep":
+                time.sleep(arg)
+        except BaseException as exc:
+            return None, exc
+        return None, None
+
+    async def _perform_async(self, kind: str, arg: Any) -> Reply:
+        site = self.frame.site
+        cache = site.loop.ctx.cache
+        try:
+            if kind == "call":
+                return await self.spec.func(*self.args, **self.kwargs), None
+            if kind == "cache_get":
+                return await cache.aget([arg]), None
+            if kind == "cache_set":
+                await cache.aset(arg)
+            elif kind == "store":
+                await _store_async(site.persist, arg)
+            elif kind == "sleep":
+                await asyncio.sleep(arg)
+        except BaseException as exc:
+            return None, exc
+        return None, None
+
+
+Reply = tuple[Any, BaseException | None]
+"""What a carried-out request sends back into ``_Call._steps``: (value, None) or (None, error)."""
+
+
+def _advance(gen: Generator[tuple[str, Any], Any, Any], reply: Reply) -> tuple[bool, Any]:
+    """Resume ``gen`` with a reply: (False, next request) or (True, its return value)."""
+    value, error = reply
+    try:
+        return False, (gen.throw(error) if error is not None else gen.send(value))
+    except StopIteration as stop:
+        return True, stop.value
 
 
 def current_frame(what: str) -> Frame:
@@ -290,11 +328,6 @@ def current_frame(what: str) -> Frame:
             f"@entrypoint function, another task, or a graph node"
         )
     return frame
-
-
-def _store_sync(persist: Persist | None, effect: PutWrites | None) -> None:
-    if effect is not None and persist is not None:
-        persist.sync(effect)
 
 
 async def _store_async(persist: Persist | None, effect: PutWrites | None) -> None:
