@@ -8,6 +8,7 @@ the tests pass ``recursion_limit`` where managed values show it.
 from __future__ import annotations
 
 import operator
+import sys
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -24,6 +25,9 @@ from tether.channels import (
 from tether.errors import GraphRecursionError, InvalidUpdateError
 from tether.graph import END, START, StateGraph
 from tether.managed import IsLastStep, RemainingSteps
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired
 
 
 class Channels(TypedDict):
@@ -223,3 +227,28 @@ def test_named_barrier_value_reads_none_once_every_name_wrote():
     builder.add_edge(["x", "y"], "z")
     assert builder.compile().invoke({"log": []}) == {"done": None, "log": ["x", "y", "z"]}
     assert seen == [{"done": None, "log": ["x", "y"]}]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="typing.NotRequired is Python 3.11+")
+def test_not_required_wrappers_keep_managed_values_and_reducers():
+    """``NotRequired[RemainingSteps]`` (LangGraph's AgentState writes it so) is still a managed
+    value and ``NotRequired[Annotated[list, operator.add]]`` still a reducer: LangGraph 1.2.22
+    returns ``{'log': ['a', 'b']}`` and the node sees ``remaining_steps == 9``."""
+
+    class S(TypedDict):
+        log: NotRequired[Annotated[list[str], operator.add]]
+        remaining_steps: NotRequired[RemainingSteps]
+
+    seen: list[int] = []
+
+    def a(state: S) -> dict[str, Any]:
+        seen.append(state["remaining_steps"])
+        return {"log": ["a"]}
+
+    builder = StateGraph(S)
+    builder.add_node("a", a)
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    assert builder.compile().invoke({"log": []}, {"recursion_limit": 10}) == {"log": ["a", "b"]}
+    assert seen == [9]

@@ -301,3 +301,41 @@ def test_finished_tasks_do_not_run_again_after_an_interrupt(saver, thread, durab
     assert _no_ids([run(1)]) == [{"__interrupt__": [3]}]
     assert run(Command(resume="ok")) == [3, "ok"]
     assert runs == {"inner": 1, "outer": 1, "ask": 2}
+
+
+class Urls(TypedDict, total=False):
+    urls: list[str]
+    results: list[str]
+
+
+def test_tasks_in_a_graph_node_are_not_repeated_after_the_node_fails(saver, thread):
+    """The durable-execution page's "tasks in nodes" shape: a node fans out ``_make_request``
+    tasks and one fails. LangGraph 1.2.22 raises the ConnectionError, and ``invoke(None)``
+    fetches only ``c`` again: fetched ``['a', 'b', 'c', 'c']``."""
+    fetched: list[str] = []
+    failing = {"c"}
+
+    @task
+    def _make_request(url: str) -> str:
+        fetched.append(url)
+        if url in failing:
+            raise ConnectionError("down")
+        return f"<html {url}>"
+
+    def call_api(state: Urls) -> dict[str, Any]:
+        requests = [_make_request(url) for url in state["urls"]]
+        return {"results": [r.result() for r in requests]}
+
+    builder = StateGraph(Urls)
+    builder.add_node("call_api", call_api)
+    builder.add_edge(START, "call_api")
+    graph = builder.compile(checkpointer=saver)
+
+    with pytest.raises(ConnectionError):
+        graph.invoke({"urls": ["a", "b", "c"]}, thread)
+    failing.clear()
+    assert graph.invoke(None, thread) == {
+        "urls": ["a", "b", "c"],
+        "results": ["<html a>", "<html b>", "<html c>"],
+    }
+    assert sorted(fetched) == ["a", "b", "c", "c"]
