@@ -13,12 +13,13 @@ from typing import Any, TypedDict
 
 import pytest
 
+from tether.config import get_stream_writer
 from tether.errors import ConfigurationError
 from tether.func import entrypoint, task
 from tether.graph import START, StateGraph
 from tether.runtime import Runtime
 from tether.store.memory import InMemoryStore
-from tether.types import Command, Interrupt, RetryPolicy, interrupt
+from tether.types import Command, Interrupt, RetryPolicy, StreamWriter, interrupt
 
 
 def _no_ids(chunks: list[Any]) -> list[Any]:
@@ -339,3 +340,31 @@ def test_tasks_in_a_graph_node_are_not_repeated_after_the_node_fails(saver, thre
         "results": ["<html a>", "<html b>", "<html c>"],
     }
     assert sorted(fetched) == ["a", "b", "c", "c"]
+
+
+def test_task_calls_show_in_the_tasks_and_custom_streams(saver, thread):
+    """LangGraph 1.2.22 streams, for a task ``t`` called with 1: a ``tasks`` start event with
+    input ``((1,), {})`` and triggers ``('__pregel_push',)``, the task's custom chunk, the update
+    ``{'t': 2}`` and a result event ``{'__return__': 2}``; the entrypoint's own start event has
+    input ``1``."""
+
+    @task
+    def t(x: int) -> int:
+        get_stream_writer()({"in_task": x})
+        return x + 1
+
+    @entrypoint(checkpointer=saver)
+    def wf(x: int, *, writer: StreamWriter) -> int:
+        writer("start")
+        return t(x).result()
+
+    chunks = list(wf.stream(1, thread, stream_mode=["tasks", "custom", "updates"]))
+
+    starts = [(d["name"], d["input"], list(d["triggers"])) for m, d in chunks if "input" in d]
+    assert starts == [("wf", 1, ["__start__"]), ("t", ((1,), {}), ["__pregel_push"])]
+    ends = [
+        (d["name"], d["result"], d["error"]) for m, d in chunks if m == "tasks" and "result" in d
+    ]
+    assert ends[0] == ("t", {"__return__": 2}, None)
+    assert [d for m, d in chunks if m == "custom"] == ["start", {"in_task": 1}]
+    assert [d for m, d in chunks if m == "updates"] == [{"t": 2}, {"wf": 2}]

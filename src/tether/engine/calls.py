@@ -22,7 +22,14 @@ from tether import _runtime_context
 from tether.constants import INTERRUPT, RESUME, RETURN
 from tether.engine.caching import CacheEntry, cache_entry
 from tether.engine.effects import Emit, PutWrites
-from tether.engine.task import Scratchpad, Task, pending_write_groups, task_id, task_namespace
+from tether.engine.task import (
+    PUSH,
+    Scratchpad,
+    Task,
+    pending_write_groups,
+    task_id,
+    task_namespace,
+)
 from tether.errors import ConfigurationError, GraphInterrupt
 from tether.types import RetryPolicy
 
@@ -71,6 +78,11 @@ class CallSite:
                 self._saved = pending_write_groups(self.loop.pending_writes)
             return self._saved.get(call_id, [])
 
+    def state_value(self, key: str) -> Any:
+        """A state channel's value as the node's step started (None when it has none)."""
+        channel = self.loop.channels.get(key)
+        return channel.value if channel is not None and channel.is_available() else None
+
     def pool(self) -> concurrent.futures.ThreadPoolExecutor:
         with self.lock:
             if self._pool is None:
@@ -90,8 +102,17 @@ class CallSite:
             update = {name: value}
             if cached:
                 update["__metadata__"] = {"cached": True}
-            with self.lock:
-                self.task.sub_chunks.append(Emit("updates", update, self.loop.ctx.stream_ns))
+            self._emit("updates", update)
+
+    def emit_task(self, payload: dict[str, Any], *, start: bool) -> None:
+        """A ``tasks``/``debug`` stream event of a call (its start, or how it ended)."""
+        modes = self.loop.ctx.stream_modes
+        if "tasks" in modes or "debug" in modes:
+            self._emit("tasks", {"step": self.loop.step, "start": start, "payload": payload})
+
+    def _emit(self, mode: str, data: Any) -> None:
+        with self.lock:
+            self.task.sub_chunks.append(Emit(mode, data, self.loop.ctx.stream_ns))
 
     def wait_sync(self) -> None:
         """Wait for calls still running (their results must be stored before the node ends)."""
@@ -194,7 +215,15 @@ class _Call:
 
     def _outcome(self, result: Any, *, cached: bool = False) -> PutWrites | None:
         self.frame.site.emit_update(self.spec.name, result, cached=cached)
+        if not cached:  # LangGraph reports no result for a task replayed from the cache
+            self._ended(result={RETURN: result})
         return self.frame.site.record(self.id, self.spec.name, [(RETURN, result)])
+
+    def _ended(
+        self, *, result: Any = None, error: BaseException | None = None, interrupts: Any = ()
+    ) -> None:
+        payload = {"id": self.id, "name": self.spec.name, "error": error, "result": result}
+        self.frame.site.emit_task({**payload, "interrupts": list(interrupts)}, start=False)
 
     def _cache_entry(self) -> CacheEntry | None:
         cache = self.frame.site.loop.ctx.cache
@@ -204,6 +233,7 @@ class _Call:
         return cache_entry(spec.cache_policy, spec.cache_ns, spec.name, self.args, self.kwargs)
 
     def _paused(self, exc: GraphInterrupt, scratchpad: Scratchpad) -> PutWrites | None:
+        self._ended(interrupts=exc.interrupts)
         writes: list[tuple[str, Any]] = [(INTERRUPT, exc.interrupts)]
         if scratchpad.resume:
             writes.append((RESUME, list(scratchpad.resume)))
@@ -226,6 +256,8 @@ class _Call:
             if entry.key in found:
                 yield ("store", self._outcome(found[entry.key], cached=True))
                 return found[entry.key]
+        start = {"id": self.id, "name": self.spec.name, "input": (self.args, self.kwargs)}
+        self.frame.site.emit_task({**start, "triggers": [PUSH]}, start=True)
         attempt = 0
         while True:
             attempt += 1
@@ -238,6 +270,7 @@ class _Call:
             except BaseException as exc:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
+                    self._ended(error=exc)
                     raise
             else:
                 if entry is not None:

@@ -158,7 +158,7 @@ def _spec(
     node = NodeSpec(
         name=name,
         triggers=(START,),
-        read=lambda values: (values.get(START), values.get(PREVIOUS)),
+        read=lambda values: values.get(START),
         call=call,
         to_writes=to_writes,
         is_async=acall is not None,
@@ -220,9 +220,9 @@ def _adapt(name: str, func: Callable[..., Any]) -> tuple[Any, Any]:
 
     if is_async_callable(func):
 
-        async def acall(value: Any, config: dict[str, Any]) -> Any:
-            inp, previous = value
+        async def acall(inp: Any, config: dict[str, Any]) -> Any:
             frame = current_frame(f"entrypoint {name!r}")
+            previous = frame.site.state_value(PREVIOUS)
             try:
                 return await func(inp, **kwargs_for(previous, config))
             finally:
@@ -230,9 +230,9 @@ def _adapt(name: str, func: Callable[..., Any]) -> tuple[Any, Any]:
 
         return acall, acall
 
-    def call(value: Any, config: dict[str, Any]) -> Any:
-        inp, previous = value
+    def call(inp: Any, config: dict[str, Any]) -> Any:
         frame = current_frame(f"entrypoint {name!r}")
+        previous = frame.site.state_value(PREVIOUS)
         try:
             return func(inp, **kwargs_for(previous, config))
         finally:
