@@ -6,6 +6,7 @@ Expected values are LangGraph 1.2.22's output for the same code (run in the benc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, TypedDict
 
 import pytest
@@ -149,3 +150,33 @@ def test_a_key_func_returning_a_non_string_is_refused():
     graph = _graph([], CachePolicy(key_func=lambda s: s["x"])).compile(cache=InMemoryCache())
     with pytest.raises(ConfigurationError, match="must return a str or bytes"):
         graph.invoke({"x": 1})
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Shapes(TypedDict, total=False):
+    start: Point
+    moved: Point
+
+
+def test_cached_writes_may_hold_classes_of_the_state_schema():
+    """A dataclass named in the state schema is cached like it is checkpointed (no pickle)."""
+    calls: list[Point] = []
+
+    def move(state: Shapes) -> dict[str, Any]:
+        calls.append(state["start"])
+        return {"moved": Point(state["start"].x + 1, state["start"].y)}
+
+    builder = StateGraph(Shapes)
+    builder.add_node("move", move, cache_policy=CachePolicy(key_func=lambda s: repr(s["start"])))
+    builder.add_edge(START, "move")
+    graph = builder.compile(cache=InMemoryCache())
+
+    first = graph.invoke({"start": Point(1, 2)})
+    second = graph.invoke({"start": Point(1, 2)})
+    assert first == second == {"start": Point(1, 2), "moved": Point(2, 2)}
+    assert calls == [Point(1, 2)]

@@ -238,6 +238,8 @@ class StateGraph:
         self.compiled = True
         if checkpointer not in (None, True, False) and hasattr(checkpointer, "with_allowlist"):
             checkpointer = _allow_schema_types(checkpointer, self)
+        if hasattr(getattr(cache, "serde", None), "with_allowlist"):
+            cache = _allow_schema_types(cache, self)  # cached writes hold state values too
         return CompiledStateGraph(
             spec,
             builder=self,
@@ -255,7 +257,8 @@ class StateGraph:
 
 
 def _allow_schema_types(checkpointer: Any, graph: StateGraph) -> Any:
-    """Let the saver store the classes the state schemas mention (the serializer's allowlist)."""
+    """Let the saver (or cache) store the classes the state schemas mention (the serializer's
+    allowlist)."""
     try:
         from tether.checkpoint.serde import allowlist_from_schema
     except ImportError:
