@@ -115,20 +115,21 @@ class CallSite:
             self.task.sub_chunks.append(Emit(mode, data, self.loop.ctx.stream_ns))
 
     def wait_sync(self) -> None:
-        """Wait for calls still running (their results must be stored before the node ends)."""
+        """Wait for calls still running (their results must be stored before the node ends),
+        then let the call threads go."""
         pending, self.outstanding = self.outstanding, []
         concurrent.futures.wait([f for f in pending if isinstance(f, concurrent.futures.Future)])
+        with self.lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     async def wait_async(self) -> None:
-        pending, self.outstanding = self.outstanding, []
-        waitable = [f for f in pending if isinstance(f, asyncio.Future)]
+        """``wait_sync`` for a node on the event loop."""
+        waitable = [f for f in self.outstanding if isinstance(f, asyncio.Future)]
         if waitable:
             await asyncio.gather(*waitable, return_exceptions=True)
-        self.wait_sync_quietly(pending)
-
-    @staticmethod
-    def wait_sync_quietly(pending: list[Any]) -> None:
-        concurrent.futures.wait([f for f in pending if isinstance(f, concurrent.futures.Future)])
+        self.wait_sync()
 
 
 class Frame:
