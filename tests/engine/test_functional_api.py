@@ -368,3 +368,33 @@ def test_task_calls_show_in_the_tasks_and_custom_streams(saver, thread):
     assert ends[0] == ("t", {"__return__": 2}, None)
     assert [d for m, d in chunks if m == "custom"] == ["start", {"in_task": 1}]
     assert [d for m, d in chunks if m == "updates"] == [{"t": 2}, {"wf": 2}]
+
+
+def test_an_entrypoint_as_a_subgraph_node(saver, thread):
+    """LangGraph 1.2.22: ``{'x': 4}``; streamed with subgraphs, the task's and the entrypoint's
+    updates come under the node's namespace, then the parent's update."""
+
+    @task
+    def double(x: int) -> int:
+        return x * 2
+
+    @entrypoint()
+    def inner(state: dict[str, Any]) -> dict[str, Any]:
+        return {"x": double(state["x"]).result()}
+
+    class S(TypedDict):
+        x: int
+
+    builder = StateGraph(S)
+    builder.add_node("inner", inner)
+    builder.add_edge(START, "inner")
+    graph = builder.compile(checkpointer=saver)
+
+    assert graph.invoke({"x": 2}, thread) == {"x": 4}
+    other = {"configurable": {"thread_id": f"{thread['configurable']['thread_id']}-2"}}
+    chunks = list(graph.stream({"x": 3}, other, subgraphs=True))
+    assert [(len(ns), ns[0].split(":")[0] if ns else "", data) for ns, data in chunks] == [
+        (1, "inner", {"double": 6}),
+        (1, "inner", {"inner": {"x": 6}}),
+        (0, "", {"inner": {"x": 6}}),
+    ]
