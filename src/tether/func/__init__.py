@@ -24,7 +24,7 @@ from tether.engine.pregel import CompiledGraph
 from tether.engine.spec import GraphSpec, NodeSpec, Writes
 from tether.engine.task import Task
 from tether.errors import ConfigurationError, InvalidUpdateError
-from tether.graph.node import is_async_callable
+from tether.graph.node import _injected, is_async_callable
 from tether.types import CachePolicy, Command, RetryPolicy
 
 PREVIOUS = "__previous__"
@@ -209,8 +209,6 @@ def _adapt(name: str, func: Callable[..., Any]) -> tuple[Any, Any]:
     wanted = {p.name for p in params[1:] if p.name in _INJECTABLE}
 
     def kwargs_for(previous: Any, config: dict[str, Any]) -> dict[str, Any]:
-        from tether.graph.node import _injected
-
         kwargs = _injected(wanted - {"previous"}, config)
         if "previous" in wanted:
             kwargs["previous"] = previous
