@@ -28,7 +28,7 @@ class ResumeSource(Protocol):
 class TaskContext:
     """Per-task values visible to code running inside a node."""
 
-    __slots__ = ("config", "runtime", "scratchpad", "store", "writer")
+    __slots__ = ("calls", "config", "runtime", "scratchpad", "store", "writer")
 
     def __init__(
         self,
@@ -43,6 +43,8 @@ class TaskContext:
         self.store = store
         self.writer = writer
         self.runtime = runtime
+        self.calls: Any = None
+        """Where ``@task`` calls made here go (``tether.engine.calls.Frame``)."""
 
 
 _current: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar(

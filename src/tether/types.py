@@ -41,13 +41,20 @@ class Send:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Interrupt:
-    """A pause requested by ``interrupt(value)``; ``id`` is what a resume map is keyed by."""
+    """A pause requested by ``interrupt(value)``; ``id`` is what a resume map is keyed by.
+
+    ``response_schema`` is LangGraph's optional description of the expected resume value.
+    """
 
     value: Any
     id: str = ""
+    response_schema: Any = dataclasses.field(default=None, kw_only=True)
 
     def __repr__(self) -> str:
-        return f"Interrupt(value={self.value!r}, id={self.id!r})"
+        return (
+            f"Interrupt(value={self.value!r}, id={self.id!r}, "
+            f"response_schema={self.response_schema!r})"
+        )
 
     @property
     def interrupt_id(self) -> str:
@@ -156,9 +163,15 @@ class RetryPolicy:
         return interval + (random.uniform(0, 1) if self.jitter else 0.0)
 
 
+StreamWriter = Callable[[Any], None]
+"""What a node's ``writer`` argument is: send one chunk to ``stream_mode="custom"`` (a no-op
+when the run does not stream that mode)."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class CachePolicy:
-    """Accepted for API compatibility; tether does not cache node results yet."""
+    """How a node's (or task's) result is cached: ``key_func(input)`` names the entry (default: a
+    hash of the input's serialized bytes), ``ttl`` is its lifetime in seconds (None: forever)."""
 
     key_func: Callable[..., str | bytes] | None = None
     ttl: int | None = None
@@ -244,6 +257,7 @@ __all__ = [
     "StateUpdate",
     "StreamMode",
     "StreamPart",
+    "StreamWriter",
     "default_retry_on",
     "interrupt",
 ]

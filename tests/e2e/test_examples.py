@@ -12,6 +12,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 KEY_LINE: dict[str, str] = {
     "demo.py": "Demo complete: crash, resume, history, fork and approval all worked on SQLite.",
+    "durable_workflow.py": "OK: the workflow resumed without re-running finished tasks",
     "approval_workflow.py": "OK: approval resumed the paused run",
     "chat_memory.py": "OK: each thread remembers its own conversation",
     "checkpointer_api.py": "OK: listed, replayed, forked and copied the thread",

@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any
 
+from tether.engine.calls import Persist
 from tether.engine.effects import (
     AcquireLease,
     Effect,
@@ -54,6 +55,13 @@ class SyncDriver:
         self.loop = loop
         self.persister = SyncPersister(loop.ctx.saver, loop.ctx.durability)
         self.side_chunks: list[Emit] = []
+        self.lock = threading.Lock()
+        """Held around the persister: ``@task`` calls store their results from other threads."""
+        self.persist = Persist(sync=self._submit_locked)
+
+    def _submit_locked(self, effect: PutWrites) -> None:
+        with self.lock:
+            self.persister.submit(effect)
 
     def events(self) -> Iterator[Emit]:
         gen = self.loop.run()
@@ -97,7 +105,7 @@ class SyncDriver:
                 send = saver.acquire_lease(a.thread_id, wait=a.wait)
 
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
-        calls = [TaskCall(self.loop, task) for task in tasks]
+        calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
         if len(calls) == 1 or getattr(_worker, "active", False):
             for i, call in enumerate(calls):
                 yield from self._finish(call, run_task_sync(call), last=i == len(calls) - 1)
@@ -116,12 +124,13 @@ class SyncDriver:
     ) -> Iterator[Emit]:
         """Record a finished task; the step's last writes may wait for its checkpoint's commit."""
         record = self.loop.finish_task(call.task, outcome)
-        if record is not None:
-            self.persister.submit(record, hold=last)
-        chunks = list(_side_chunks(self.loop, call))
-        if chunks:
-            self.persister.release_held()
-            yield from chunks
+        with self.lock:
+            if record is not None:
+                self.persister.submit(record, hold=last)
+            chunks = list(_side_chunks(self.loop, call))
+            if chunks:
+                self.persister.release_held()
+        yield from chunks
 
 
 class AsyncDriver:
@@ -130,8 +139,16 @@ class AsyncDriver:
     def __init__(self, loop: RunLoop) -> None:
         self.loop = loop
         self.persister = AsyncPersister(loop.ctx.saver, loop.ctx.durability)
+        self.persist = Persist(sync=self._submit_from_thread, aio=self.persister.submit)
+        self.event_loop: asyncio.AbstractEventLoop | None = None
+
+    def _submit_from_thread(self, effect: PutWrites) -> None:
+        """Store a ``@task`` call's writes from a worker thread, on the run's event loop."""
+        assert self.event_loop is not None
+        asyncio.run_coroutine_threadsafe(self.persister.submit(effect), self.event_loop).result()
 
     async def events(self) -> AsyncIterator[Emit]:
+        self.event_loop = asyncio.get_running_loop()
         try:
             ok = False
             try:
@@ -175,7 +192,7 @@ class AsyncDriver:
                 send = await saver.aacquire_lease(a.thread_id, wait=a.wait)
 
     async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
-        calls = [TaskCall(self.loop, task) for task in tasks]
+        calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
         if len(calls) == 1:
             outcome = await run_task_async(calls[0])
             for chunk in await self._finish(calls[0], outcome, last=True):

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether import _runtime_context
+from tether.engine.caching import CacheEntry, cache_entry
+from tether.engine.calls import CallSite, Frame, Persist
 from tether.engine.runtime import Runtime
 from tether.engine.task import Task
 from tether.errors import GraphInterrupt, ParentCommand
@@ -28,7 +30,7 @@ class TaskCall:
 
     __slots__ = ("attempt", "custom", "loop", "task", "task_ctx")
 
-    def __init__(self, loop: RunLoop, task: Task) -> None:
+    def __init__(self, loop: RunLoop, task: Task, persist: Persist | None = None) -> None:
         self.loop = loop
         self.task = task
         self.attempt = 0
@@ -43,6 +45,7 @@ class TaskCall:
             writer=writer,
             runtime=runtime,
         )
+        self.task_ctx.calls = Frame(CallSite(loop, task, persist), task.id, task.ns)
 
     def enter(self) -> Any:
         self.task_ctx.scratchpad = self.loop.ctx.scratchpad(self.task, self.loop)
@@ -53,6 +56,18 @@ class TaskCall:
 
     def record(self, result: Any) -> None:
         self.task.writes = self.task.node.to_writes(result, self.task)
+
+    def cache_entry(self) -> CacheEntry | None:
+        """The cache entry of this task, when its node has a cache policy and the run a cache."""
+        node = self.task.node
+        if node.cache_policy is None or self.loop.ctx.cache is None:
+            return None
+        return cache_entry(node.cache_policy, node.cache_ns, node.name, (self.task.input,), None)
+
+    def replay(self, hit: Any) -> None:
+        """Take a cached result: the writes the node made the time it ran."""
+        self.task.writes = [(chan, value) for chan, value in hit]
+        self.task.cached = True
 
     def adopt_parent_command(self, exc: BaseException) -> bool:
         """A subgraph's ``Command(graph=Command.PARENT)`` becomes this task's own result."""
@@ -83,6 +98,13 @@ def run_task_sync(call: TaskCall) -> BaseException | None:
     """Run a task to its outcome in this thread: None on success, else the exception."""
     task = call.task
     node = task.node
+    entry = call.cache_entry()
+    cache = call.loop.ctx.cache
+    if entry is not None:
+        hit = cache.get([entry.key]).get(entry.key)
+        if hit is not None:
+            call.replay(hit)
+            return None
     while True:
         token = call.enter()
         try:
@@ -93,6 +115,8 @@ def run_task_sync(call: TaskCall) -> BaseException | None:
                 )
             result = node.call(task.input, task.config)
             call.record(result)
+            if entry is not None:
+                cache.set({entry.key: (task.writes, entry.ttl)})
             return None
         except BaseException as exc:
             if call.adopt_parent_command(exc):
@@ -109,6 +133,13 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
     """Run a task to its outcome on the event loop (sync nodes in a worker thread)."""
     task = call.task
     node = task.node
+    entry = call.cache_entry()
+    cache = call.loop.ctx.cache
+    if entry is not None:
+        hit = (await cache.aget([entry.key])).get(entry.key)
+        if hit is not None:
+            call.replay(hit)
+            return None
     while True:
         try:
             if node.is_async or node.acall is not None:
@@ -123,6 +154,8 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
                     None, _call_in_context, call
                 )
             call.record(result)
+            if entry is not None:
+                await cache.aset({entry.key: (task.writes, entry.ttl)})
             return None
         except asyncio.CancelledError:
             raise

@@ -313,6 +313,7 @@ class RunLoop:
             entry = self.channels.get(self.graph.input_channel)
             if entry is not None and entry.is_available():
                 values[self.graph.input_channel] = entry.value
+            values.update(self._managed_values())
         tasks = prepare_next_tasks(
             self.graph, self.checkpoint, self.channels, self.step, self.ctx.ns, values
         )
@@ -325,7 +326,14 @@ class RunLoop:
 
     def fresh_view(self, writes: list[tuple[str, Any]]) -> dict[str, Any]:
         """The state as it would be with only these writes applied (what a branch reads)."""
-        return fresh_state(self.graph, self.channels, writes)
+        values = fresh_state(self.graph, self.channels, writes)
+        if self.graph.managed:
+            values.update(self._managed_values())
+        return values
+
+    def _managed_values(self) -> dict[str, Any]:
+        """Managed values (``RemainingSteps``, ...) for tasks of this step; never stored."""
+        return {key: read(self.step, self.stop) for key, read in self.graph.managed.items()}
 
     def _reapply_pending_writes(self, tasks: list[Task]) -> None:
         if not self.pending_writes:
@@ -432,6 +440,8 @@ class RunLoop:
         if not stopped and "updates" in modes and self.ctx.is_root:
             yield Emit("updates", {INTERRUPT: ()}, ns)  # a subgraph's breakpoint: root only
         before = self.graph.build_values(self.values())
+        if not isinstance(before, Mapping):  # an entrypoint's non-dict state shows no values
+            before = {}
         for task in stopped:
             if "updates" in modes:
                 yield Emit("updates", {INTERRUPT: tuple(task.interrupts)}, ns)
@@ -451,6 +461,8 @@ class RunLoop:
             if start:
                 payload["input"] = task.input
                 payload["triggers"] = tuple(task.triggers)
+            elif task.cached:
+                continue  # LangGraph reports no result for a task replayed from the cache
             else:
                 payload["error"] = task.error
                 payload["result"] = task_result(task.writes, self.graph.state_keys)
@@ -474,7 +486,7 @@ class RunLoop:
             if task.name == "__start__":
                 continue
             chunk = {task.name: self.graph.update_view(task.writes)}
-            if task.id in self.cached:
+            if task.cached or task.id in self.cached:
                 chunk["__metadata__"] = {"cached": True}
             yield Emit("updates", chunk, self.ctx.stream_ns)
 

@@ -48,8 +48,10 @@ class CompiledGraph:
         context_schema: Any = None,
         busy_policy: str = "reject",
         busy_timeout: float = 60.0,
+        cache: Any = None,
     ) -> None:
         self.spec = spec
+        self.cache = cache
         self.busy_policy = busy_policy
         self.busy_timeout = busy_timeout
         self.checkpointer = checkpointer
@@ -204,6 +206,7 @@ class CompiledGraph:
             lease=link.lease if link else None,
             busy_wait=self._busy_wait(options),
             is_root=link is None,
+            cache=self.cache if self.cache is not None else (link.cache if link else None),
         )
         return RunLoop(self.spec, ctx, input)
 
@@ -386,6 +389,27 @@ class CompiledGraph:
             )
         return self.spec
 
+    # -- cache -----------------------------------------------------------------------------
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Drop the cached results of ``nodes`` (every node when None)."""
+        self._cache_or_fail().clear(self._cache_namespaces(nodes))
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        await self._cache_or_fail().aclear(self._cache_namespaces(nodes))
+
+    def _cache_or_fail(self) -> Any:
+        if self.cache is None:
+            raise ConfigurationError(
+                "this graph has no cache to clear: compile it with cache=InMemoryCache()"
+            )
+        return self.cache
+
+    def _cache_namespaces(self, nodes: Sequence[str] | None) -> list[tuple[str, ...]]:
+        names = list(nodes) if nodes is not None else list(self.spec.nodes)
+        specs = [self.spec.nodes[n] for n in names if n in self.spec.nodes]
+        return [spec.cache_ns for spec in specs if spec.cache_ns]
+
     # -- introspection ---------------------------------------------------------------------
 
     @property
@@ -423,8 +447,10 @@ class _Invocation:
         if self.chunks is not None:
             return self.chunks
         output = loop.output
-        if loop.status == "interrupted" and loop.interrupts and isinstance(output, dict):
-            output = {**output, "__interrupt__": list(loop.interrupts)}
+        if loop.status == "interrupted" and loop.interrupts:
+            pending = {"__interrupt__": list(loop.interrupts)}
+            # LangGraph: a dict output gains the interrupts; any other output is replaced by them
+            output = {**output, **pending} if isinstance(output, dict) else pending
         return output
 
 

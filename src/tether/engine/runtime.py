@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tether.checkpoint.lease import LEASE_KEY, Lease
 from tether.constants import (
@@ -20,6 +20,8 @@ from tether.engine.task import ResumeInput, Scratchpad, Task
 
 if TYPE_CHECKING:
     from tether.engine.loop import RunLoop
+
+ContextT = TypeVar("ContextT")
 
 PARENT_KEY = "__tether_parent__"
 """Config key carrying a ``ParentLink`` from a task to a subgraph it runs."""
@@ -39,13 +41,15 @@ class ParentLink:
     stream_ns: tuple[str, ...]
     sink: Callable[[Any], None] | None
     lease: Lease | None = None
+    cache: Any = None
 
 
 @dataclasses.dataclass(slots=True)
-class Runtime:
-    """What a node may take as a keyword-only ``runtime`` argument."""
+class Runtime(Generic[ContextT]):
+    """What a node may take as a keyword-only ``runtime`` argument; ``Runtime[Context]`` types
+    ``context`` as the graph's context schema."""
 
-    context: Any = None
+    context: ContextT = None  # type: ignore[assignment]
     store: Any = None
     stream_writer: Callable[[Any], None] = lambda _chunk: None
     previous: Any = None
@@ -82,6 +86,8 @@ class RunContext:
     busy_wait: float | None = None
     """Seconds to wait for another run's lease (None: refuse at once with ThreadBusy)."""
     is_root: bool = True
+    cache: Any = None
+    """The graph's ``BaseCache`` (node and task results), if any."""
 
     def wants_lease(self) -> bool:
         return (
@@ -149,6 +155,7 @@ class RunContext:
             stream_ns=(*self.stream_ns, task.ns.rsplit("|", 1)[-1]),
             sink=task.sub_chunks.append if self.stream_subgraphs else None,
             lease=self.lease,
+            cache=self.cache,
         )
         config = dict(self.config)
         config[CONF] = conf

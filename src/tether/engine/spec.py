@@ -42,6 +42,9 @@ class NodeSpec:
     retry_policy: Sequence[RetryPolicy] = ()
     subgraph: Any = None
     metadata: Mapping[str, Any] | None = None
+    cache_policy: Any = None
+    """A ``CachePolicy``: the node's writes are cached when the graph has a cache."""
+    cache_ns: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(slots=True)
@@ -65,3 +68,5 @@ class GraphSpec:
     update_view: Callable[[Writes], Any]
     """Turns a task's writes into what the ``updates`` stream shows for it."""
     trigger_to_nodes: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    managed: dict[str, Callable[[int, int], Any]] = dataclasses.field(default_factory=dict)
+    """Managed values: key -> f(step, stop), computed into each task's input, never stored."""

@@ -98,6 +98,7 @@ class Task:
     """One node execution within a super-step."""
 
     __slots__ = (
+        "cached",
         "config",
         "done",
         "error",
@@ -144,6 +145,8 @@ class Task:
         self.fresh: Any = None
         """Callable(writes) -> state with this task's own writes applied (for conditional edges)."""
         self.sub_chunks: list[Any] = []
+        self.cached = False
+        """Whether the writes came from the cache instead of running the node."""
 
     @property
     def path_key(self) -> str:

@@ -6,13 +6,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether.constants import END, START, TASKS
+from tether.engine.caching import cache_namespace
 from tether.engine.channels import Barrier, Channel, EphemeralValue, LastValue, Topic
 from tether.engine.spec import GraphSpec, NodeSpec, Writes
 from tether.engine.task import Task
 from tether.errors import InvalidUpdateError, ParentCommand
 from tether.graph.branch import Branch
 from tether.graph.node import adapt, is_async_callable
-from tether.graph.schema import SchemaAdapter, channel_for, schema_hints, update_items
+from tether.graph.schema import (
+    SchemaAdapter,
+    channel_for,
+    managed_keys,
+    schema_hints,
+    update_items,
+)
 from tether.types import Command, Send
 
 if TYPE_CHECKING:
@@ -29,15 +36,20 @@ def join_channel(starts: tuple[str, ...], end: str) -> str:
 
 def compile_spec(graph: StateGraph) -> GraphSpec:
     channels: dict[str, Channel] = {}
+    managed = managed_keys(graph.hints)
+    for node in graph.nodes.values():
+        managed.update(managed_keys(schema_hints(node.input_schema)))
     for key, hint in graph.hints.items():
-        channels[key] = channel_for(key, hint)
-    input_keys = tuple(schema_hints(graph.input_schema)) or tuple(graph.hints)
-    output_keys = tuple(schema_hints(graph.output_schema)) or tuple(graph.hints)
+        if key not in managed:
+            channels[key] = channel_for(key, hint)
+    input_keys = _unmanaged(schema_hints(graph.input_schema) or graph.hints, managed)
+    output_keys = _unmanaged(schema_hints(graph.output_schema) or graph.hints, managed)
     for key in (*input_keys, *output_keys):
         channels.setdefault(key, LastValue(key))
     for node in graph.nodes.values():  # private channels: keys only a node's input declares
         for key, hint in schema_hints(node.input_schema).items():
-            channels.setdefault(key, channel_for(key, hint))
+            if key not in managed:
+                channels.setdefault(key, channel_for(key, hint))
     state_keys = tuple(channels)
     channels[START] = EphemeralValue(START)
     channels[TASKS] = Topic(TASKS)
@@ -67,7 +79,18 @@ def compile_spec(graph: StateGraph) -> GraphSpec:
         command_writes=lambda cmd: writer.command(cmd, "__input__"),
         update_view=writer.update_view,
         trigger_to_nodes={k: tuple(v) for k, v in trigger_to_nodes.items()},
+        managed={key: _managed_reader(manager) for key, manager in managed.items()},
     )
+
+
+def _unmanaged(hints: dict[str, Any], managed: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(key for key in hints if key not in managed)
+
+
+def _managed_reader(manager: Any) -> Callable[[int, int], Any]:
+    from tether.managed import StepInfo
+
+    return lambda step, stop: manager.get(StepInfo(step, stop))
 
 
 class _Writers:
@@ -201,4 +224,6 @@ def _user_node(
         retry_policy=node.retry_policy,
         subgraph=subgraph,
         metadata=node.metadata,
+        cache_policy=node.cache_policy,
+        cache_ns=cache_namespace(action, name) if node.cache_policy is not None else (),
     )

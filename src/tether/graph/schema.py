@@ -37,14 +37,53 @@ def _annotated(base: Any, extras: tuple[Any, ...]) -> Any:
 
 
 def channel_for(key: str, annotation: Any) -> Channel:
-    """``Annotated[T, reducer]`` becomes a reducer channel; anything else keeps the last value."""
+    """``Annotated[T, reducer]`` becomes a reducer channel, ``Annotated[T, Topic(...)]`` (or any
+    channel, or channel class) that channel; anything else keeps the last value."""
+    annotation = _strip_required(annotation)
     if get_origin(annotation) is Annotated:
         base, *extras = get_args(annotation)
+        for extra in extras:
+            if isinstance(extra, Channel) or (
+                isinstance(extra, type) and issubclass(extra, Channel)
+            ):
+                from tether.channels import bind
+
+                return bind(extra, key, base)
         for extra in reversed(extras):
             if callable(extra) and _takes_two_args(extra):
                 return Reducer(key, extra, _default_factory(base))
         return LastValue(key)
     return LastValue(key)
+
+
+def managed_keys(hints: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of a schema that are managed values (``RemainingSteps``, ``IsLastStep``)."""
+    from tether.managed import managed_value
+
+    found = {key: managed_value(hint) for key, hint in hints.items()}
+    return {key: manager for key, manager in found.items() if manager is not None}
+
+
+def _required_wrappers() -> tuple[Any, ...]:
+    modules: list[Any] = [typing]
+    try:
+        import typing_extensions
+
+        modules.append(typing_extensions)
+    except ImportError:  # pragma: no cover - typing_extensions is optional
+        pass
+    found = {getattr(m, n, None) for m in modules for n in ("Required", "NotRequired")}
+    return tuple(w for w in found if w is not None)
+
+
+_REQUIRED_WRAPPERS = _required_wrappers()
+
+
+def _strip_required(annotation: Any) -> Any:
+    """``NotRequired[X]`` and ``Required[X]`` (TypedDict markers) as ``X``."""
+    if _REQUIRED_WRAPPERS and get_origin(annotation) in _REQUIRED_WRAPPERS:
+        return get_args(annotation)[0]
+    return annotation
 
 
 def _takes_two_args(fn: Callable[..., Any]) -> bool:

@@ -12,7 +12,7 @@ from tether.graph.branch import Branch, normalize_path_map
 from tether.graph.compiler import compile_spec
 from tether.graph.node import adapt, inferred_input_schema, is_async_callable
 from tether.graph.schema import schema_hints
-from tether.types import RetryPolicy
+from tether.types import CachePolicy, RetryPolicy
 
 
 @dataclasses.dataclass(slots=True)
@@ -25,6 +25,7 @@ class NodeDef:
     retry_policy: tuple[RetryPolicy, ...]
     metadata: dict[str, Any] | None
     destinations: tuple[str, ...] | None
+    cache_policy: CachePolicy | None = None
 
 
 class StateGraph:
@@ -73,7 +74,7 @@ class StateGraph:
         metadata: dict[str, Any] | None = None,
         destinations: Sequence[str] | Mapping[str, str] | None = None,
         defer: bool = False,
-        cache_policy: Any = None,
+        cache_policy: CachePolicy | None = None,
         **kwargs: Any,
     ) -> StateGraph:
         """Add a node: ``add_node("name", fn)`` or ``add_node(fn)`` (named after the function)."""
@@ -92,7 +93,9 @@ class StateGraph:
         )
         dests = tuple(destinations) if destinations is not None else None
         input_schema = input_schema or inferred_input_schema(action)
-        self.nodes[node] = NodeDef(node, action, input_schema, policies, metadata, dests)
+        self.nodes[node] = NodeDef(
+            node, action, input_schema, policies, metadata, dests, cache_policy
+        )
         return self
 
     def _check_new_node(self, name: str) -> None:
@@ -235,6 +238,8 @@ class StateGraph:
         self.compiled = True
         if checkpointer not in (None, True, False) and hasattr(checkpointer, "with_allowlist"):
             checkpointer = _allow_schema_types(checkpointer, self)
+        if hasattr(getattr(cache, "serde", None), "with_allowlist"):
+            cache = _allow_schema_types(cache, self)  # cached writes hold state values too
         return CompiledStateGraph(
             spec,
             builder=self,
@@ -247,11 +252,13 @@ class StateGraph:
             context_schema=self.context_schema,
             busy_policy=busy_policy,
             busy_timeout=busy_timeout,
+            cache=cache,
         )
 
 
 def _allow_schema_types(checkpointer: Any, graph: StateGraph) -> Any:
-    """Let the saver store the classes the state schemas mention (the serializer's allowlist)."""
+    """Let the saver (or cache) store the classes the state schemas mention (the serializer's
+    allowlist)."""
     try:
         from tether.checkpoint.serde import allowlist_from_schema
     except ImportError:
