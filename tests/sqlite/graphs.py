@@ -37,3 +37,39 @@ def chat_graph(saver: Any) -> Any:
 
 class Log(TypedDict):
     items: Annotated[list[str], operator.add]
+
+
+def log_graph(saver: Any) -> Any:
+    """Each turn is invoked with ``{"items": []}`` (an append of nothing through ``operator.add``);
+    the node then appends two ~200-byte items."""
+
+    def talk(state: Log) -> dict[str, Any]:
+        n = len(state["items"])
+        return {"items": [f"user {n} " + "u" * 190, f"assistant {n} " + "a" * 190]}
+
+    builder = StateGraph(Log)
+    builder.add_node("talk", talk)
+    builder.add_edge(START, "talk")
+    builder.add_edge("talk", END)
+    return builder.compile(checkpointer=saver)
+
+
+class Steps(TypedDict):
+    document: list[str]
+    current_step: int
+
+
+def whole_state_graph(saver: Any) -> Any:
+    """Three nodes that each return the whole state with one key changed (as seed 000's do)."""
+
+    def step(state: Steps) -> dict[str, Any]:
+        return {**state, "current_step": state["current_step"] + 1}
+
+    builder = StateGraph(Steps)
+    for name in ("a", "b", "c"):
+        builder.add_node(name, step)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "c")
+    builder.add_edge("c", END)
+    return builder.compile(checkpointer=saver)

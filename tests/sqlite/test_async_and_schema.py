@@ -70,7 +70,7 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
             "SELECT checkpoint_count FROM threads WHERE thread_id = 'old'"
         ).fetchone()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert int(version[0]) == 2
+    assert int(version[0]) == schema.SCHEMA_VERSION
     assert count[0] == 4
     assert "checkpoints_by_run" in indexes
 

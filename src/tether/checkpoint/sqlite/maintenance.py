@@ -224,7 +224,7 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
             UNION
             SELECT b.channel, b.base_version FROM reach r
             JOIN blobs b ON b.thread_id = ? AND b.ns = ? AND b.channel = r.channel
-             AND b.version = r.version WHERE b.kind = 1
+             AND b.version = r.version WHERE b.kind IN (1, 3)
         )
         INSERT OR IGNORE INTO _needed SELECT channel, version FROM reach
         """,

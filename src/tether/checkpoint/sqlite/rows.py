@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -46,70 +47,67 @@ def load_metadata(text: str, where: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Chain:
-    """The rows of one channel value: a full blob, then deltas (oldest first)."""
-
-    __slots__ = ("channel", "rows", "version")
-
-    def __init__(self, channel: str, version: str) -> None:
-        self.channel = channel
-        self.version = version
-        self.rows: list[tuple[int, int, str, bytes, int]] = []
-
-    def assembled(self) -> tuple[int, str, bytes]:
-        rows = sorted(self.rows, reverse=True)  # deepest (the full blob) first
-        kind = rows[0][1]
-        if kind == deltas.EMPTY:
-            return kind, "", b""
-        tag, data = deltas.assemble([(k, t, d, c) for _, k, t, d, c in rows])
-        return kind, tag, data
-
-    @property
-    def stats(self) -> tuple[int, int, int]:
-        """(depth, bytes of the delta rows, bytes of the full blob)."""
-        rows = sorted(self.rows, reverse=True)
-        return len(rows) - 1, sum(len(r[3]) for r in rows[1:]), len(rows[0][3])
-
-
 def fetch_chains(
     conn: sqlite3.Connection, thread_id: str, ns: str, wanted: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Chain]:
+) -> dict[tuple[str, str], deltas.Chain]:
     """Every row needed to rebuild the given (channel, version) values, in one query."""
     pairs = list(dict.fromkeys(wanted))
     if not pairs:
         return {}
-    chains: dict[tuple[str, str], Chain] = {p: Chain(*p) for p in pairs}
+    chains = {p: deltas.Chain() for p in pairs}
     for start in range(0, len(pairs), 400):
         page = pairs[start : start + 400]
-        values = ",".join("(?, ?)" for _ in page)
         params: list[Any] = [x for pair in page for x in pair]
-        sql = f"""
-            WITH RECURSIVE want(channel, version) AS (VALUES {values}),
-            chain(channel, root, version, kind, base_version, type, data, count, depth) AS (
-                SELECT b.channel, b.version, b.version, b.kind, b.base_version, b.type, b.data,
-                       b.count, 0
-                FROM want w JOIN blobs b
-                  ON b.thread_id = ? AND b.ns = ? AND b.channel = w.channel
-                 AND b.version = w.version
-                UNION ALL
-                SELECT b.channel, c.root, b.version, b.kind, b.base_version, b.type, b.data,
-                       b.count, c.depth + 1
-                FROM chain c JOIN blobs b
-                  ON b.thread_id = ? AND b.ns = ? AND b.channel = c.channel
-                 AND b.version = c.base_version
-                WHERE c.kind = 1
-            )
-            SELECT channel, root, depth, kind, type, data, count FROM chain
-        """
         params += [thread_id, ns, thread_id, ns]
-        for channel, root, depth, kind, tag, data, count in conn.execute(sql, params):
-            chains[(channel, root)].rows.append((depth, kind, tag or "", data or b"", count))
+        for channel, root, depth, version, kind, tag, data, count in conn.execute(
+            _chain_sql(len(page)), params
+        ):
+            row = deltas.StoredRow(version, kind, tag or "", data or b"", count)
+            chains[(channel, root)].add(depth, row)
     return chains
+
+
+@functools.lru_cache(maxsize=64)
+def _chain_sql(pairs: int) -> str:
+    values = ",".join("(?, ?)" for _ in range(pairs))
+    return f"""
+        WITH RECURSIVE want(channel, version) AS (VALUES {values}),
+        chain(channel, root, version, kind, base_version, type, data, count, depth) AS (
+            SELECT b.channel, b.version, b.version, b.kind, b.base_version, b.type, b.data,
+                   b.count, 0
+            FROM want w JOIN blobs b
+              ON b.thread_id = ? AND b.ns = ? AND b.channel = w.channel
+             AND b.version = w.version
+            UNION ALL
+            SELECT b.channel, c.root, b.version, b.kind, b.base_version, b.type, b.data,
+                   b.count, c.depth + 1
+            FROM chain c JOIN blobs b
+              ON b.thread_id = ? AND b.ns = ? AND b.channel = c.channel
+             AND b.version = c.base_version
+            WHERE c.kind IN ({deltas.DELTA}, {deltas.REF}) AND c.depth <= {deltas.MAX_CHAIN}
+        )
+        SELECT channel, root, depth, version, kind, type, data, count FROM chain
+    """
+
+
+def existing_blobs(
+    conn: sqlite3.Connection, thread_id: str, ns: str, wanted: set[tuple[str, str | None]]
+) -> set[tuple[str, str | None]]:
+    """Which of the (channel, version) pairs have a stored row."""
+    pairs = list(wanted)
+    values = ",".join("(?, ?)" for _ in pairs)
+    found = conn.execute(
+        f"WITH want(channel, version) AS (VALUES {values}) "
+        f"SELECT b.channel, b.version FROM want w JOIN blobs b ON b.thread_id = ? AND b.ns = ? "
+        f"AND b.channel = w.channel AND b.version = w.version",
+        [x for pair in pairs for x in pair] + [thread_id, ns],
+    )
+    return {(c, v) for c, v in found}
 
 
 def decode_values(
     serde: SerializerProtocol,
-    chains: dict[tuple[str, str], Chain],
+    chains: dict[tuple[str, str], deltas.Chain],
     versions: dict[str, Any],
     where: str,
 ) -> dict[str, Any]:
@@ -117,17 +115,16 @@ def decode_values(
     values: dict[str, Any] = {}
     for channel, version in versions.items():
         chain = chains.get((channel, str(version)))
-        if chain is None or not chain.rows:
+        if not chain:
             continue
         try:
-            kind, tag, data = chain.assembled()
+            found = chain.value()
         except ValueError as exc:
             raise CorruptDataError(
                 f"{where}, channel {channel!r}: broken delta chain ({exc})"
             ) from exc
-        if kind == deltas.EMPTY:
-            continue
-        values[channel] = decode(serde, tag, data, f"{where}, channel {channel!r}")
+        if found is not None:
+            values[channel] = decode(serde, *found, f"{where}, channel {channel!r}")
     return values
 
 

@@ -10,10 +10,8 @@ bounded number of bytes. Each ``put`` (checkpoint row, blobs, head) is one trans
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -51,7 +49,6 @@ Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
 Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
-_CACHE_SIZE = 1024
 _LIST_PAGE = 64
 
 
@@ -86,10 +83,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         self.path = path
         self.lease_ttl = float(lease_ttl)
         self._conns = Connections(path, conn, self._before_commit, synchronous)
-        self._written: collections.OrderedDict[tuple[str, str, str], deltas.Written] = (
-            collections.OrderedDict()
-        )
-        self._written_lock = threading.Lock()
+        self._cache = deltas.WriteCache()
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -228,31 +222,28 @@ class SqliteSaver(SyncBackedAsyncMixin):
         for channel, raw_version in new_versions.items():
             version = str(raw_version)
             if channel not in values:
-                row = deltas.BlobRow(deltas.EMPTY, "", b"", None, 0, 0, 0)
-                planned.append((channel, version, row, None))
+                planned.append((channel, version, deltas.EMPTY_ROW, None))
                 continue
             tag, data = dump_channel_value(self.serde, channel, values[channel])
-            with self._written_lock:
-                previous = self._written.get((thread_id, ns, channel))
-            row, remembered = deltas.plan(version, tag, data, previous)
+            row, remembered = self._cache.plan((thread_id, ns, channel), version, tag, data)
             planned.append((channel, version, row, remembered))
         return planned
 
     def _insert_blobs(
         self, conn: sqlite3.Connection, thread_id: str, ns: str, planned: Planned
     ) -> int:
-        """Insert the planned blob rows; a delta whose base is gone is stored in full instead."""
-        for i, (channel, version, row, remembered) in enumerate(planned):
-            if (
-                row.kind == deltas.DELTA
-                and not conn.execute(
-                    "SELECT 1 FROM blobs WHERE thread_id=? AND ns=? AND channel=? AND version=?",
-                    (thread_id, ns, channel, row.base_version),
-                ).fetchone()
-            ):
-                # The base was pruned or deleted by someone else: store this value in full.
-                full = _full_from(remembered, row)
-                planned[i] = (channel, version, full, remembered and _as_full(remembered, full))
+        """Insert the planned blob rows; one whose base is gone is stored in full instead."""
+        bases = {(c, row.base_version) for c, _, row, _ in planned if row.kind in deltas.CHAINED}
+        if bases:
+            missing = bases - rows.existing_blobs(conn, thread_id, ns, bases)
+            for i, (channel, version, row, remembered) in enumerate(planned):
+                if (channel, row.base_version) in missing and remembered is not None:
+                    # Pruned or deleted by another process since: store this value in full.
+                    planned[i] = (
+                        channel,
+                        version,
+                        *deltas.full_row(version, row.type_tag, remembered.data),
+                    )
         before = conn.total_changes
         conn.executemany(
             "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
@@ -278,31 +269,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return sum(len(row.data) for _, _, row, _ in planned)
         return 0
 
-    def _remember(
-        self,
-        thread_id: str,
-        ns: str,
-        planned: Planned,
-    ) -> None:
-        with self._written_lock:
-            for channel, _version, _row, remembered in planned:
-                key = (thread_id, ns, channel)
-                if remembered is None:
-                    self._written.pop(key, None)
-                    continue
-                self._written[key] = remembered
-                self._written.move_to_end(key)
-            while len(self._written) > _CACHE_SIZE:
-                self._written.popitem(last=False)
+    def _remember(self, thread_id: str, ns: str, planned: Planned) -> None:
+        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
 
     def _forget(self, thread_ids: Sequence[str] | None = None) -> None:
-        with self._written_lock:
-            if thread_ids is None:
-                self._written.clear()
-                return
-            wanted = set(thread_ids)
-            for key in [k for k in self._written if k[0] in wanted]:
-                del self._written[key]
+        self._cache.forget(thread_ids)
 
     def put_writes(
         self,
@@ -366,22 +337,33 @@ class SqliteSaver(SyncBackedAsyncMixin):
             if checkpoint_id is None:
                 row = conn.execute(_HEAD_SQL, (thread_id, ns)).fetchone()
             else:
-                row = conn.execute(
-                    f"SELECT {rows.CHECKPOINT_COLUMNS} FROM checkpoints "
-                    f"WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?",
-                    (thread_id, ns, checkpoint_id),
-                ).fetchone()
+                row = conn.execute(_ONE_SQL, (thread_id, ns, checkpoint_id)).fetchone()
             if row is None:
                 return None
-            loaded = self._load(conn, [row])[0]
-            if checkpoint_id is None:
-                self._remember_loaded(conn, row, loaded)
-        return loaded
+            loaded, chains = self._load(conn, [row])
+        if checkpoint_id is None:
+            # The head is what the next write builds on: remember its values' rows.
+            self._remember_head(thread_id, ns, chains)
+        return loaded[0]
 
-    def _load(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
+    def _remember_head(
+        self, thread_id: str, ns: str, chains: dict[tuple[str, str], deltas.Chain]
+    ) -> None:
+        """Remember the rows of a head's values (the next write builds on them), unless known."""
+        fresh = []
+        for (channel, _version), chain in chains.items():
+            known = self._cache.get((thread_id, ns, channel))
+            if chain and (known is None or known.version != chain.target()):
+                fresh.append(((thread_id, ns, channel), chain.written()))
+        if fresh:
+            self._cache.remember(fresh)
+
+    def _load(
+        self, conn: sqlite3.Connection, found: Rows
+    ) -> tuple[Tuples, dict[tuple[str, str], deltas.Chain]]:
         """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk)."""
         if not found:
-            return []
+            return [], {}
         thread_id, ns = found[0][0], found[0][1]
         bodies = [rows.unpack_body(r[6], rows.where_of(self.path, r[0], r[1], r[2])) for r in found]
         wanted = [(c, str(v)) for body in bodies for c, v in body["channel_versions"].items()]
@@ -390,36 +372,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
         out = []
         for row, body in zip(found, bodies, strict=True):
             where = rows.where_of(self.path, row[0], row[1], row[2])
-            versions = {c: str(v) for c, v in body["channel_versions"].items()}
-            values = rows.decode_values(self.serde, chains, versions, where)
+            values = rows.decode_values(self.serde, chains, body["channel_versions"], where)
             out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
-        return out
-
-    def _remember_loaded(
-        self, conn: sqlite3.Connection, row: tuple[Any, ...], loaded: CheckpointTuple
-    ) -> None:
-        """After reading a head, remember its lists so the next write can extend them."""
-        thread_id, ns = row[0], row[1]
-        versions = {c: str(v) for c, v in loaded.checkpoint["channel_versions"].items()}
-        with self._written_lock:
-            missing = [c for c in versions if (thread_id, ns, c) not in self._written]
-        if not missing:
-            return
-        chains = rows.fetch_chains(conn, thread_id, ns, [(c, versions[c]) for c in missing])
-        with self._written_lock:
-            for (channel, version), chain in chains.items():
-                if not chain.rows or chain.rows[0][1] == deltas.EMPTY:
-                    continue
-                try:
-                    _kind, tag, data = chain.assembled()
-                except ValueError:
-                    continue
-                depth, chain_bytes, full_bytes = chain.stats
-                remembered = deltas.remembered_from_chain(
-                    version, tag, data, depth, chain_bytes, full_bytes
-                )
-                if remembered is not None:
-                    self._written[(thread_id, ns, channel)] = remembered
+        return out, chains
 
     def list(
         self,
@@ -458,7 +413,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             groups.setdefault((row[0], row[1]), []).append(row)
         loaded: dict[tuple[str, str, str], CheckpointTuple] = {}
         for group in groups.values():
-            for row, item in zip(group, self._load(conn, group), strict=True):
+            for row, item in zip(group, self._load(conn, group)[0], strict=True):
                 loaded[(row[0], row[1], row[2])] = item
         return [loaded[(r[0], r[1], r[2])] for r in found]
 
@@ -538,22 +493,14 @@ def _metadata_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) 
         ) from exc
 
 
-def _full_from(remembered: deltas.Written | None, row: deltas.BlobRow) -> deltas.BlobRow:
-    assert remembered is not None
-    data = deltas.array_header(remembered.count) + remembered.body
-    return deltas.BlobRow(deltas.FULL, row.type_tag, data, None, remembered.count, 0, 0)
-
-
-def _as_full(remembered: deltas.Written, row: deltas.BlobRow) -> deltas.Written:
-    return deltas.Written(
-        remembered.version, remembered.body, remembered.count, 0, 0, len(row.data)
-    )
-
-
 def _qualified(alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in rows.CHECKPOINT_COLUMNS.split(","))
 
 
+_ONE_SQL = (
+    f"SELECT {rows.CHECKPOINT_COLUMNS} FROM checkpoints "
+    f"WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"
+)
 _HEAD_SQL = (
     f"SELECT {_qualified('c')} FROM heads h JOIN checkpoints c ON c.thread_id = h.thread_id "
     f"AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "

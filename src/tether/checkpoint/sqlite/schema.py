@@ -3,13 +3,16 @@
 Version history (each entry of ``MIGRATIONS`` upgrades from the previous version):
   1. threads, heads, checkpoints, blobs (full/delta/empty), writes; a meta table.
   2. per-thread counters (checkpoints, bytes) and an index on checkpoints by run id.
+  3. blob rows of kind 3 (a reference: the same bytes as the row at ``base_version``) and
+     checkpoint rows of format 2 (small channel values inline in ``body``). No table changes:
+     the version only keeps older tethers, which cannot read those rows, away from the file.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -85,7 +88,9 @@ UPDATE threads SET
         (SELECT sum(length(data)) FROM blobs b WHERE b.thread_id = threads.thread_id), 0);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = ""  # new row kinds and formats only (see the version history above)
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
