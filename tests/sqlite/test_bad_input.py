@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import ormsgpack
 import pytest
 
 from tether.checkpoint.sqlite import SqliteSaver, schema
@@ -74,10 +75,17 @@ def test_a_corrupt_blob_names_thread_checkpoint_and_channel_and_the_rest_stays_r
     path = tmp_path / "corrupt.db"
     run_one(path, "broken")
     run_one(path, "healthy")
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "UPDATE blobs SET data = x'c1c1c1' WHERE thread_id = 'broken' AND channel = 'n'"
-        )
+    with sqlite3.connect(path) as conn:  # 'n' is small: its bytes sit inline in the row
+        for checkpoint_id, raw in conn.execute(
+            "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = 'broken'"
+        ).fetchall():
+            body = ormsgpack.unpackb(raw)
+            if (body.get("inline") or {}).get("n"):
+                body["inline"]["n"] = ["msgpack", b"\xc1\xc1\xc1"]
+                conn.execute(
+                    "UPDATE checkpoints SET body = ? WHERE checkpoint_id = ?",
+                    (ormsgpack.packb(body), checkpoint_id),
+                )
     with SqliteSaver.from_conn_string(str(path)) as saver:
         graph = counter_graph(saver)
         with pytest.raises(

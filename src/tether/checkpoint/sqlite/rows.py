@@ -12,21 +12,24 @@ import ormsgpack
 
 from tether.checkpoint import deltas
 from tether.checkpoint.base import CheckpointTuple, SerializerProtocol, checkpoint_config
+from tether.checkpoint.sqlite import inline
 from tether.errors import CorruptDataError, SerializationError
 
+Chains = dict[tuple[str, str], deltas.Chain]
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
 
 
-def pack_body(checkpoint: dict[str, Any]) -> bytes:
-    """The checkpoint's bookkeeping (no values): versions, what each node has seen."""
-    return ormsgpack.packb(
-        {
-            "v": checkpoint.get("v", 1),
-            "channel_versions": checkpoint["channel_versions"],
-            "versions_seen": checkpoint["versions_seen"],
-            "updated_channels": checkpoint.get("updated_channels"),
-        }
-    )
+def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) -> bytes:
+    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values."""
+    body = {
+        "v": checkpoint.get("v", 1),
+        "channel_versions": checkpoint["channel_versions"],
+        "versions_seen": checkpoint["versions_seen"],
+        "updated_channels": checkpoint.get("updated_channels"),
+    }
+    if small:
+        body["inline"] = inline.pack(small)
+    return ormsgpack.packb(body)
 
 
 def unpack_body(data: bytes, where: str) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def load_metadata(text: str, where: str) -> dict[str, Any]:
 
 def fetch_chains(
     conn: sqlite3.Connection, thread_id: str, ns: str, wanted: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], deltas.Chain]:
+) -> Chains:
     """Every row needed to rebuild the given (channel, version) values, in one query."""
     pairs = list(dict.fromkeys(wanted))
     if not pairs:
@@ -105,15 +108,34 @@ def existing_blobs(
     return {(c, v) for c, v in found}
 
 
+def blob_channels(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (channel, version) pairs of a checkpoint whose values are not inline in its row."""
+    small = body.get("inline") or {}
+    return [(c, str(v)) for c, v in body["channel_versions"].items() if c not in small]
+
+
 def decode_values(
     serde: SerializerProtocol,
-    chains: dict[tuple[str, str], deltas.Chain],
-    versions: dict[str, Any],
+    body: dict[str, Any],
+    chains: Chains,
     where: str,
 ) -> dict[str, Any]:
-    """Channel values at ``versions``; a channel with no stored value is left out."""
-    values: dict[str, Any] = {}
-    for channel, version in versions.items():
+    """The checkpoint's channel values: inline ones from its row, the others from their blob
+    chains; a channel with no stored value is left out."""
+    fast = inline.decode_all(serde, body.get("inline"))
+    if fast is not None:
+        values, covered = fast
+    else:  # one by one, so an error names its channel
+        small = inline.unpack(body.get("inline"))
+        covered = set(small)
+        values = {
+            channel: decode(serde, *typed, f"{where}, channel {channel!r}")
+            for channel, typed in small.items()
+            if typed is not None
+        }
+    for channel, version in body["channel_versions"].items():
+        if channel in covered:
+            continue
         chain = chains.get((channel, str(version)))
         if not chain:
             continue

@@ -41,7 +41,7 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.sqlite import leases, maintenance, rows
+from tether.checkpoint.sqlite import batch, inline, leases, maintenance, rows
 from tether.checkpoint.sqlite.connection import Connections, check_path
 from tether.errors import ConfigurationError, SerializationError
 
@@ -84,6 +84,8 @@ class SqliteSaver(SyncBackedAsyncMixin):
         self.lease_ttl = float(lease_ttl)
         self._conns = Connections(path, conn, self._before_commit, synchronous)
         self._cache = deltas.WriteCache()
+        self._known = inline.KnownValues()
+        self._writes = batch.GroupCommit(self._conns)
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         parent_id = get_checkpoint_id(config)
         checkpoint_id = checkpoint["id"]
         meta = get_checkpoint_metadata(config, metadata)
-        row = (
+        row: tuple[Any, ...] = (
             thread_id,
             ns,
             checkpoint_id,
@@ -188,20 +190,19 @@ class SqliteSaver(SyncBackedAsyncMixin):
             meta.get("source"),
             meta.get("run_id"),
             _metadata_json(meta, thread_id, checkpoint_id),
-            rows.pack_body(dict(checkpoint)),
         )
-        planned = self._plan_blobs(thread_id, ns, checkpoint, new_versions)
+        planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
+        row += (rows.pack_body(dict(checkpoint), inline_values),)
         encoded = [self._encode_writes(*call) for call in writes]
-        with self._conns.write(
-            f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}"
-        ) as conn:
+
+        def work(conn: sqlite3.Connection) -> None:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
             for sql, params in encoded:
                 conn.executemany(sql, params)
-            stored = self._insert_blobs(conn, thread_id, ns, planned)
+            stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
             conn.execute(
                 "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
-                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
+                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
                 row,
             )
             conn.execute(
@@ -211,23 +212,40 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 (thread_id, ns, checkpoint_id),
             )
             leases.touch_thread(conn, thread_id, _now(), checkpoints=1, size=stored)
-        self._remember(thread_id, ns, planned)
+
+        self._writes.run(work, f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}")
+        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
+        self._known.put(thread_id, ns, checkpoint_id, known)
         return checkpoint_config(thread_id, ns, checkpoint_id)
 
-    def _plan_blobs(
+    def _plan_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
-    ) -> Planned:
+    ) -> tuple[Planned, inline.Inline, inline.Known]:
+        """Blob rows for the changed large values; the inline map of every small value (changed
+        or carried from what was last stored); what to remember as this thread's last values."""
         values = checkpoint["channel_values"]
+        before = self._known.get(thread_id, ns)
         planned: Planned = []
-        for channel, raw_version in new_versions.items():
+        small: inline.Inline = {}
+        known: inline.Known = {}
+        for channel, raw_version in checkpoint["channel_versions"].items():
             version = str(raw_version)
             if channel not in values:
-                planned.append((channel, version, deltas.EMPTY_ROW, None))
+                small[channel] = None
                 continue
-            tag, data = dump_channel_value(self.serde, channel, values[channel])
-            row, remembered = self._cache.plan((thread_id, ns, channel), version, tag, data)
-            planned.append((channel, version, row, remembered))
-        return planned
+            if channel not in new_versions and (seen := before.get(channel)) and seen[0] == version:
+                typed = seen[1]  # unchanged since the last checkpoint: no need to serialize it
+            else:
+                typed = dump_channel_value(self.serde, channel, values[channel])
+                if len(typed[1]) > inline.INLINE_MAX:
+                    if channel in new_versions:
+                        key = (thread_id, ns, channel)
+                        planned.append((channel, version, *self._cache.plan(key, version, *typed)))
+                    typed = None
+            known[channel] = (version, typed)
+            if typed is not None:
+                small[channel] = typed
+        return planned, small, known
 
     def _insert_blobs(
         self, conn: sqlite3.Connection, thread_id: str, ns: str, planned: Planned
@@ -269,11 +287,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return sum(len(row.data) for _, _, row, _ in planned)
         return 0
 
-    def _remember(self, thread_id: str, ns: str, planned: Planned) -> None:
-        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
-
     def _forget(self, thread_ids: Sequence[str] | None = None) -> None:
         self._cache.forget(thread_ids)
+        self._known.forget(None if thread_ids is None else list(thread_ids))
 
     def put_writes(
         self,
@@ -285,9 +301,12 @@ class SqliteSaver(SyncBackedAsyncMixin):
         """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
         thread_id = get_thread_id(config)
         sql, params = self._encode_writes(config, writes, task_id, task_path)
-        with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
+
+        def work(conn: sqlite3.Connection) -> None:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
             conn.executemany(sql, params)
+
+        self._writes.run(work, f"store writes of task {task_id!r} in thread {thread_id!r}")
 
     def _encode_writes(
         self,
@@ -329,52 +348,81 @@ class SqliteSaver(SyncBackedAsyncMixin):
     # --- reads ------------------------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """The checkpoint ``config`` names, or the thread's head in that namespace."""
+        """The checkpoint ``config`` names, or the thread's head in that namespace.
+
+        One statement when the row carries every value inline and has no pending writes;
+        otherwise a read transaction fetches its blobs and writes too.
+        """
         thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
-        with self._conns.read(f"read thread {thread_id!r}") as conn:
-            if checkpoint_id is None:
-                row = conn.execute(_HEAD_SQL, (thread_id, ns)).fetchone()
-            else:
-                row = conn.execute(_ONE_SQL, (thread_id, ns, checkpoint_id)).fetchone()
-            if row is None:
-                return None
-            loaded, chains = self._load(conn, [row])
-        if checkpoint_id is None:
-            # The head is what the next write builds on: remember its values' rows.
-            self._remember_head(thread_id, ns, chains)
-        return loaded[0]
+        sql, params = (
+            (_HEAD_SQL, (thread_id, ns))
+            if checkpoint_id is None
+            else (_ONE_SQL, (thread_id, ns, checkpoint_id))
+        )
+        action = f"read thread {thread_id!r}"
+        with self._conns.query(action) as conn:
+            row = conn.execute(sql, params).fetchone()
+        if row is None:
+            return None
+        where = rows.where_of(self.path, thread_id, ns, row[2])
+        body = rows.unpack_body(row[6], where)
+        chains: rows.Chains = {}
+        if row[7] or rows.blob_channels(body):
+            with self._conns.read(action) as conn:
+                row = conn.execute(sql, params).fetchone()
+                if row is None:
+                    return None
+                loaded, chains, bodies = self._load(conn, [row[:7]])
+            item, body = loaded[0], bodies[0]
+        else:
+            values = rows.decode_values(self.serde, body, chains, where)
+            item = rows.build_tuple(self.serde, row[:7], body, values, [], where)
+        if checkpoint_id is None and self._known.checkpoint_id(thread_id, ns) != row[2]:
+            # The head is what the next write builds on: remember what it stores.
+            self._remember_head(thread_id, ns, row[2], body, chains)
+        return item
 
     def _remember_head(
-        self, thread_id: str, ns: str, chains: dict[tuple[str, str], deltas.Chain]
+        self, thread_id: str, ns: str, checkpoint_id: str, body: dict[str, Any], chains: rows.Chains
     ) -> None:
-        """Remember the rows of a head's values (the next write builds on them), unless known."""
+        """Remember a head's inline values and the rows of its blob values, unless known."""
+        small = inline.unpack(body.get("inline"))
+        known: inline.Known = {}
+        for channel, raw_version in body["channel_versions"].items():
+            version = str(raw_version)
+            if (typed := small.get(channel)) is not None:
+                known[channel] = (version, typed)
+            elif chains.get((channel, version)):
+                known[channel] = (version, None)
+        self._known.put(thread_id, ns, checkpoint_id, known)
         fresh = []
         for (channel, _version), chain in chains.items():
-            known = self._cache.get((thread_id, ns, channel))
-            if chain and (known is None or known.version != chain.target()):
+            written = self._cache.get((thread_id, ns, channel))
+            if chain and (written is None or written.version != chain.target()):
                 fresh.append(((thread_id, ns, channel), chain.written()))
         if fresh:
             self._cache.remember(fresh)
 
     def _load(
         self, conn: sqlite3.Connection, found: Rows
-    ) -> tuple[Tuples, dict[tuple[str, str], deltas.Chain]]:
-        """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk)."""
+    ) -> tuple[Tuples, rows.Chains, list[dict[str, Any]]]:
+        """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk),
+        with the chains and checkpoint bodies they were built from."""
         if not found:
-            return [], {}
+            return [], {}, []
         thread_id, ns = found[0][0], found[0][1]
         bodies = [rows.unpack_body(r[6], rows.where_of(self.path, r[0], r[1], r[2])) for r in found]
-        wanted = [(c, str(v)) for body in bodies for c, v in body["channel_versions"].items()]
+        wanted = [pair for body in bodies for pair in rows.blob_channels(body)]
         chains = rows.fetch_chains(conn, thread_id, ns, wanted)
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
         out = []
         for row, body in zip(found, bodies, strict=True):
             where = rows.where_of(self.path, row[0], row[1], row[2])
-            values = rows.decode_values(self.serde, chains, body["channel_versions"], where)
+            values = rows.decode_values(self.serde, body, chains, where)
             out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
-        return out, chains
+        return out, chains, bodies
 
     def list(
         self,
@@ -497,13 +545,17 @@ def _qualified(alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in rows.CHECKPOINT_COLUMNS.split(","))
 
 
+_WRITES_FLAG = (
+    "EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
+    "AND w.checkpoint_id = c.checkpoint_id)"
+)
 _ONE_SQL = (
-    f"SELECT {rows.CHECKPOINT_COLUMNS} FROM checkpoints "
-    f"WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"
+    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
 )
 _HEAD_SQL = (
-    f"SELECT {_qualified('c')} FROM heads h JOIN checkpoints c ON c.thread_id = h.thread_id "
-    f"AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "
+    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM heads h JOIN checkpoints c "
+    f"ON c.thread_id = h.thread_id AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "
     f"WHERE h.thread_id = ? AND h.ns = ?"
 )
 

@@ -4,8 +4,9 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
   1. threads, heads, checkpoints, blobs (full/delta/empty), writes; a meta table.
   2. per-thread counters (checkpoints, bytes) and an index on checkpoints by run id.
   3. blob rows of kind 3 (a reference: the same bytes as the row at ``base_version``) and
-     checkpoint rows of format 2 (small channel values inline in ``body``). No table changes:
-     the version only keeps older tethers, which cannot read those rows, away from the file.
+     checkpoint rows of format 2 (small channel values inline in ``body``); ``checkpoints`` and
+     ``blobs`` become rowid tables (a WITHOUT ROWID row over ~1 kB spills into an overflow page
+     of its own, which made every checkpoint row with inline values cost 4 kB or more).
 """
 
 from __future__ import annotations
@@ -88,7 +89,45 @@ UPDATE threads SET
         (SELECT sum(length(data)) FROM blobs b WHERE b.thread_id = threads.thread_id), 0);
 """
 
-_V3 = ""  # new row kinds and formats only (see the version history above)
+_V3 = """
+CREATE TABLE checkpoints_v3 (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    parent_id TEXT,
+    ts TEXT NOT NULL,
+    step INTEGER,
+    source TEXT,
+    run_id TEXT,
+    metadata TEXT NOT NULL,
+    body BLOB NOT NULL,
+    format INTEGER NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id)
+);
+INSERT INTO checkpoints_v3 SELECT thread_id, ns, checkpoint_id, parent_id, ts, step, source,
+    run_id, metadata, body, format FROM checkpoints ORDER BY thread_id, ns, checkpoint_id;
+DROP TABLE checkpoints;
+ALTER TABLE checkpoints_v3 RENAME TO checkpoints;
+CREATE INDEX IF NOT EXISTS checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE blobs_v3 (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    version TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    base_version TEXT,
+    count INTEGER NOT NULL,
+    depth INTEGER NOT NULL,
+    chain_bytes INTEGER NOT NULL,
+    type TEXT,
+    data BLOB,
+    PRIMARY KEY (thread_id, ns, channel, version)
+);
+INSERT INTO blobs_v3 SELECT thread_id, ns, channel, version, kind, base_version, count, depth,
+    chain_bytes, type, data FROM blobs ORDER BY thread_id, ns, channel, version;
+DROP TABLE blobs;
+ALTER TABLE blobs_v3 RENAME TO blobs
+"""
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
