@@ -195,3 +195,34 @@ def test_get_tuple_reads_writes_and_blobs_when_the_row_needs_them(tmp_path: Path
         assert found is not None
         assert found.checkpoint["channel_values"] == {"big": ["y" * 400]}
         assert found.pending_writes == [("task-1", "big", ["z"])]
+
+
+def test_reading_back_the_checkpoint_just_written_is_one_statement(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "one.db", check_same_thread=False)
+    with SqliteSaver(conn) as saver:
+        big = ["m" * 300] * 5
+        config = _put(saver, _cfg("s"), {"big": big, "n": 1}, ["big", "n"])
+        config = _put(saver, config, {"big": [*big, "more"], "n": 2}, ["big", "n"])
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        found = saver.get_tuple(_cfg("s"))
+        conn.set_trace_callback(None)
+        assert found is not None
+        assert found.checkpoint["channel_values"] == {"big": [*big, "more"], "n": 2}
+        assert len(statements) == 1, statements
+
+
+def test_a_head_written_by_another_saver_is_read_from_the_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "two.db")
+    with SqliteSaver.from_conn_string(path) as mine, SqliteSaver.from_conn_string(path) as other:
+        big = ["m" * 300] * 5
+        config = _put(mine, _cfg("s"), {"big": big}, ["big"])
+        assert mine.get_tuple(_cfg("s")).checkpoint["channel_values"] == {"big": big}
+        _put(other, config, {"big": [*big, "theirs"]}, ["big"])
+        found = mine.get_tuple(_cfg("s"))
+        assert found is not None
+        assert found.checkpoint["channel_values"] == {"big": [*big, "theirs"]}
+        config = _put(mine, found.config, {"big": [*big, "theirs", "mine"]}, ["big"])
+        assert other.get_tuple(_cfg("s")).checkpoint["channel_values"] == {
+            "big": [*big, "theirs", "mine"]
+        }

@@ -8,8 +8,9 @@ channels the row does not carry; listing reads only checkpoint rows for small st
 
 Carrying unchanged small values costs at most ``INLINE_MAX`` bytes per channel per checkpoint
 (constant per checkpoint, so storage stays linear). To carry them without serializing them
-again, the saver remembers per (thread, namespace) the versions and inline bytes of the last
-checkpoint it wrote or read there (``KnownValues``).
+again, the saver remembers per (thread, namespace) the versions and bytes of the values of the
+last checkpoint it wrote or read there (``KnownValues``); reading that checkpoint back then needs
+no blob query either.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import collections
 import functools
 import struct
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import ormsgpack
 
@@ -31,8 +32,19 @@ INLINE_MAX = 256
 Typed = tuple[str, bytes]
 Inline = dict[str, Typed | None]
 """channel -> (tag, bytes) of a small value, or None for a channel without a value."""
-Known = dict[str, tuple[str, Typed | None]]
-"""channel -> (version, (tag, bytes) if stored inline, None if stored as a blob)."""
+
+
+class Stored(NamedTuple):
+    """A channel value of the last checkpoint written or read in a thread: its version, its
+    serialized bytes, and whether they sit inline in the row (else in ``blobs``)."""
+
+    version: str
+    tag: str
+    data: bytes
+    inline: bool
+
+
+Known = dict[str, Stored]
 
 
 def pack(inline: Inline) -> dict[str, Any]:
@@ -104,11 +116,11 @@ class KnownValues:
             found = self._entries.get((thread_id, ns))
         return found[1] if found else {}
 
-    def checkpoint_id(self, thread_id: str, ns: str) -> str | None:
-        """The id of the checkpoint the entry describes."""
+    def of(self, thread_id: str, ns: str, checkpoint_id: str) -> Known | None:
+        """The values remembered for this checkpoint, if it is the one remembered."""
         with self._lock:
             found = self._entries.get((thread_id, ns))
-        return found[0] if found else None
+        return found[1] if found and found[0] == checkpoint_id else None
 
     def put(self, thread_id: str, ns: str, checkpoint_id: str, known: Known) -> None:
         with self._lock:

@@ -119,9 +119,11 @@ def decode_values(
     body: dict[str, Any],
     chains: Chains,
     where: str,
+    cached: dict[str, tuple[str, bytes]] | None = None,
 ) -> dict[str, Any]:
-    """The checkpoint's channel values: inline ones from its row, the others from their blob
-    chains; a channel with no stored value is left out."""
+    """The checkpoint's channel values: inline ones from its row, the others from ``cached``
+    (serialized values known to be this checkpoint's) or their blob chains; a channel with no
+    stored value is left out."""
     fast = inline.decode_all(serde, body.get("inline"))
     if fast is not None:
         values, covered = fast
@@ -135,6 +137,9 @@ def decode_values(
         }
     for channel, version in body["channel_versions"].items():
         if channel in covered:
+            continue
+        if cached and channel in cached:
+            values[channel] = decode(serde, *cached[channel], f"{where}, channel {channel!r}")
             continue
         chain = chains.get((channel, str(version)))
         if not chain:

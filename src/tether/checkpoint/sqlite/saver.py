@@ -233,18 +233,17 @@ class SqliteSaver(SyncBackedAsyncMixin):
             if channel not in values:
                 small[channel] = None
                 continue
-            if channel not in new_versions and (seen := before.get(channel)) and seen[0] == version:
-                typed = seen[1]  # unchanged since the last checkpoint: no need to serialize it
-            else:
-                typed = dump_channel_value(self.serde, channel, values[channel])
-                if len(typed[1]) > inline.INLINE_MAX:
-                    if channel in new_versions:
-                        key = (thread_id, ns, channel)
-                        planned.append((channel, version, *self._cache.plan(key, version, *typed)))
-                    typed = None
-            known[channel] = (version, typed)
-            if typed is not None:
-                small[channel] = typed
+            seen = before.get(channel)
+            if channel in new_versions or seen is None or seen.version != version:
+                tag, data = dump_channel_value(self.serde, channel, values[channel])
+                seen = inline.Stored(version, tag, data, len(data) <= inline.INLINE_MAX)
+                if not seen.inline and channel in new_versions:
+                    key = (thread_id, ns, channel)
+                    planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
+            # else: unchanged since the last checkpoint, no need to serialize it again
+            known[channel] = seen
+            if seen.inline:
+                small[channel] = (seen.tag, seen.data)
         return planned, small, known
 
     def _insert_blobs(
@@ -368,18 +367,21 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return None
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
+        known = self._known.of(thread_id, ns, row[2])
+        cached = _blob_values(known)
         chains: rows.Chains = {}
-        if row[7] or rows.blob_channels(body):
+        if row[7] or any(c not in cached for c, _ in rows.blob_channels(body)):
             with self._conns.read(action) as conn:
-                row = conn.execute(sql, params).fetchone()
+                row = conn.execute(sql, params).fetchone()  # again, inside the snapshot
                 if row is None:
                     return None
-                loaded, chains, bodies = self._load(conn, [row[:7]])
+                known = self._known.of(thread_id, ns, row[2])
+                loaded, chains, bodies = self._load(conn, [row[:7]], _blob_values(known))
             item, body = loaded[0], bodies[0]
         else:
-            values = rows.decode_values(self.serde, body, chains, where)
+            values = rows.decode_values(self.serde, body, chains, where, cached)
             item = rows.build_tuple(self.serde, row[:7], body, values, [], where)
-        if checkpoint_id is None and self._known.checkpoint_id(thread_id, ns) != row[2]:
+        if checkpoint_id is None and known is None:
             # The head is what the next write builds on: remember what it stores.
             self._remember_head(thread_id, ns, row[2], body, chains)
         return item
@@ -387,40 +389,45 @@ class SqliteSaver(SyncBackedAsyncMixin):
     def _remember_head(
         self, thread_id: str, ns: str, checkpoint_id: str, body: dict[str, Any], chains: rows.Chains
     ) -> None:
-        """Remember a head's inline values and the rows of its blob values, unless known."""
+        """Remember a head's values and the rows of its blob values, unless known."""
         small = inline.unpack(body.get("inline"))
         known: inline.Known = {}
+        fresh = []
         for channel, raw_version in body["channel_versions"].items():
             version = str(raw_version)
             if (typed := small.get(channel)) is not None:
-                known[channel] = (version, typed)
-            elif chains.get((channel, version)):
-                known[channel] = (version, None)
+                known[channel] = inline.Stored(version, *typed, True)
+                continue
+            chain = chains.get((channel, version))
+            written = chain.written() if chain else None
+            if written is None:
+                continue
+            known[channel] = inline.Stored(version, written.tag, written.data, False)
+            cached = self._cache.get((thread_id, ns, channel))
+            if cached is None or cached.version != written.version:
+                fresh.append(((thread_id, ns, channel), written))
         self._known.put(thread_id, ns, checkpoint_id, known)
-        fresh = []
-        for (channel, _version), chain in chains.items():
-            written = self._cache.get((thread_id, ns, channel))
-            if chain and (written is None or written.version != chain.target()):
-                fresh.append(((thread_id, ns, channel), chain.written()))
         if fresh:
             self._cache.remember(fresh)
 
     def _load(
-        self, conn: sqlite3.Connection, found: Rows
+        self, conn: sqlite3.Connection, found: Rows, cached: dict[str, inline.Typed] | None = None
     ) -> tuple[Tuples, rows.Chains, list[dict[str, Any]]]:
         """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk),
-        with the chains and checkpoint bodies they were built from."""
+        with the chains and checkpoint bodies they were built from. ``cached`` holds serialized
+        values of blob channels already known (for a single row)."""
         if not found:
             return [], {}, []
+        cached = cached or {}
         thread_id, ns = found[0][0], found[0][1]
         bodies = [rows.unpack_body(r[6], rows.where_of(self.path, r[0], r[1], r[2])) for r in found]
-        wanted = [pair for body in bodies for pair in rows.blob_channels(body)]
+        wanted = [p for body in bodies for p in rows.blob_channels(body) if p[0] not in cached]
         chains = rows.fetch_chains(conn, thread_id, ns, wanted)
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
         out = []
         for row, body in zip(found, bodies, strict=True):
             where = rows.where_of(self.path, row[0], row[1], row[2])
-            values = rows.decode_values(self.serde, body, chains, where)
+            values = rows.decode_values(self.serde, body, chains, where, cached)
             out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
         return out, chains, bodies
 
@@ -529,6 +536,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         with self._conns.write(f"release the lease on thread {lease.thread_id!r}") as conn:
             leases.release(conn, lease, status, _now())
+
+
+def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
+    """The serialized blob values of a remembered checkpoint, by channel."""
+    return {c: (k.tag, k.data) for c, k in known.items() if not k.inline} if known else {}
 
 
 def _metadata_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) -> str:
