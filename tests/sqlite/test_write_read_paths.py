@@ -67,7 +67,8 @@ def test_a_fresh_saver_reads_inline_values_and_keeps_carrying_them(tmp_path: Pat
 
 
 def test_concurrent_puts_from_many_threads_all_land(tmp_path: Path) -> None:
-    with SqliteSaver(sqlite3.connect(tmp_path / "many.db", check_same_thread=False)) as saver:
+    conn = sqlite3.connect(tmp_path / "many.db", check_same_thread=False)
+    with SqliteSaver(conn) as saver:
         errors: list[BaseException] = []
 
         def writer(i: int) -> None:
@@ -89,6 +90,13 @@ def test_concurrent_puts_from_many_threads_all_land(tmp_path: Path) -> None:
             assert [t.checkpoint["channel_values"]["step"] for t in history] == list(
                 range(39, -1, -1)
             )
+        heads = dict(conn.execute("SELECT thread_id, checkpoint_id FROM heads"))
+        counts = dict(conn.execute("SELECT thread_id, checkpoint_count FROM threads"))
+        for i in range(8):
+            newest = saver.get_tuple(_cfg(f"w{i}"))
+            assert newest is not None
+            assert heads[f"w{i}"] == newest.config["configurable"]["checkpoint_id"]
+            assert counts[f"w{i}"] == 40
 
 
 def test_a_write_that_fails_inside_a_shared_commit_fails_alone(tmp_path: Path) -> None:

@@ -205,13 +205,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
                 row,
             )
-            conn.execute(
-                "INSERT INTO heads (thread_id, ns, checkpoint_id) VALUES (?,?,?) "
-                "ON CONFLICT (thread_id, ns) DO UPDATE SET "
-                "checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id)",
-                (thread_id, ns, checkpoint_id),
-            )
-            leases.touch_thread(conn, thread_id, _now(), checkpoints=1, size=stored)
+            if stored:
+                conn.execute(
+                    "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?", (stored, thread_id)
+                )
 
         self._writes.run(work, f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}")
         self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
