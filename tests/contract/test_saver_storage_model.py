@@ -3,11 +3,14 @@
 Random sequences of steps append to a list (or append nothing), rewrite it with an equal list,
 replace or shrink it, change or keep a scalar, empty a channel, and fork from an older
 checkpoint; the savers store these as full rows, deltas, references and empty rows. At the end
-every checkpoint written must read back with exactly the values it was written with.
+every checkpoint written must read back with exactly the values it was written with, also
+when two savers on one SQLite file take turns writing.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from typing import Any
 
@@ -15,6 +18,7 @@ import pytest
 
 from tether.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
+from tether.checkpoint.sqlite import SqliteSaver
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed")
 st = hypothesis.strategies
@@ -60,8 +64,15 @@ def _apply(op: str, arg: Any, values: dict[str, Any]) -> tuple[dict[str, Any], s
     return new, {"log"}
 
 
-def _run(saver: BaseCheckpointSaver, plan: list[tuple[str, Any]]) -> None:
+def _run(
+    saver: BaseCheckpointSaver,
+    plan: list[tuple[str, Any]],
+    other: BaseCheckpointSaver | None = None,
+) -> None:
+    """Run ``plan``; with ``other`` (a second saver on the same storage), the ``switch`` step
+    makes the other saver write from then on, as a second process would."""
     thread = f"prop-{uuid.uuid4().hex}"
+    savers = [saver, other or saver]
     written: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     parent: dict[str, Any] = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
     values: dict[str, Any] = {}
@@ -69,6 +80,10 @@ def _run(saver: BaseCheckpointSaver, plan: list[tuple[str, Any]]) -> None:
     for op, arg in plan:
         if op == "fork" and written:
             parent, values, versions = written[arg % len(written)]
+            continue
+        if op == "switch":
+            savers.reverse()
+            saver = savers[0]
             continue
         values, changed = _apply(op, arg, values)
         versions = dict(versions)
@@ -82,9 +97,10 @@ def _run(saver: BaseCheckpointSaver, plan: list[tuple[str, Any]]) -> None:
         parent = saver.put(parent, checkpoint, {"source": "loop", "step": 0}, new_versions)
         written.append((parent, values, versions))
     for config, expected, _ in written:
-        found = saver.get_tuple(config)
-        assert found is not None
-        assert found.checkpoint["channel_values"] == expected
+        for reader in savers:
+            found = reader.get_tuple(config)
+            assert found is not None
+            assert found.checkpoint["channel_values"] == expected
 
 
 @hypothesis.settings(
@@ -110,3 +126,18 @@ def test_a_long_mixed_history_reads_back_exactly(raw_saver: BaseCheckpointSaver)
         if i % 70 == 69:
             plan.append(("shrink", 3))
     _run(raw_saver, plan)
+
+
+@hypothesis.settings(max_examples=25, deadline=None)
+@hypothesis.given(plan=steps, switches=st.lists(st.integers(0, 59), max_size=6))
+def test_two_savers_on_one_file_write_in_turns_and_read_exactly(
+    plan: list[tuple[str, Any]], switches: list[int]
+) -> None:
+    """Two SQLite savers on one file (two processes, in effect): each keeps its own memory of
+    what it stored last, yet references, deltas and reads stay exact whoever wrote last."""
+    for index in sorted(set(switches), reverse=True):
+        plan.insert(min(index, len(plan)), ("switch", None))
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "shared.db")
+        with SqliteSaver.from_conn_string(path) as one, SqliteSaver.from_conn_string(path) as two:
+            _run(one, plan, two)

@@ -234,3 +234,19 @@ def test_a_head_written_by_another_saver_is_read_from_the_file(tmp_path: Path) -
         assert other.get_tuple(_cfg("s")).checkpoint["channel_values"] == {
             "big": [*big, "theirs", "mine"]
         }
+
+
+def test_a_value_whose_base_another_saver_deleted_is_stored_in_full(tmp_path: Path) -> None:
+    """This saver would store the grown list as a delta on the row it wrote last, but another
+    saver (another process) deleted the thread meanwhile: the value is stored whole."""
+    path = str(tmp_path / "gone.db")
+    with SqliteSaver.from_conn_string(path) as mine, SqliteSaver.from_conn_string(path) as other:
+        big = ["m" * 300] * 5
+        _put(mine, _cfg("s"), {"big": big}, ["big"])
+        other.delete_thread("s")
+        config = _put(mine, _cfg("s"), {"big": [*big, "more"]}, ["big"])
+        assert other.get_tuple(config).checkpoint["channel_values"] == {"big": [*big, "more"]}
+        config = _put(mine, config, {"big": [*big, "more"]}, ["big"])  # unchanged: a reference
+        other.delete_thread("s")
+        config = _put(mine, _cfg("s"), {"big": [*big, "more"]}, ["big"])
+        assert other.get_tuple(config).checkpoint["channel_values"] == {"big": [*big, "more"]}

@@ -105,8 +105,16 @@ class _Namespace:
         row, self.last[channel] = deltas.plan(version, typed[0], typed[1], previous)
         self.blobs[key] = row
 
-    def chain(self, channel: str, version: Version) -> deltas.Chain:
-        return deltas.walk(self.blobs, channel, str(version))
+    def lookup(self, channel: str, version: Version) -> Typed | deltas.Chain:
+        """The serialized value at ``version`` if it is the one stored last (or a reference to
+        it), else the chain of rows to assemble it from (outside the lock)."""
+        key = (channel, str(version))
+        row = self.blobs.get(key)
+        target = row.base_version if row is not None and row.kind == deltas.REF else key[1]
+        last = self.last.get(channel)
+        if row is not None and last is not None and last.version == target:
+            return last.tag, last.data
+        return deltas.walk(self.blobs, channel, key[1])
 
     def add(self, checkpoint_id: str, row: _Row) -> None:
         if checkpoint_id not in self.rows:
@@ -365,8 +373,8 @@ class InMemorySaver(SyncBackedAsyncMixin):
             if filter and not _matches(metadata, filter):
                 return None
             checkpoint = loads(row.checkpoint)
-            chains = [
-                (channel, space.chain(channel, version))
+            stored = [
+                (channel, space.lookup(channel, version))
                 for channel, version in checkpoint["channel_versions"].items()
             ]
             bucket = space.writes.get(checkpoint_id)
@@ -376,10 +384,10 @@ class InMemorySaver(SyncBackedAsyncMixin):
                 else []
             )
         values = {}
-        for channel, chain in chains:
-            found = chain.value() if chain else None
-            if found is not None:
-                values[channel] = loads(found)
+        for channel, found in stored:
+            typed = found.value() if isinstance(found, deltas.Chain) and found else found
+            if isinstance(typed, tuple):
+                values[channel] = loads(typed)
         checkpoint["channel_values"] = values
         parent_id = row.parent_id
         return CheckpointTuple(
