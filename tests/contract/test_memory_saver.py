@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import operator
 import threading
 import tracemalloc
-from typing import Annotated, Any, TypedDict
 
 from saver_kit import cfg, next_checkpoint
 
 from tether.checkpoint.memory import InMemorySaver, MemorySaver
-from tether.graph import END, START, StateGraph
 
 
 def put_one(
@@ -98,33 +95,25 @@ def test_allowlisted_copy_shares_storage_and_lock() -> None:
     assert clone.serde is not saver.serde
 
 
-class _Log(TypedDict):
-    items: Annotated[list[str], operator.add]
-
-
 def test_memory_grows_linearly_when_each_turn_appends_nothing_then_two_items() -> None:
-    """Each turn writes the list three times (input of nothing, then two items appended): a
-    full copy per version would add ~150 kB a turn by turn 150; deltas and references ~1 kB."""
-
-    def talk(state: _Log) -> dict[str, Any]:
-        n = len(state["items"])
-        return {"items": [f"user {n} " + "u" * 190, f"assistant {n} " + "a" * 190]}
-
-    builder = StateGraph(_Log)
-    builder.add_node("talk", talk)
-    builder.add_edge(START, "talk")
-    builder.add_edge("talk", END)
+    """Each turn writes the list twice (an append of nothing, then two ~200-byte items): a full
+    copy per version would add ~100 kB a turn by turn 150; deltas and references ~1 kB."""
     saver = InMemorySaver()
-    graph = builder.compile(checkpointer=saver)
-    config = {"configurable": {"thread_id": "log"}}
+    config = cfg("log")
+    checkpoint = None
+    items: list[str] = []
     used = []
     tracemalloc.start()
     try:
         for turn in range(1, 151):
-            graph.invoke({"items": []}, config)
+            for update in ([], [f"user {turn} " + "u" * 190, f"assistant {turn} " + "a" * 190]):
+                items = items + update
+                checkpoint, versions = next_checkpoint(saver, checkpoint, {"items": items})
+                config = saver.put(config, checkpoint, {"source": "loop"}, versions)
             if turn in (100, 150):
                 used.append(tracemalloc.get_traced_memory()[0])
     finally:
         tracemalloc.stop()
-    assert len(graph.get_state(config).values["items"]) == 300
+    head = saver.get_tuple(cfg("log"))
+    assert head is not None and len(head.checkpoint["channel_values"]["items"]) == 300
     assert (used[1] - used[0]) / 50 < 20_000

@@ -26,11 +26,11 @@ business; this module holds all of the arithmetic and none of the I/O.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import struct
-import threading
 from collections.abc import Iterable, Mapping
+
+from tether.checkpoint.thread_cache import ThreadCache
 
 MSGPACK_TAG = "msgpack"
 
@@ -272,13 +272,10 @@ class WriteCache:
     """
 
     def __init__(self, max_entries: int | None = 1024) -> None:
-        self._entries: collections.OrderedDict[Key, Written] = collections.OrderedDict()
-        self._max = max_entries
-        self._lock = threading.Lock()
+        self._entries: ThreadCache[Key, Written] = ThreadCache(max_entries)
 
     def get(self, key: Key) -> Written | None:
-        with self._lock:
-            return self._entries.get(key)
+        return self._entries.get(key)
 
     def plan(self, key: Key, version: str, type_tag: str, data: bytes) -> tuple[BlobRow, Written]:
         return plan(version, type_tag, data, self.get(key))
@@ -286,21 +283,8 @@ class WriteCache:
     def remember(self, items: Iterable[tuple[Key, Written | None]]) -> None:
         """Remember what was stored; None (an EMPTY row) keeps the entry: a later value may
         still reference or extend the one stored before the channel was emptied."""
-        with self._lock:
-            for key, written in items:
-                if written is None:
-                    continue
-                self._entries[key] = written
-                self._entries.move_to_end(key)
-            while self._max is not None and len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        self._entries.put_many((key, written) for key, written in items if written is not None)
 
     def forget(self, thread_ids: Iterable[str] | None = None) -> None:
         """Forget every entry, or those of the given threads."""
-        with self._lock:
-            if thread_ids is None:
-                self._entries.clear()
-                return
-            wanted = set(thread_ids)
-            for key in [k for k in self._entries if k[0] in wanted]:
-                del self._entries[key]
+        self._entries.forget(thread_ids)

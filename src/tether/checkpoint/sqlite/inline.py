@@ -15,16 +15,15 @@ no blob query either.
 
 from __future__ import annotations
 
-import collections
 import functools
 import struct
-import threading
 from typing import Any, NamedTuple
 
 import ormsgpack
 
 from tether.checkpoint.base import SerializerProtocol
 from tether.checkpoint.deltas import MSGPACK_TAG
+from tether.checkpoint.thread_cache import ThreadCache
 
 INLINE_MAX = 256
 """Values that serialize to at most this many bytes are stored in the checkpoint row."""
@@ -105,35 +104,19 @@ class KnownValues:
     id. Bounded; thread-safe."""
 
     def __init__(self, max_entries: int = 1024) -> None:
-        self._entries: collections.OrderedDict[tuple[str, str], tuple[str, Known]] = (
-            collections.OrderedDict()
-        )
-        self._max = max_entries
-        self._lock = threading.Lock()
+        self._entries: ThreadCache[tuple[str, str], tuple[str, Known]] = ThreadCache(max_entries)
 
     def get(self, thread_id: str, ns: str) -> Known:
-        with self._lock:
-            found = self._entries.get((thread_id, ns))
+        found = self._entries.get((thread_id, ns))
         return found[1] if found else {}
 
     def of(self, thread_id: str, ns: str, checkpoint_id: str) -> Known | None:
         """The values remembered for this checkpoint, if it is the one remembered."""
-        with self._lock:
-            found = self._entries.get((thread_id, ns))
+        found = self._entries.get((thread_id, ns))
         return found[1] if found and found[0] == checkpoint_id else None
 
     def put(self, thread_id: str, ns: str, checkpoint_id: str, known: Known) -> None:
-        with self._lock:
-            self._entries[(thread_id, ns)] = (checkpoint_id, known)
-            self._entries.move_to_end((thread_id, ns))
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        self._entries.put_many([((thread_id, ns), (checkpoint_id, known))])
 
     def forget(self, thread_ids: list[str] | None = None) -> None:
-        with self._lock:
-            if thread_ids is None:
-                self._entries.clear()
-                return
-            wanted = set(thread_ids)
-            for key in [k for k in self._entries if k[0] in wanted]:
-                del self._entries[key]
+        self._entries.forget(thread_ids)
