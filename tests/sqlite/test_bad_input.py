@@ -11,7 +11,7 @@ from typing import Any
 import ormsgpack
 import pytest
 
-from tether.checkpoint.sqlite import SqliteSaver, schema
+from tether.checkpoint.sqlite import SqliteSaver, inline, schema
 from tether.errors import (
     BackendUnavailable,
     CorruptDataError,
@@ -80,8 +80,8 @@ def test_a_corrupt_blob_names_thread_checkpoint_and_channel_and_the_rest_stays_r
             "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = 'broken'"
         ).fetchall():
             body = ormsgpack.unpackb(raw)
-            if (body.get("inline") or {}).get("n"):
-                body["inline"]["n"] = ["msgpack", b"\xc1\xc1\xc1"]
+            if "n" in inline.unpack(body):
+                body.update(inline.pack({"n": ("msgpack", b"\xc1\xc1\xc1")}))
                 conn.execute(
                     "UPDATE checkpoints SET body = ? WHERE checkpoint_id = ?",
                     (ormsgpack.packb(body), checkpoint_id),

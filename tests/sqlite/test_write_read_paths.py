@@ -14,7 +14,7 @@ import ormsgpack
 from tether.checkpoint import deltas
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
-from tether.checkpoint.sqlite import SqliteSaver, rows, schema
+from tether.checkpoint.sqlite import SqliteSaver, inline, rows, schema
 from tether.errors import ThreadBusy
 
 from .graphs import counter_graph
@@ -51,7 +51,8 @@ def test_small_values_live_in_the_checkpoint_row_and_large_ones_in_blobs(tmp_pat
         channels = {c for (c,) in conn.execute("SELECT channel FROM blobs")}
         bodies = [ormsgpack.unpackb(b) for (b,) in conn.execute("SELECT body FROM checkpoints")]
     assert channels == {"big"}  # written once; the second checkpoint carries no copy
-    assert all("small" in body["inline"] and "big" not in body["inline"] for body in bodies)
+    stored = [inline.unpack(body) for body in bodies]
+    assert all("small" in values and "big" not in values for values in stored)
 
 
 def test_a_fresh_saver_reads_inline_values_and_keeps_carrying_them(tmp_path: Path) -> None:

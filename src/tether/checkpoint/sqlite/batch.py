@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tether.errors import StorageError
+
 if TYPE_CHECKING:
     from tether.checkpoint.sqlite.connection import Connections
 
@@ -75,11 +77,13 @@ class GroupCommit:
             batch, self._queue = self._queue, []
         try:
             self._commit(batch)
-        except BaseException as exc:
+        except BaseException as exc:  # an interrupt while committing: nothing was committed
+            lost = StorageError(
+                f"the write was not committed: the thread committing it stopped ({exc!r}); retry it"
+            )
             for job in batch:
-                job.finish(exc)
-            if not isinstance(exc, Exception):
-                raise
+                job.finish(lost)
+            raise
         finally:
             with self._lock:
                 if self._queue:

@@ -2,9 +2,10 @@
 
 Every checkpoint row (format 2) carries the serialized bytes of each of its channel values that
 serialize to at most ``INLINE_MAX`` bytes, changed or not, and an empty marker for each channel
-without a value. Larger values live in the ``blobs`` table (full, delta or reference rows). A
-read decodes the inline values from the row it already has and fetches blobs only for the
-channels the row does not carry; listing reads only checkpoint rows for small states.
+without a value (see ``pack`` for the layout). Larger values live in the ``blobs`` table (full,
+delta or reference rows). A read decodes the inline values from the row it already has and
+fetches blobs only for the channels the row does not carry; listing reads only checkpoint rows
+for small states.
 
 Carrying unchanged small values costs at most ``INLINE_MAX`` bytes per channel per checkpoint
 (constant per checkpoint, so storage stays linear). To carry them without serializing them
@@ -46,44 +47,91 @@ class Stored(NamedTuple):
 Known = dict[str, Stored]
 
 
-def pack(inline: Inline) -> dict[str, Any]:
-    """The inline map as stored in the checkpoint body: msgpack-tagged bytes bare, other tags
-    as ``[tag, bytes]``, None for no value."""
-    return {
-        c: (None if v is None else v[1] if v[0] == MSGPACK_TAG else [v[0], v[1]])
-        for c, v in inline.items()
-    }
+def pack(small: Inline) -> dict[str, Any]:
+    """The body fields that store ``small``: ``values``, one msgpack map of the msgpack-tagged
+    values (decoded by one call on read) with ``ends``, where each value's bytes end in it (so
+    one value can be cut out without decoding the rest); ``inline`` for the others
+    (``[tag, bytes]``, or None for a channel without a value)."""
+    fields: dict[str, Any] = {}
+    raw = [(c, v[1]) for c, v in small.items() if v is not None and v[0] == MSGPACK_TAG]
+    if raw:
+        parts, ends, size = [_map_header(len(raw))], [], 0
+        size = len(parts[0])
+        for channel, data in raw:
+            name = _packed_name(channel)
+            parts += (name, data)
+            size += len(name) + len(data)
+            ends.append(size)
+        fields["values"] = b"".join(parts)
+        fields["ends"] = ends
+    others = {c: v and [v[0], v[1]] for c, v in small.items() if v is None or v[0] != MSGPACK_TAG}
+    if others:
+        fields["inline"] = others
+    return fields
 
 
-def unpack(stored: Any) -> Inline:
-    """The inline map of a checkpoint body (empty for rows written before format 2)."""
-    if not isinstance(stored, dict):
-        return {}
-    return {
-        c: (None if v is None else (MSGPACK_TAG, v) if isinstance(v, bytes) else (v[0], v[1]))
-        for c, v in stored.items()
-    }
+def unpack(body: dict[str, Any]) -> Inline:
+    """Each inline value of a checkpoint body as ``(tag, bytes)`` (None: no value); empty for
+    rows written before format 2."""
+    small: Inline = {}
+    values, ends = body.get("values"), body.get("ends")
+    if isinstance(values, bytes) and isinstance(ends, list):
+        small.update(_split(values, ends))
+    for channel, typed in (body.get("inline") or {}).items():
+        small[channel] = None if typed is None else (typed[0], typed[1])
+    return small
 
 
-def decode_all(serde: SerializerProtocol, stored: Any) -> tuple[dict[str, Any], set[str]] | None:
-    """All inline values of a row, decoded by one serializer call, and the channels the row
-    covers; None when a value cannot be decoded (decode them one by one to say which)."""
-    if not isinstance(stored, dict):
-        return {}, set()
-    raw = [(c, v) for c, v in stored.items() if isinstance(v, bytes)]
-    if len(raw) + sum(1 for v in stored.values() if v is None) != len(stored):
-        return None  # values of other tags: the caller decodes each
-    parts = [_map_header(len(raw))]
-    for channel, data in raw:
-        parts.append(_packed_name(channel))
-        parts.append(data)
-    try:
-        values = serde.loads_typed((MSGPACK_TAG, b"".join(parts)))
-    except Exception:
-        return None
-    if not isinstance(values, dict) or len(values) != len(raw):
-        return None
-    return values, set(stored)
+def decode_all(serde: SerializerProtocol, body: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """All inline values of a checkpoint body, the msgpack ones decoded by one serializer
+    call, and the channels the body covers. Raises what the serializer raises."""
+    values: dict[str, Any] = {}
+    packed = body.get("values")
+    if packed:
+        values = serde.loads_typed((MSGPACK_TAG, packed))
+        if not isinstance(values, dict):
+            raise ValueError("the inline values are not a map")
+    covered = set(values)
+    for channel, typed in (body.get("inline") or {}).items():
+        covered.add(channel)
+        if typed is not None:
+            values[channel] = serde.loads_typed((typed[0], typed[1]))
+    return values, covered
+
+
+def _split(packed: bytes, ends: list[int]) -> dict[str, Typed]:
+    """Cut a ``values`` map into (channel, value bytes) without decoding the values."""
+    out: dict[str, Typed] = {}
+    pos = _map_span(packed)
+    for end in ends:
+        name, pos = _read_str(packed, pos)
+        out[name] = (MSGPACK_TAG, packed[pos:end])
+        pos = end
+    return out
+
+
+def _map_span(data: bytes) -> int:
+    """Length of the msgpack map header at the start of ``data``."""
+    first = data[0]
+    if 0x80 <= first <= 0x8F:
+        return 1
+    return {0xDE: 3, 0xDF: 5}[first]
+
+
+def _read_str(data: bytes, pos: int) -> tuple[str, int]:
+    """The msgpack string at ``pos`` and the position after it."""
+    first = data[pos]
+    if 0xA0 <= first <= 0xBF:
+        start, length = pos + 1, first & 0x1F
+    elif first == 0xD9:
+        start, length = pos + 2, data[pos + 1]
+    elif first == 0xDA:
+        start, length = pos + 3, struct.unpack_from(">H", data, pos + 1)[0]
+    elif first == 0xDB:
+        start, length = pos + 5, struct.unpack_from(">I", data, pos + 1)[0]
+    else:
+        raise ValueError(f"expected a channel name at byte {pos}")
+    return data[start : start + length].decode(), start + length
 
 
 @functools.lru_cache(maxsize=4096)

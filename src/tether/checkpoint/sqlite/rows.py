@@ -28,7 +28,7 @@ def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) ->
         "updated_channels": checkpoint.get("updated_channels"),
     }
     if small:
-        body["inline"] = inline.pack(small)
+        body.update(inline.pack(small))
     return ormsgpack.packb(body)
 
 
@@ -108,40 +108,46 @@ def existing_blobs(
     return {(c, v) for c, v in found}
 
 
-def blob_channels(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (channel, version) pairs of a checkpoint whose values are not inline in its row."""
-    small = body.get("inline") or {}
-    return [(c, str(v)) for c, v in body["channel_versions"].items() if c not in small]
-
-
-def decode_values(
-    serde: SerializerProtocol,
-    body: dict[str, Any],
-    chains: Chains,
-    where: str,
-    cached: dict[str, tuple[str, bytes]] | None = None,
-) -> dict[str, Any]:
-    """The checkpoint's channel values: inline ones from its row, the others from ``cached``
-    (serialized values known to be this checkpoint's) or their blob chains; a channel with no
-    stored value is left out."""
-    fast = inline.decode_all(serde, body.get("inline"))
-    if fast is not None:
-        values, covered = fast
-    else:  # one by one, so an error names its channel
-        small = inline.unpack(body.get("inline"))
-        covered = set(small)
+def inline_values(
+    serde: SerializerProtocol, body: dict[str, Any], where: str
+) -> tuple[dict[str, Any], set[str]]:
+    """The values stored in the checkpoint row, and the channels the row covers."""
+    try:
+        return inline.decode_all(serde, body)
+    except Exception:  # decode one by one, so the error names its channel
+        try:
+            small = inline.unpack(body)
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            raise CorruptDataError(f"{where}: the inline values cannot be read ({exc})") from exc
         values = {
             channel: decode(serde, *typed, f"{where}, channel {channel!r}")
             for channel, typed in small.items()
             if typed is not None
         }
-    for channel, version in body["channel_versions"].items():
-        if channel in covered:
-            continue
-        if cached and channel in cached:
+        return values, set(small)
+
+
+def blob_channels(body: dict[str, Any], covered: set[str]) -> list[tuple[str, str]]:
+    """The (channel, version) pairs of a checkpoint whose values are not in its row."""
+    return [(c, str(v)) for c, v in body["channel_versions"].items() if c not in covered]
+
+
+def add_blob_values(
+    serde: SerializerProtocol,
+    values: dict[str, Any],
+    wanted: list[tuple[str, str]],
+    chains: Chains,
+    cached: dict[str, tuple[str, bytes]],
+    where: str,
+) -> dict[str, Any]:
+    """Add to ``values`` the ``wanted`` channels' values, from ``cached`` (serialized values
+    known to be this checkpoint's) or their blob chains; a channel with no stored value is
+    left out. Returns ``values``."""
+    for channel, version in wanted:
+        if channel in cached:
             values[channel] = decode(serde, *cached[channel], f"{where}, channel {channel!r}")
             continue
-        chain = chains.get((channel, str(version)))
+        chain = chains.get((channel, version))
         if not chain:
             continue
         try:

@@ -364,20 +364,24 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return None
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
+        values, covered = rows.inline_values(self.serde, body, where)
+        wanted = rows.blob_channels(body, covered)
         known = self._known.of(thread_id, ns, row[2])
         cached = _blob_values(known)
         chains: rows.Chains = {}
-        if row[7] or any(c not in cached for c, _ in rows.blob_channels(body)):
+        writes: list[tuple[str, str, str, bytes]] = []
+        if row[7] or any(c not in cached for c, _ in wanted):
             with self._conns.read(action) as conn:
-                row = conn.execute(sql, params).fetchone()  # again, inside the snapshot
-                if row is None:
+                again = conn.execute(sql, params).fetchone()  # inside one snapshot this time
+                if again is None:
                     return None
-                known = self._known.of(thread_id, ns, row[2])
-                loaded, chains, bodies = self._load(conn, [row[:7]], _blob_values(known))
-            item, body = loaded[0], bodies[0]
-        else:
-            values = rows.decode_values(self.serde, body, chains, where, cached)
-            item = rows.build_tuple(self.serde, row[:7], body, values, [], where)
+                if again[2] != row[2]:  # the head moved meanwhile: read the new one
+                    return self._load(conn, [again[:7]])[0]
+                missing = [pair for pair in wanted if pair[0] not in cached]
+                chains = rows.fetch_chains(conn, thread_id, ns, missing)
+                writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
+        rows.add_blob_values(self.serde, values, wanted, chains, cached, where)
+        item = rows.build_tuple(self.serde, row[:7], body, values, writes, where)
         if checkpoint_id is None and known is None:
             # The head is what the next write builds on: remember what it stores.
             self._remember_head(thread_id, ns, row[2], body, chains)
@@ -387,7 +391,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         self, thread_id: str, ns: str, checkpoint_id: str, body: dict[str, Any], chains: rows.Chains
     ) -> None:
         """Remember a head's values and the rows of its blob values, unless known."""
-        small = inline.unpack(body.get("inline"))
+        small = inline.unpack(body)
         known: inline.Known = {}
         fresh = []
         for channel, raw_version in body["channel_versions"].items():
@@ -407,26 +411,25 @@ class SqliteSaver(SyncBackedAsyncMixin):
         if fresh:
             self._cache.remember(fresh)
 
-    def _load(
-        self, conn: sqlite3.Connection, found: Rows, cached: dict[str, inline.Typed] | None = None
-    ) -> tuple[Tuples, rows.Chains, list[dict[str, Any]]]:
-        """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk),
-        with the chains and checkpoint bodies they were built from. ``cached`` holds serialized
-        values of blob channels already known (for a single row)."""
+    def _load(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
+        """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk)."""
         if not found:
-            return [], {}, []
-        cached = cached or {}
+            return []
         thread_id, ns = found[0][0], found[0][1]
-        bodies = [rows.unpack_body(r[6], rows.where_of(self.path, r[0], r[1], r[2])) for r in found]
-        wanted = [p for body in bodies for p in rows.blob_channels(body) if p[0] not in cached]
+        parts = []
+        for row in found:
+            where = rows.where_of(self.path, row[0], row[1], row[2])
+            body = rows.unpack_body(row[6], where)
+            values, covered = rows.inline_values(self.serde, body, where)
+            parts.append((row, where, body, values, rows.blob_channels(body, covered)))
+        wanted = [pair for part in parts for pair in part[4]]
         chains = rows.fetch_chains(conn, thread_id, ns, wanted)
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
         out = []
-        for row, body in zip(found, bodies, strict=True):
-            where = rows.where_of(self.path, row[0], row[1], row[2])
-            values = rows.decode_values(self.serde, body, chains, where, cached)
+        for row, where, body, values, needed in parts:
+            rows.add_blob_values(self.serde, values, needed, chains, {}, where)
             out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
-        return out, chains, bodies
+        return out
 
     def list(
         self,
@@ -465,7 +468,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             groups.setdefault((row[0], row[1]), []).append(row)
         loaded: dict[tuple[str, str, str], CheckpointTuple] = {}
         for group in groups.values():
-            for row, item in zip(group, self._load(conn, group)[0], strict=True):
+            for row, item in zip(group, self._load(conn, group), strict=True):
                 loaded[(row[0], row[1], row[2])] = item
         return [loaded[(r[0], r[1], r[2])] for r in found]
 
