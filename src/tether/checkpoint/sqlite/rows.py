@@ -25,8 +25,9 @@ def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) ->
         "v": checkpoint.get("v", 1),
         "channel_versions": checkpoint["channel_versions"],
         "versions_seen": checkpoint["versions_seen"],
-        "updated_channels": checkpoint.get("updated_channels"),
     }
+    if checkpoint.get("updated_channels") is not None:  # absent reads back as None
+        body["updated_channels"] = checkpoint["updated_channels"]
     if small:
         body.update(inline.pack(small))
     return ormsgpack.packb(body)
