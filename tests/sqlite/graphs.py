@@ -73,3 +73,35 @@ def whole_state_graph(saver: Any) -> Any:
     builder.add_edge("b", "c")
     builder.add_edge("c", END)
     return builder.compile(checkpointer=saver)
+
+
+def corrupt_inline_value(path: Any, thread_id: str, channel: str) -> int:
+    """Replace ``channel``'s bytes in every checkpoint row of the thread that holds it inline
+    (small values live in the row, not in ``blobs``) with bytes no decoder accepts; returns
+    how many rows were damaged."""
+    import sqlite3
+
+    import ormsgpack
+
+    from tether.checkpoint.sqlite import inline
+
+    damaged = 0
+    with sqlite3.connect(path) as conn:
+        found = conn.execute(
+            "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ?", (thread_id,)
+        ).fetchall()
+        for checkpoint_id, raw in found:
+            body = ormsgpack.unpackb(raw)
+            small = inline.unpack(body)
+            if small.get(channel) is None:
+                continue
+            small[channel] = ("msgpack", b"\xc1\xc1\xc1")
+            for key in ("values", "ends", "inline"):
+                body.pop(key, None)
+            body.update(inline.pack(small))
+            conn.execute(
+                "UPDATE checkpoints SET body = ? WHERE thread_id = ? AND checkpoint_id = ?",
+                (ormsgpack.packb(body), thread_id, checkpoint_id),
+            )
+            damaged += 1
+    return damaged

@@ -8,10 +8,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import ormsgpack
 import pytest
 
-from tether.checkpoint.sqlite import SqliteSaver, inline, schema
+from tether.checkpoint.sqlite import SqliteSaver, schema
 from tether.errors import (
     BackendUnavailable,
     CorruptDataError,
@@ -19,7 +18,7 @@ from tether.errors import (
     StorageError,
 )
 
-from .graphs import counter_graph
+from .graphs import corrupt_inline_value, counter_graph
 
 
 def run_one(path: Path, thread: str = "t1") -> dict[str, Any]:
@@ -75,17 +74,7 @@ def test_a_corrupt_blob_names_thread_checkpoint_and_channel_and_the_rest_stays_r
     path = tmp_path / "corrupt.db"
     run_one(path, "broken")
     run_one(path, "healthy")
-    with sqlite3.connect(path) as conn:  # 'n' is small: its bytes sit inline in the row
-        for checkpoint_id, raw in conn.execute(
-            "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = 'broken'"
-        ).fetchall():
-            body = ormsgpack.unpackb(raw)
-            if "n" in inline.unpack(body):
-                body.update(inline.pack({"n": ("msgpack", b"\xc1\xc1\xc1")}))
-                conn.execute(
-                    "UPDATE checkpoints SET body = ? WHERE checkpoint_id = ?",
-                    (ormsgpack.packb(body), checkpoint_id),
-                )
+    assert corrupt_inline_value(path, "broken", "n") == 3  # 'n' is small: inline in the row
     with SqliteSaver.from_conn_string(str(path)) as saver:
         graph = counter_graph(saver)
         with pytest.raises(
