@@ -88,10 +88,16 @@ class ListQuery:
         if after is not None:
             where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
             params += list(after)
-        sql = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
+        # Order and cut the page on the key index alone, then read just those rows: sorting
+        # whole rows (values inline) made listing several times slower.
+        order = "ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC"
+        keys = "SELECT rowid FROM checkpoints"
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC LIMIT ?"
+            keys += " WHERE " + " AND ".join(where)
+        sql = (
+            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints "
+            f"WHERE rowid IN ({keys} {order} LIMIT ?) {order}"
+        )
         return conn.execute(sql, [*params, size]).fetchall()
 
     def accepts(self, metadata: Mapping[str, Any] | None) -> bool:
