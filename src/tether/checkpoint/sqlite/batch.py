@@ -30,8 +30,8 @@ class _Job:
     def __init__(self, work: Work, action: str) -> None:
         self.work = work
         self.action = action
-        self.wake = threading.Event()
-        """Set when the job finished, or when its caller must lead the next batch."""
+        self.wake: threading.Event | None = None
+        """For a queued caller: set when the job finished, or when it must lead next."""
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -40,7 +40,8 @@ class _Job:
         if not self.finished:
             self.error = self.error or error
             self.finished = True
-            self.wake.set()
+            if self.wake is not None:
+                self.wake.set()
 
 
 class GroupCommit:
@@ -64,7 +65,9 @@ class GroupCommit:
             self._queue.append(job)
             lead = not self._leading
             self._leading = True
-        if not lead:
+            if not lead:
+                job.wake = threading.Event()
+        if job.wake is not None:
             job.wake.wait()
         if not job.finished:  # this caller leads the next batch
             self._lead()
@@ -87,7 +90,9 @@ class GroupCommit:
         finally:
             with self._lock:
                 if self._queue:
-                    self._queue[0].wake.set()  # it leads next; self._leading stays set
+                    successor = self._queue[0].wake
+                    assert successor is not None  # every job queued behind a leader has one
+                    successor.set()  # it leads next; self._leading stays set
                 else:
                     self._leading = False
 

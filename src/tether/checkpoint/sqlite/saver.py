@@ -211,7 +211,8 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 )
 
         self._writes.run(work, f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}")
-        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
+        if planned:
+            self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
         self._known.put(thread_id, ns, checkpoint_id, known)
         return checkpoint_config(thread_id, ns, checkpoint_id)
 
