@@ -1,10 +1,12 @@
 """``SqliteSaver``: checkpoints in one SQLite file, the embedded default backend.
 
-Storage model (DESIGN.md section 3): small checkpoint rows without values; one blob row per
-(channel, version), written only when the channel changed; a list that grew by appending is
-stored as a delta (just the new elements), with a full blob whenever the chain since the last
-full one outweighs it, so storage grows linearly with a conversation and any read touches a
-bounded number of bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction.
+Storage model (DESIGN.md section 3, ``tether.checkpoint.deltas``): a checkpoint row carries its
+versions and its small values (``inline``); a larger value gets a blob row per (channel,
+version), written only when the channel changed: a list that grew is stored as a delta (just the
+new elements), an unchanged value as a reference, with a full blob whenever the chain since the
+last full one outweighs it, so storage grows linearly and any read touches a bounded number of
+bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction; concurrent writers share
+commits (``batch``).
 """
 
 from __future__ import annotations
