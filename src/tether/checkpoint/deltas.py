@@ -26,9 +26,9 @@ business; this module holds all of the arithmetic and none of the I/O.
 
 from __future__ import annotations
 
-import dataclasses
 import struct
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from tether.checkpoint.thread_cache import ThreadCache
 
@@ -70,8 +70,7 @@ def array_header(count: int) -> bytes:
     return b"\xdd" + struct.pack(">I", count)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Written:
+class Written(NamedTuple):
     """What a backend remembers of a channel's last stored value, to reference or extend it."""
 
     version: str
@@ -87,16 +86,15 @@ class Written:
     """Size of the full blob the chain starts from."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class BlobRow:
-    """A row to store (see the module docstring for ``kind``). ``count`` is the number of
+class BlobRow(NamedTuple):
+    """A row to store (see the module docstring for ``kind``). ``added`` is the number of
     elements a ``DELTA`` adds; ``depth`` and ``chain_bytes`` describe the chain below it."""
 
     kind: int
     type_tag: str
     data: bytes
     base_version: str | None
-    count: int
+    added: int
     depth: int
     chain_bytes: int
 
@@ -154,15 +152,15 @@ def _appended(old: bytes, new: bytes) -> tuple[int, bytes] | None:
     return new_span[0] - old_span[0], new[end:]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StoredRow:
+class StoredRow(NamedTuple):
     """A stored row as a reader sees it."""
 
     version: str
     kind: int
     type_tag: str
     data: bytes
-    count: int
+    added: int
+    """Elements a ``DELTA`` row adds."""
 
 
 class Chain:
@@ -214,7 +212,7 @@ class Chain:
         parts = [memoryview(base.data)[header:]]
         for row in tails:
             parts.append(memoryview(row.data))
-            count += row.count
+            count += row.added
         return base.type_tag, array_header(count) + b"".join(parts)
 
     def target(self) -> str:
@@ -254,7 +252,7 @@ def walk(rows: Mapping[tuple[str, str], BlobRow], channel: str, version: str) ->
         row = rows.get((channel, current))
         if row is None:
             break
-        chain.add(distance, StoredRow(current, row.kind, row.type_tag, row.data, row.count))
+        chain.add(distance, StoredRow(current, row.kind, row.type_tag, row.data, row.added))
         current = row.base_version if row.kind in CHAINED else None
         distance += 1
     return chain

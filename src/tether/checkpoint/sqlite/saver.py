@@ -273,7 +273,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                     version,
                     row.kind,
                     row.base_version,
-                    row.count,
+                    row.added,
                     row.depth,
                     row.chain_bytes,
                     row.type_tag or None,
