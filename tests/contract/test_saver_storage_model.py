@@ -1,10 +1,10 @@
 """Property test of the storage model on every saver: any write pattern reads back exactly.
 
 Random sequences of steps append to a list (or append nothing), rewrite it with an equal list,
-replace or shrink it, change or keep a scalar, empty a channel, and fork from an older
-checkpoint; the savers store these as full rows, deltas, references and empty rows. At the end
-every checkpoint written must read back with exactly the values it was written with, also
-when two savers on one SQLite file take turns writing.
+replace or shrink it, change or keep a scalar, empty a channel, fork from an older checkpoint,
+and prune all but the newest checkpoints; the savers store these as full rows, deltas,
+references and empty rows. At the end every checkpoint still there must read back with exactly
+the values it was written with, also when two savers on one SQLite file take turns writing.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ steps = st.lists(
         st.tuples(st.just("keep_scalar"), st.none()),
         st.tuples(st.just("empty"), st.sampled_from(["log", "note"])),
         st.tuples(st.just("fork"), st.integers(min_value=0, max_value=10_000)),
+        st.tuples(st.just("prune"), st.integers(min_value=1, max_value=3)),
     ),
     min_size=1,
     max_size=60,
@@ -85,6 +86,11 @@ def _run(
             savers.reverse()
             saver = savers[0]
             continue
+        if op == "prune":  # keep the newest ``arg`` checkpoints: later writes must not lean on
+            saver.prune([thread], keep_last=arg)  # rows that went with the others
+            newest = sorted(written, key=lambda w: w[0]["configurable"]["checkpoint_id"])
+            written = newest[-arg:]
+            continue
         values, changed = _apply(op, arg, values)
         versions = dict(versions)
         for channel in changed:
@@ -116,7 +122,8 @@ def test_every_write_pattern_reads_back_exactly(
 
 
 def test_a_long_mixed_history_reads_back_exactly(raw_saver: BaseCheckpointSaver) -> None:
-    """Long enough for full rows to be rewritten once deltas outweigh them, with forks."""
+    """Long enough for full rows to be rewritten once deltas outweigh them, with forks and
+    prunes."""
     plan: list[tuple[str, Any]] = []
     for i in range(300):
         plan.append(("append", [f"message {i} " + "x" * 100]))
@@ -125,6 +132,8 @@ def test_a_long_mixed_history_reads_back_exactly(raw_saver: BaseCheckpointSaver)
             plan.append(("fork", i))
         if i % 70 == 69:
             plan.append(("shrink", 3))
+        if i % 100 == 99:  # the one kept is a reference to a row of a pruned checkpoint
+            plan.append(("prune", 1))
     _run(raw_saver, plan)
 
 
