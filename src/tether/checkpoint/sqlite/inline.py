@@ -53,18 +53,23 @@ def pack(small: Inline) -> dict[str, Any]:
     one value can be cut out without decoding the rest); ``inline`` for the others
     (``[tag, bytes]``, or None for a channel without a value)."""
     fields: dict[str, Any] = {}
-    raw = [(c, v[1]) for c, v in small.items() if v is not None and v[0] == MSGPACK_TAG]
-    if raw:
-        parts, ends, size = [_map_header(len(raw))], [], 0
-        size = len(parts[0])
-        for channel, data in raw:
-            name = _packed_name(channel)
-            parts += (name, data)
-            size += len(name) + len(data)
-            ends.append(size)
+    others: dict[str, list[Any] | None] = {}
+    parts = [b""]
+    ends = []
+    size = 0
+    for channel, typed in small.items():
+        if typed is None or typed[0] != MSGPACK_TAG:
+            others[channel] = typed and [typed[0], typed[1]]
+            continue
+        name = _packed_name(channel)
+        parts.append(name)
+        parts.append(typed[1])
+        size += len(name) + len(typed[1])
+        ends.append(size)
+    if ends:
+        parts[0] = header = _map_header(len(ends))
         fields["values"] = b"".join(parts)
-        fields["ends"] = ends
-    others = {c: v and [v[0], v[1]] for c, v in small.items() if v is None or v[0] != MSGPACK_TAG}
+        fields["ends"] = [end + len(header) for end in ends]
     if others:
         fields["inline"] = others
     return fields
