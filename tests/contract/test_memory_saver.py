@@ -1,11 +1,12 @@
 """What ``InMemorySaver`` offers beyond the shared contract: thread records, thread safety,
-LangGraph's aliases and context-manager use."""
+LangGraph's aliases and context-manager use, memory that grows linearly with a conversation."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import threading
+import tracemalloc
 
 from saver_kit import cfg, next_checkpoint
 
@@ -92,3 +93,27 @@ def test_allowlisted_copy_shares_storage_and_lock() -> None:
     put_one(clone, "t1", {})
     assert saver.get(cfg("t1")) is not None
     assert clone.serde is not saver.serde
+
+
+def test_memory_grows_linearly_when_each_turn_appends_nothing_then_two_items() -> None:
+    """Each turn writes the list twice (an append of nothing, then two ~200-byte items): a full
+    copy per version would add ~100 kB a turn by turn 150; deltas and references ~1 kB."""
+    saver = InMemorySaver()
+    config = cfg("log")
+    checkpoint = None
+    items: list[str] = []
+    used = []
+    tracemalloc.start()
+    try:
+        for turn in range(1, 151):
+            for update in ([], [f"user {turn} " + "u" * 190, f"assistant {turn} " + "a" * 190]):
+                items = items + update
+                checkpoint, versions = next_checkpoint(saver, checkpoint, {"items": items})
+                config = saver.put(config, checkpoint, {"source": "loop"}, versions)
+            if turn in (100, 150):
+                used.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    head = saver.get_tuple(cfg("log"))
+    assert head is not None and len(head.checkpoint["channel_values"]["items"]) == 300
+    assert (used[1] - used[0]) / 50 < 20_000

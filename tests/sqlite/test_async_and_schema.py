@@ -53,8 +53,10 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     path = tmp_path / "old.db"
     with SqliteSaver.from_conn_string(str(path)) as saver:
         counter_graph(saver).invoke({"n": 1}, {"configurable": {"thread_id": "old"}})
-    # Rebuild the file as schema v1 wrote it: the v2 columns and index did not exist.
+    # Rebuild the file as schema v1 wrote it: the v2 columns and index (and the v3 trigger)
+    # did not exist.
     with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER checkpoint_stored")
         conn.execute("DROP INDEX checkpoints_by_run")
         conn.execute("ALTER TABLE threads DROP COLUMN checkpoint_count")
         conn.execute("ALTER TABLE threads DROP COLUMN bytes")

@@ -18,7 +18,7 @@ from tether.errors import (
     StorageError,
 )
 
-from .graphs import counter_graph
+from .graphs import corrupt_inline_value, counter_graph
 
 
 def run_one(path: Path, thread: str = "t1") -> dict[str, Any]:
@@ -74,10 +74,7 @@ def test_a_corrupt_blob_names_thread_checkpoint_and_channel_and_the_rest_stays_r
     path = tmp_path / "corrupt.db"
     run_one(path, "broken")
     run_one(path, "healthy")
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "UPDATE blobs SET data = x'c1c1c1' WHERE thread_id = 'broken' AND channel = 'n'"
-        )
+    assert corrupt_inline_value(path, "broken", "n") == 3  # 'n' is small: inline in the row
     with SqliteSaver.from_conn_string(str(path)) as saver:
         graph = counter_graph(saver)
         with pytest.raises(

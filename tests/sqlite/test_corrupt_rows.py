@@ -11,17 +11,14 @@ import pytest
 from tether.checkpoint.sqlite import SqliteSaver
 from tether.errors import CorruptDataError
 
-from .graphs import counter_graph
+from .graphs import corrupt_inline_value, counter_graph
 
 
 def two_threads_one_broken(path: Path) -> None:
     with SqliteSaver.from_conn_string(str(path)) as saver:
         for thread in ("broken", "healthy", "also-healthy"):
             counter_graph(saver).invoke({"n": 1}, {"configurable": {"thread_id": thread}})
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "UPDATE blobs SET data = x'c1c1c1' WHERE thread_id = 'broken' AND channel = 'n'"
-        )
+    corrupt_inline_value(path, "broken", "n")  # 'n' is small: it sits inline in the row
 
 
 def broken_ones(listed: list) -> list:

@@ -10,7 +10,7 @@ from typing import Any
 from tether.checkpoint import deltas
 from tether.checkpoint.sqlite import SqliteSaver
 
-from .graphs import chat_graph
+from .graphs import chat_graph, log_graph, whole_state_graph
 
 
 def blob_bytes(path: Path) -> int:
@@ -131,3 +131,46 @@ def test_deleting_an_earlier_run_keeps_later_checkpoints_loadable(tmp_path: Path
         assert graph.get_state(config).values == expected
         for snap in graph.get_state_history(config):
             assert len(snap.values["messages"]) >= 6
+
+
+def test_appending_nothing_each_turn_stores_references_and_grows_linearly(tmp_path: Path) -> None:
+    """``invoke({"items": []})`` writes a value equal to the previous one: a reference row."""
+    path = tmp_path / "log.db"
+    sizes = []
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = log_graph(saver)
+        config = {"configurable": {"thread_id": "log"}}
+        for turn in range(1, 151):
+            graph.invoke({"items": []}, config)
+            if turn % 50 == 0:
+                sizes.append(blob_bytes(path))
+        assert len(graph.get_state(config).values["items"]) == 300
+    with sqlite3.connect(path) as conn:
+        kinds = dict(
+            conn.execute("SELECT kind, count(*) FROM blobs WHERE channel = 'items' GROUP BY kind")
+        )
+    assert kinds[deltas.REF] == 149  # the input step of every turn after the first
+    # 100 turns of 2 x ~200-byte items are ~42 kB of values: full copies per turn would be MBs
+    assert sizes[2] - sizes[0] < 4 * 100 * 2 * 210
+    assert (sizes[2] - sizes[1]) < 1.5 * (sizes[1] - sizes[0])
+
+
+def test_a_node_returning_the_whole_state_stores_no_second_copy(tmp_path: Path) -> None:
+    path = tmp_path / "whole.db"
+    document = [f"paragraph {i} " + "p" * 300 for i in range(30)]  # ~10 kB
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        graph = whole_state_graph(saver)
+        config = {"configurable": {"thread_id": "doc"}}
+        for _ in range(5):
+            out = graph.invoke({"document": document, "current_step": 0}, config)
+            assert out == {"document": document, "current_step": 3}
+    with sqlite3.connect(path) as conn:
+        full = conn.execute(
+            "SELECT count(*) FROM blobs WHERE channel = 'document' AND kind = ?", (deltas.FULL,)
+        ).fetchone()[0]
+        refs = conn.execute(
+            "SELECT count(*) FROM blobs WHERE channel = 'document' AND kind = ?", (deltas.REF,)
+        ).fetchone()[0]
+    assert full == 1  # every later write of the same document is a reference
+    assert refs >= 15
+    assert blob_bytes(path) < 2 * len("".join(document)) + 4096

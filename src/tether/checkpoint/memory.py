@@ -6,8 +6,12 @@ It keeps the rows every durable backend keeps (DESIGN.md section 3), as dicts:
   checkpoints' metadata), and its namespaces;
 - per (thread, namespace): the checkpoint rows (checkpoint without channel values, metadata,
   parent id; serialized), their ids in ascending order (the head is the last one), the channel
-  values as blobs keyed (channel, version), and the pending writes keyed by checkpoint id and
-  (task_id, idx).
+  values as blob rows keyed (channel, version), and the pending writes keyed by checkpoint id
+  and (task_id, idx).
+
+Blob rows follow the storage model of ``tether.checkpoint.deltas``, as the SQLite backend does:
+a list that grew stores only its new elements, an unchanged value stores a reference, so memory
+grows linearly with a conversation instead of holding a full copy of every version.
 
 Everything stored is serialized, so mutating a value after ``put`` cannot change history. One
 lock guards the dicts; values are encoded before and decoded after holding it.
@@ -25,6 +29,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from tether.checkpoint import deltas
 from tether.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -78,13 +83,39 @@ class _Row:
 class _Namespace:
     """The checkpoints, blobs and writes of one (thread, checkpoint_ns)."""
 
-    __slots__ = ("blobs", "ids", "rows", "writes")
+    __slots__ = ("blobs", "ids", "last", "rows", "writes")
 
     def __init__(self) -> None:
         self.ids: list[str] = []  # ascending; ids[-1] is the head
         self.rows: dict[str, _Row] = {}
-        self.blobs: dict[tuple[str, Version], Typed | None] = {}  # None: channel was empty
+        self.blobs: dict[tuple[str, str], deltas.BlobRow] = {}  # keyed (channel, str(version))
+        self.last: dict[str, deltas.Written] = {}  # per channel: what was stored last
         self.writes: dict[str, dict[tuple[str, int], WriteRow]] = {}
+
+    def store(self, channel: str, version: str, typed: Typed | None) -> None:
+        """Store a channel's value at ``version`` as a full, delta, reference or empty row."""
+        key = (channel, version)
+        if key in self.blobs:
+            return
+        if typed is None:
+            self.blobs[key] = deltas.EMPTY_ROW  # self.last stays: a later value may build on it
+            return
+        previous = self.last.get(channel)
+        if previous is not None and (channel, previous.version) not in self.blobs:
+            previous = None  # pruned since
+        row, self.last[channel] = deltas.plan(version, typed[0], typed[1], previous)
+        self.blobs[key] = row
+
+    def lookup(self, channel: str, version: Version) -> Typed | deltas.Chain:
+        """The serialized value at ``version`` if it is the one stored last (or a reference to
+        it), else the chain of rows to assemble it from (outside the lock)."""
+        key = (channel, str(version))
+        row = self.blobs.get(key)
+        target = row.base_version if row is not None and row.kind == deltas.REF else key[1]
+        last = self.last.get(channel)
+        if row is not None and last is not None and last.version == target:
+            return last.tag, last.data
+        return deltas.walk(self.blobs, channel, key[1])
 
     def add(self, checkpoint_id: str, row: _Row) -> None:
         if checkpoint_id not in self.rows:
@@ -198,8 +229,8 @@ class InMemorySaver(SyncBackedAsyncMixin):
         )
         with self._lock:
             thread, space = self._space_for_write(thread_id, ns)
-            for key, blob in blobs.items():
-                space.blobs.setdefault(key, blob)
+            for (channel, version), blob in blobs.items():
+                space.store(channel, str(version), blob)
             space.add(checkpoint_id, row)
             _remember_metadata(thread, full_metadata)
         return checkpoint_config(thread_id, ns, checkpoint_id)
@@ -343,9 +374,8 @@ class InMemorySaver(SyncBackedAsyncMixin):
             if filter and not _matches(metadata, filter):
                 return None
             checkpoint = loads(row.checkpoint)
-            blobs = space.blobs
-            typed = [
-                (channel, blobs.get((channel, version)))
+            stored = [
+                (channel, space.lookup(channel, version))
                 for channel, version in checkpoint["channel_versions"].items()
             ]
             bucket = space.writes.get(checkpoint_id)
@@ -354,7 +384,12 @@ class InMemorySaver(SyncBackedAsyncMixin):
                 if bucket
                 else []
             )
-        checkpoint["channel_values"] = {ch: loads(blob) for ch, blob in typed if blob is not None}
+        values = {}
+        for channel, found in stored:
+            typed = found.value() if isinstance(found, deltas.Chain) and found else found
+            if isinstance(typed, tuple):
+                values[channel] = loads(typed)
+        checkpoint["channel_values"] = values
         parent_id = row.parent_id
         return CheckpointTuple(
             config=checkpoint_config(thread_id, ns, checkpoint_id),
@@ -459,9 +494,20 @@ class InMemorySaver(SyncBackedAsyncMixin):
     def _collect_blobs(self, space: _Namespace) -> None:
         """Drop blobs no remaining checkpoint points at. Call with the lock held."""
         loads = self.serde.loads_typed
-        needed: set[tuple[str, Version]] = set()
-        for row in space.rows.values():
-            needed.update(loads(row.checkpoint)["channel_versions"].items())
+        wanted = [
+            (channel, str(version))
+            for row in space.rows.values()
+            for channel, version in loads(row.checkpoint)["channel_versions"].items()
+        ]
+        needed: set[tuple[str, str]] = set()
+        while wanted:
+            key = wanted.pop()
+            row = space.blobs.get(key)
+            if key in needed or row is None:
+                continue
+            needed.add(key)
+            if row.kind in deltas.CHAINED and row.base_version is not None:
+                wanted.append((key[0], row.base_version))
         space.blobs = {key: blob for key, blob in space.blobs.items() if key in needed}
 
     def _drop_if_empty(self, thread_id: str, thread: _Thread) -> None:

@@ -259,6 +259,16 @@ class Connections:
                 raise translate(exc, self.path, action) from exc
 
     @contextlib.contextmanager
+    def query(self, action: str = "read") -> Iterator[sqlite3.Connection]:
+        """A connection for a single statement, which is its own transaction (no BEGIN)."""
+        with self._connection() as conn:
+            self.check_file(action)
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path, action) from exc
+
+    @contextlib.contextmanager
     def write(self, action: str = "write") -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front (no lock upgrade), committed if the block ends."""
         with self._connection() as conn:

@@ -120,20 +120,6 @@ def release(conn: sqlite3.Connection, lease: Lease, status: str | None, stamp: s
     )
 
 
-def touch_thread(
-    conn: sqlite3.Connection, thread_id: str, stamp: str, *, checkpoints: int, size: int
-) -> None:
-    """Create the thread row if needed and bump its counters."""
-    conn.execute(
-        "INSERT INTO threads (thread_id, created_at, updated_at, checkpoint_count, bytes) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
-        "updated_at = excluded.updated_at, "
-        "checkpoint_count = threads.checkpoint_count + excluded.checkpoint_count, "
-        "bytes = threads.bytes + excluded.bytes",
-        (thread_id, stamp, stamp, checkpoints, size),
-    )
-
-
 def _stamp() -> str:
     from datetime import datetime, timezone
 

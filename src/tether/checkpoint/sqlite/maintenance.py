@@ -67,10 +67,16 @@ class ListQuery:
         if after is not None:
             where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
             params += list(after)
-        sql = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
+        # Order and cut the page on the key index alone, then read just those rows: sorting
+        # whole rows (values inline) made listing several times slower.
+        order = "ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC"
+        keys = "SELECT rowid FROM checkpoints"
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC LIMIT ?"
+            keys += " WHERE " + " AND ".join(where)
+        sql = (
+            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints "
+            f"WHERE rowid IN ({keys} {order} LIMIT ?) {order}"
+        )
         return conn.execute(sql, [*params, size]).fetchall()
 
     def accepts(self, metadata: Mapping[str, Any] | None) -> bool:
@@ -208,7 +214,7 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
             UNION
             SELECT b.channel, b.base_version FROM reach r
             JOIN blobs b ON b.thread_id = ? AND b.ns = ? AND b.channel = r.channel
-             AND b.version = r.version WHERE b.kind = 1
+             AND b.version = r.version WHERE b.kind IN (1, 3)
         )
         INSERT OR IGNORE INTO _needed SELECT channel, version FROM reach
         """,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -11,22 +12,25 @@ import ormsgpack
 
 from tether.checkpoint import deltas
 from tether.checkpoint.base import CheckpointTuple, SerializerProtocol, checkpoint_config
-from tether.checkpoint.sqlite import pieces
+from tether.checkpoint.sqlite import inline, pieces
 from tether.errors import CorruptDataError, SerializationError
 
+Chains = dict[tuple[str, str], deltas.Chain]
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
 
 
-def pack_body(checkpoint: dict[str, Any]) -> bytes:
-    """The checkpoint's bookkeeping (no values): versions, what each node has seen."""
-    return ormsgpack.packb(
-        {
-            "v": checkpoint.get("v", 1),
-            "channel_versions": checkpoint["channel_versions"],
-            "versions_seen": checkpoint["versions_seen"],
-            "updated_channels": checkpoint.get("updated_channels"),
-        }
-    )
+def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) -> bytes:
+    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values."""
+    body = {
+        "v": checkpoint.get("v", 1),
+        "channel_versions": checkpoint["channel_versions"],
+        "versions_seen": checkpoint["versions_seen"],
+    }
+    if checkpoint.get("updated_channels") is not None:  # absent reads back as None
+        body["updated_channels"] = checkpoint["updated_channels"]
+    if small:
+        body.update(inline.pack(small))
+    return ormsgpack.packb(body)
 
 
 def unpack_body(data: bytes, where: str) -> dict[str, Any]:
@@ -47,91 +51,116 @@ def load_metadata(text: str, where: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Chain:
-    """The rows of one channel value: a full blob, then deltas (oldest first)."""
-
-    __slots__ = ("channel", "rows", "version")
-
-    def __init__(self, channel: str, version: str) -> None:
-        self.channel = channel
-        self.version = version
-        self.rows: list[tuple[int, int, str, bytes, int]] = []
-
-    def assembled(self) -> tuple[int, str, bytes]:
-        rows = sorted(self.rows, reverse=True)  # deepest (the full blob) first
-        kind = rows[0][1]
-        if kind == deltas.EMPTY:
-            return kind, "", b""
-        tag, data = deltas.assemble([(k, t, d, c) for _, k, t, d, c in rows])
-        return kind, tag, data
-
-    @property
-    def stats(self) -> tuple[int, int, int]:
-        """(depth, bytes of the delta rows, bytes of the full blob)."""
-        rows = sorted(self.rows, reverse=True)
-        return len(rows) - 1, sum(len(r[3]) for r in rows[1:]), len(rows[0][3])
-
-
 def fetch_chains(
     conn: sqlite3.Connection, thread_id: str, ns: str, wanted: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Chain]:
+) -> Chains:
     """Every row needed to rebuild the given (channel, version) values, in one query."""
     pairs = list(dict.fromkeys(wanted))
     if not pairs:
         return {}
-    chains: dict[tuple[str, str], Chain] = {p: Chain(*p) for p in pairs}
+    chains = {p: deltas.Chain() for p in pairs}
     for start in range(0, len(pairs), 400):
         page = pairs[start : start + 400]
-        values = ",".join("(?, ?)" for _ in page)
         params: list[Any] = [x for pair in page for x in pair]
-        sql = f"""
-            WITH RECURSIVE want(channel, version) AS (VALUES {values}),
-            chain(channel, root, version, kind, base_version, type, data, count, depth) AS (
-                SELECT b.channel, b.version, b.version, b.kind, b.base_version, b.type, b.data,
-                       b.count, 0
-                FROM want w JOIN blobs b
-                  ON b.thread_id = ? AND b.ns = ? AND b.channel = w.channel
-                 AND b.version = w.version
-                UNION ALL
-                SELECT b.channel, c.root, b.version, b.kind, b.base_version, b.type, b.data,
-                       b.count, c.depth + 1
-                FROM chain c JOIN blobs b
-                  ON b.thread_id = ? AND b.ns = ? AND b.channel = c.channel
-                 AND b.version = c.base_version
-                WHERE c.kind = 1
-            )
-            SELECT channel, root, depth, kind, type, data, count FROM chain
-        """
         params += [thread_id, ns, thread_id, ns]
-        for channel, root, depth, kind, stored_tag, stored, count in conn.execute(sql, params):
+        for channel, root, depth, version, kind, stored_tag, stored, count in conn.execute(
+            _chain_sql(len(page)), params
+        ):
             tag, data = pieces.resolve(
                 conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)
             )
-            chains[(channel, root)].rows.append((depth, kind, tag, data, count))
+            chains[(channel, root)].add(depth, deltas.StoredRow(version, kind, tag, data, count))
     return chains
 
 
-def decode_values(
+@functools.lru_cache(maxsize=64)
+def _chain_sql(pairs: int) -> str:
+    values = ",".join("(?, ?)" for _ in range(pairs))
+    return f"""
+        WITH RECURSIVE want(channel, version) AS (VALUES {values}),
+        chain(channel, root, version, kind, base_version, type, data, count, depth) AS (
+            SELECT b.channel, b.version, b.version, b.kind, b.base_version, b.type, b.data,
+                   b.count, 0
+            FROM want w JOIN blobs b
+              ON b.thread_id = ? AND b.ns = ? AND b.channel = w.channel
+             AND b.version = w.version
+            UNION ALL
+            SELECT b.channel, c.root, b.version, b.kind, b.base_version, b.type, b.data,
+                   b.count, c.depth + 1
+            FROM chain c JOIN blobs b
+              ON b.thread_id = ? AND b.ns = ? AND b.channel = c.channel
+             AND b.version = c.base_version
+            WHERE c.kind IN ({deltas.DELTA}, {deltas.REF}) AND c.depth <= {deltas.MAX_CHAIN}
+        )
+        SELECT channel, root, depth, version, kind, type, data, count FROM chain
+    """
+
+
+def existing_blobs(
+    conn: sqlite3.Connection, thread_id: str, ns: str, wanted: set[tuple[str, str | None]]
+) -> set[tuple[str, str | None]]:
+    """Which of the (channel, version) pairs have a stored row."""
+    pairs = list(wanted)
+    values = ",".join("(?, ?)" for _ in pairs)
+    found = conn.execute(
+        f"WITH want(channel, version) AS (VALUES {values}) "
+        f"SELECT b.channel, b.version FROM want w JOIN blobs b ON b.thread_id = ? AND b.ns = ? "
+        f"AND b.channel = w.channel AND b.version = w.version",
+        [x for pair in pairs for x in pair] + [thread_id, ns],
+    )
+    return {(c, v) for c, v in found}
+
+
+def inline_values(
+    serde: SerializerProtocol, body: dict[str, Any], where: str
+) -> tuple[dict[str, Any], set[str]]:
+    """The values stored in the checkpoint row, and the channels the row covers."""
+    try:
+        return inline.decode_all(serde, body)
+    except Exception:  # decode one by one, so the error names its channel
+        try:
+            small = inline.unpack(body)
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            raise CorruptDataError(f"{where}: the inline values cannot be read ({exc})") from exc
+        values = {
+            channel: decode(serde, *typed, f"{where}, channel {channel!r}")
+            for channel, typed in small.items()
+            if typed is not None
+        }
+        return values, set(small)
+
+
+def blob_channels(body: dict[str, Any], covered: set[str]) -> list[tuple[str, str]]:
+    """The (channel, version) pairs of a checkpoint whose values are not in its row."""
+    return [(c, str(v)) for c, v in body["channel_versions"].items() if c not in covered]
+
+
+def add_blob_values(
     serde: SerializerProtocol,
-    chains: dict[tuple[str, str], Chain],
-    versions: dict[str, Any],
+    values: dict[str, Any],
+    wanted: list[tuple[str, str]],
+    chains: Chains,
+    cached: dict[str, tuple[str, bytes]],
     where: str,
 ) -> dict[str, Any]:
-    """Channel values at ``versions``; a channel with no stored value is left out."""
-    values: dict[str, Any] = {}
-    for channel, version in versions.items():
-        chain = chains.get((channel, str(version)))
-        if chain is None or not chain.rows:
+    """Add to ``values`` the ``wanted`` channels' values, from ``cached`` (serialized values
+    known to be this checkpoint's) or their blob chains; a channel with no stored value is
+    left out. Returns ``values``."""
+    for channel, version in wanted:
+        if channel in cached:
+            values[channel] = decode(serde, *cached[channel], f"{where}, channel {channel!r}")
+            continue
+        chain = chains.get((channel, version))
+        if not chain:
             continue
         try:
-            kind, tag, data = chain.assembled()
+            found = chain.value()
         except ValueError as exc:
             raise CorruptDataError(
                 f"{where}, channel {channel!r}: broken delta chain ({exc})"
             ) from exc
-        if kind == deltas.EMPTY:
-            continue
-        values[channel] = decode(serde, tag, data, f"{where}, channel {channel!r}")
+        if found is not None:
+            values[channel] = decode(serde, *found, f"{where}, channel {channel!r}")
     return values
 
 

@@ -1,19 +1,19 @@
 """``SqliteSaver``: checkpoints in one SQLite file, the embedded default backend.
 
-Storage model (DESIGN.md section 3): small checkpoint rows without values; one blob row per
-(channel, version), written only when the channel changed; a list that grew by appending is
-stored as a delta (just the new elements), with a full blob whenever the chain since the last
-full one outweighs it, so storage grows linearly with a conversation and any read touches a
-bounded number of bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction.
+Storage model (DESIGN.md section 3, ``tether.checkpoint.deltas``): a checkpoint row carries its
+versions and its small values (``inline``); a larger value gets a blob row per (channel,
+version), written only when the channel changed: a list that grew is stored as a delta (just the
+new elements), an unchanged value as a reference, with a full blob whenever the chain since the
+last full one outweighs it, so storage grows linearly and any read touches a bounded number of
+bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction; concurrent writers share
+commits (``batch``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -44,7 +44,7 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.sqlite import leases, maintenance, pieces, rows
+from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
 from tether.errors import (
@@ -58,7 +58,6 @@ Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
 Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
-_CACHE_SIZE = 1024
 _LIST_PAGE = 64
 _log = logging.getLogger("tether.checkpoint.sqlite")
 
@@ -94,10 +93,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
         self.path = path
         self.lease_ttl = float(lease_ttl)
         self._conns = Connections(path, conn, self._before_commit, synchronous)
-        self._written: collections.OrderedDict[tuple[str, str, str], deltas.Written] = (
-            collections.OrderedDict()
-        )
-        self._written_lock = threading.Lock()
+        self._cache = deltas.WriteCache()
+        self._known = inline.KnownValues()
+        self._writes = batch.GroupCommit(self._conns)
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -192,7 +190,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         parent_id = get_checkpoint_id(config)
         checkpoint_id = checkpoint["id"]
         meta = get_checkpoint_metadata(config, metadata)
-        row = (
+        row: tuple[Any, ...] = (
             thread_id,
             ns,
             checkpoint_id,
@@ -202,65 +200,75 @@ class SqliteSaver(SyncBackedAsyncMixin):
             meta.get("source"),
             meta.get("run_id"),
             metadata_json.to_json(meta, thread_id, checkpoint_id),
-            rows.pack_body(dict(checkpoint)),
         )
-        planned = self._plan_blobs(thread_id, ns, checkpoint, new_versions)
+        planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
+        row += (rows.pack_body(dict(checkpoint), inline_values),)
         encoded = [self._encode_writes(*call) for call in writes]
-        with self._conns.write(
-            f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}"
-        ) as conn:
+
+        def work(conn: sqlite3.Connection) -> None:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
             for sql, params in encoded:
                 conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
-            stored = self._insert_blobs(conn, thread_id, ns, planned)
+            stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
             conn.execute(
                 "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
-                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
+                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
                 row,
             )
-            conn.execute(
-                "INSERT INTO heads (thread_id, ns, checkpoint_id) VALUES (?,?,?) "
-                "ON CONFLICT (thread_id, ns) DO UPDATE SET "
-                "checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id)",
-                (thread_id, ns, checkpoint_id),
-            )
-            leases.touch_thread(conn, thread_id, _now(), checkpoints=1, size=stored)
-        self._remember(thread_id, ns, planned)
+            if stored:
+                conn.execute(
+                    "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?", (stored, thread_id)
+                )
+
+        self._writes.run(work, f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}")
+        if planned:
+            self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
+        self._known.put(thread_id, ns, checkpoint_id, known)
         return checkpoint_config(thread_id, ns, checkpoint_id)
 
-    def _plan_blobs(
+    def _plan_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
-    ) -> Planned:
+    ) -> tuple[Planned, inline.Inline, inline.Known]:
+        """Blob rows for the changed large values; the inline map of every small value (changed
+        or carried from what was last stored); what to remember as this thread's last values."""
         values = checkpoint["channel_values"]
+        before = self._known.get(thread_id, ns)
         planned: Planned = []
-        for channel, raw_version in new_versions.items():
+        small: inline.Inline = {}
+        known: inline.Known = {}
+        for channel, raw_version in checkpoint["channel_versions"].items():
             version = str(raw_version)
             if channel not in values:
-                row = deltas.BlobRow(deltas.EMPTY, "", b"", None, 0, 0, 0)
-                planned.append((channel, version, row, None))
+                small[channel] = None
                 continue
-            tag, data = dump_channel_value(self.serde, channel, values[channel])
-            with self._written_lock:
-                previous = self._written.get((thread_id, ns, channel))
-            row, remembered = deltas.plan(version, tag, data, previous)
-            planned.append((channel, version, row, remembered))
-        return planned
+            seen = before.get(channel)
+            if channel in new_versions or seen is None or seen.version != version:
+                tag, data = dump_channel_value(self.serde, channel, values[channel])
+                seen = inline.Stored(version, tag, data, len(data) <= inline.INLINE_MAX)
+                if not seen.inline and channel in new_versions:
+                    key = (thread_id, ns, channel)
+                    planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
+            # else: unchanged since the last checkpoint, no need to serialize it again
+            known[channel] = seen
+            if seen.inline:
+                small[channel] = (seen.tag, seen.data)
+        return planned, small, known
 
     def _insert_blobs(
         self, conn: sqlite3.Connection, thread_id: str, ns: str, planned: Planned
     ) -> int:
-        """Insert the planned blob rows; a delta whose base is gone is stored in full instead."""
-        for i, (channel, version, row, remembered) in enumerate(planned):
-            if (
-                row.kind == deltas.DELTA
-                and not conn.execute(
-                    "SELECT 1 FROM blobs WHERE thread_id=? AND ns=? AND channel=? AND version=?",
-                    (thread_id, ns, channel, row.base_version),
-                ).fetchone()
-            ):
-                # The base was pruned or deleted by someone else: store this value in full.
-                full = _full_from(remembered, row)
-                planned[i] = (channel, version, full, remembered and _as_full(remembered, full))
+        """Insert the planned blob rows; one whose base is gone is stored in full instead."""
+        bases = {(c, row.base_version) for c, _, row, _ in planned if row.kind in deltas.CHAINED}
+        if bases:
+            missing = bases - rows.existing_blobs(conn, thread_id, ns, bases)
+            for i, (channel, version, row, remembered) in enumerate(planned):
+                if (channel, row.base_version) in missing and remembered is not None:
+                    # Pruned or deleted by another process since: store this value in full.
+                    planned[i] = (
+                        channel,
+                        version,
+                        *deltas.full_row(version, row.type_tag, remembered.data),
+                    )
         before = conn.total_changes
         conn.executemany(
             "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
@@ -276,7 +284,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                         version,
                         row.kind,
                         row.base_version,
-                        row.count,
+                        row.added,
                         row.depth,
                         row.chain_bytes,
                         row.type_tag or None,
@@ -292,31 +300,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return sum(len(row.data) for _, _, row, _ in planned)
         return 0
 
-    def _remember(
-        self,
-        thread_id: str,
-        ns: str,
-        planned: Planned,
-    ) -> None:
-        with self._written_lock:
-            for channel, _version, _row, remembered in planned:
-                key = (thread_id, ns, channel)
-                if remembered is None:
-                    self._written.pop(key, None)
-                    continue
-                self._written[key] = remembered
-                self._written.move_to_end(key)
-            while len(self._written) > _CACHE_SIZE:
-                self._written.popitem(last=False)
-
     def _forget(self, thread_ids: Sequence[str] | None = None) -> None:
-        with self._written_lock:
-            if thread_ids is None:
-                self._written.clear()
-                return
-            wanted = set(thread_ids)
-            for key in [k for k in self._written if k[0] in wanted]:
-                del self._written[key]
+        self._cache.forget(thread_ids)
+        self._known.forget(None if thread_ids is None else list(thread_ids))
 
     def put_writes(
         self,
@@ -328,9 +314,12 @@ class SqliteSaver(SyncBackedAsyncMixin):
         """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
         thread_id = get_thread_id(config)
         sql, params = self._encode_writes(config, writes, task_id, task_path)
-        with self._conns.write(f"store writes of task {task_id!r} in thread {thread_id!r}") as conn:
+
+        def work(conn: sqlite3.Connection) -> None:
             leases.check_write(conn, thread_id, config, self.lease_ttl)
             conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
+
+        self._writes.run(work, f"store writes of task {task_id!r} in thread {thread_id!r}")
 
     def _encode_writes(
         self,
@@ -372,68 +361,92 @@ class SqliteSaver(SyncBackedAsyncMixin):
     # --- reads ------------------------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """The checkpoint ``config`` names, or the thread's head in that namespace."""
+        """The checkpoint ``config`` names, or the thread's head in that namespace.
+
+        One statement when the row carries every value inline and has no pending writes;
+        otherwise a read transaction fetches its blobs and writes too.
+        """
         thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
-        with self._conns.read(f"read thread {thread_id!r}") as conn:
-            if checkpoint_id is None:
-                row = conn.execute(_HEAD_SQL, (thread_id, ns)).fetchone()
-            else:
-                row = conn.execute(
-                    f"SELECT {rows.CHECKPOINT_COLUMNS} FROM checkpoints "
-                    f"WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?",
-                    (thread_id, ns, checkpoint_id),
-                ).fetchone()
-            if row is None:
-                return None
-            loaded = self._load(conn, [row])[0]
-            if checkpoint_id is None:
-                self._remember_loaded(conn, row, loaded)
-        return loaded
+        sql, params = (
+            (_HEAD_SQL, (thread_id, ns))
+            if checkpoint_id is None
+            else (_ONE_SQL, (thread_id, ns, checkpoint_id))
+        )
+        action = f"read thread {thread_id!r}"
+        with self._conns.query(action) as conn:
+            row = conn.execute(sql, params).fetchone()
+        if row is None:
+            return None
+        where = rows.where_of(self.path, thread_id, ns, row[2])
+        body = rows.unpack_body(row[6], where)
+        values, covered = rows.inline_values(self.serde, body, where)
+        wanted = rows.blob_channels(body, covered)
+        known = self._known.of(thread_id, ns, row[2])
+        cached = _blob_values(known)
+        chains: rows.Chains = {}
+        writes: list[tuple[str, str, str, bytes]] = []
+        if row[7] or any(c not in cached for c, _ in wanted):
+            with self._conns.read(action) as conn:
+                again = conn.execute(sql, params).fetchone()  # inside one snapshot this time
+                if again is None:
+                    return None
+                if again[2] != row[2]:  # the head moved meanwhile: read the new one
+                    return self._load(conn, [again[:7]])[0]
+                missing = [pair for pair in wanted if pair[0] not in cached]
+                chains = rows.fetch_chains(conn, thread_id, ns, missing)
+                writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
+        rows.add_blob_values(self.serde, values, wanted, chains, cached, where)
+        item = rows.build_tuple(self.serde, row[:7], body, values, writes, where)
+        if checkpoint_id is None and known is None:
+            # The head is what the next write builds on: remember what it stores.
+            self._remember_head(thread_id, ns, row[2], body, chains)
+        return item
+
+    def _remember_head(
+        self, thread_id: str, ns: str, checkpoint_id: str, body: dict[str, Any], chains: rows.Chains
+    ) -> None:
+        """Remember a head's values and the rows of its blob values, unless known."""
+        small = inline.unpack(body)
+        known: inline.Known = {}
+        fresh = []
+        for channel, raw_version in body["channel_versions"].items():
+            version = str(raw_version)
+            if (typed := small.get(channel)) is not None:
+                known[channel] = inline.Stored(version, *typed, True)
+                continue
+            chain = chains.get((channel, version))
+            written = chain.written() if chain else None
+            if written is None:
+                continue
+            known[channel] = inline.Stored(version, written.tag, written.data, False)
+            cached = self._cache.get((thread_id, ns, channel))
+            if cached is None or cached.version != written.version:
+                fresh.append(((thread_id, ns, channel), written))
+        self._known.put(thread_id, ns, checkpoint_id, known)
+        if fresh:
+            self._cache.remember(fresh)
 
     def _load(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
         """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk)."""
         if not found:
             return []
         thread_id, ns = found[0][0], found[0][1]
-        bodies = [rows.unpack_body(r[6], rows.where_of(self.path, r[0], r[1], r[2])) for r in found]
-        wanted = [(c, str(v)) for body in bodies for c, v in body["channel_versions"].items()]
+        parts = []
+        for row in found:
+            where = rows.where_of(self.path, row[0], row[1], row[2])
+            body = rows.unpack_body(row[6], where)
+            values, covered = rows.inline_values(self.serde, body, where)
+            parts.append((row, where, body, values, rows.blob_channels(body, covered)))
+        wanted = [pair for part in parts for pair in part[4]]
         chains = rows.fetch_chains(conn, thread_id, ns, wanted)
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
         out = []
-        for row, body in zip(found, bodies, strict=True):
-            where = rows.where_of(self.path, row[0], row[1], row[2])
-            versions = {c: str(v) for c, v in body["channel_versions"].items()}
-            values = rows.decode_values(self.serde, chains, versions, where)
+        for row, where, body, values, needed in parts:
+            rows.add_blob_values(self.serde, values, needed, chains, {}, where)
             out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
         return out
-
-    def _remember_loaded(
-        self, conn: sqlite3.Connection, row: tuple[Any, ...], loaded: CheckpointTuple
-    ) -> None:
-        """After reading a head, remember its lists so the next write can extend them."""
-        thread_id, ns = row[0], row[1]
-        versions = {c: str(v) for c, v in loaded.checkpoint["channel_versions"].items()}
-        with self._written_lock:
-            missing = [c for c in versions if (thread_id, ns, c) not in self._written]
-        if not missing:
-            return
-        chains = rows.fetch_chains(conn, thread_id, ns, [(c, versions[c]) for c in missing])
-        with self._written_lock:
-            for (channel, version), chain in chains.items():
-                if not chain.rows or chain.rows[0][1] == deltas.EMPTY:
-                    continue
-                try:
-                    _kind, tag, data = chain.assembled()
-                except ValueError:
-                    continue
-                depth, chain_bytes, full_bytes = chain.stats
-                remembered = deltas.remembered_from_chain(
-                    version, tag, data, depth, chain_bytes, full_bytes
-                )
-                if remembered is not None:
-                    self._written[(thread_id, ns, channel)] = remembered
 
     def list(
         self,
@@ -557,25 +570,26 @@ class SqliteSaver(SyncBackedAsyncMixin):
             leases.release(conn, lease, status, _now())
 
 
-def _full_from(remembered: deltas.Written | None, row: deltas.BlobRow) -> deltas.BlobRow:
-    assert remembered is not None
-    data = deltas.array_header(remembered.count) + remembered.body
-    return deltas.BlobRow(deltas.FULL, row.type_tag, data, None, remembered.count, 0, 0)
-
-
-def _as_full(remembered: deltas.Written, row: deltas.BlobRow) -> deltas.Written:
-    return deltas.Written(
-        remembered.version, remembered.body, remembered.count, 0, 0, len(row.data)
-    )
+def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
+    """The serialized blob values of a remembered checkpoint, by channel."""
+    return {c: (k.tag, k.data) for c, k in known.items() if not k.inline} if known else {}
 
 
 def _qualified(alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in rows.CHECKPOINT_COLUMNS.split(","))
 
 
+_WRITES_FLAG = (
+    "EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
+    "AND w.checkpoint_id = c.checkpoint_id)"
+)
+_ONE_SQL = (
+    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
+)
 _HEAD_SQL = (
-    f"SELECT {_qualified('c')} FROM heads h JOIN checkpoints c ON c.thread_id = h.thread_id "
-    f"AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "
+    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM heads h JOIN checkpoints c "
+    f"ON c.thread_id = h.thread_id AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "
     f"WHERE h.thread_id = ? AND h.ns = ?"
 )
 

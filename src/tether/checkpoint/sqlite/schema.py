@@ -4,13 +4,19 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
   1. threads, heads, checkpoints, blobs (full/delta/empty), writes; a meta table.
   2. per-thread counters (checkpoints, bytes) and an index on checkpoints by run id.
   3. ``pieces``: large payloads stored once per thread (``tether.checkpoint.large``).
+  4. blob rows of kind 3 (a reference: the same bytes as the row at ``base_version``) and
+     checkpoint rows of format 2 (small channel values inline in ``body``); ``checkpoints`` and
+     ``blobs`` become rowid tables (a WITHOUT ROWID row over ~1 kB spills into an overflow page
+     of its own, which made every checkpoint row with inline values cost 4 kB or more); a
+     trigger moves the head and bumps the thread's counters when a checkpoint row is inserted,
+     so every path that inserts one keeps them right, with no extra statement per write.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -95,7 +101,58 @@ CREATE TABLE IF NOT EXISTS pieces (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+CREATE TABLE checkpoints_v4 (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    parent_id TEXT,
+    ts TEXT NOT NULL,
+    step INTEGER,
+    source TEXT,
+    run_id TEXT,
+    metadata TEXT NOT NULL,
+    body BLOB NOT NULL,
+    format INTEGER NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id)
+);
+INSERT INTO checkpoints_v4 SELECT thread_id, ns, checkpoint_id, parent_id, ts, step, source,
+    run_id, metadata, body, format FROM checkpoints ORDER BY thread_id, ns, checkpoint_id;
+DROP TABLE checkpoints;
+ALTER TABLE checkpoints_v4 RENAME TO checkpoints;
+CREATE INDEX IF NOT EXISTS checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE blobs_v4 (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    version TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    base_version TEXT,
+    count INTEGER NOT NULL,
+    depth INTEGER NOT NULL,
+    chain_bytes INTEGER NOT NULL,
+    type TEXT,
+    data BLOB,
+    PRIMARY KEY (thread_id, ns, channel, version)
+);
+INSERT INTO blobs_v4 SELECT thread_id, ns, channel, version, kind, base_version, count, depth,
+    chain_bytes, type, data FROM blobs ORDER BY thread_id, ns, channel, version;
+DROP TABLE blobs;
+ALTER TABLE blobs_v4 RENAME TO blobs;
+CREATE TRIGGER checkpoint_stored AFTER INSERT ON checkpoints BEGIN
+    INSERT INTO heads (thread_id, ns, checkpoint_id)
+    VALUES (NEW.thread_id, NEW.ns, NEW.checkpoint_id)
+    ON CONFLICT (thread_id, ns) DO UPDATE
+    SET checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id);
+    INSERT INTO threads (thread_id, created_at, updated_at, checkpoint_count)
+    VALUES (NEW.thread_id, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'),
+            strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'), 1)
+    ON CONFLICT (thread_id) DO UPDATE
+    SET updated_at = excluded.updated_at, checkpoint_count = threads.checkpoint_count + 1;
+END
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
@@ -119,11 +176,24 @@ def foreign_tables(conn: sqlite3.Connection) -> list[str]:
 def migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
     """Apply migrations ``current+1 .. target`` in one transaction (the caller holds it)."""
     for version in range(current + 1, target + 1):
-        for statement in MIGRATIONS[version - 1].split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        for statement in _statements(MIGRATIONS[version - 1]):
+            conn.execute(statement)
         conn.execute(
             "INSERT INTO tether_meta (key, value) VALUES ('schema_version', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(version),),
         )
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script, one by one (a trigger body's semicolons stay inside it)."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending)
+    return statements
