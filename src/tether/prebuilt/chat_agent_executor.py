@@ -121,7 +121,11 @@ def create_react_agent(
         graph.add_node("post_model_hook", post_model_hook)
         graph.add_edge("agent", "post_model_hook")
     if response_format is not None:
-        graph.add_node("generate_structured_response", caller.structured_node())
+        graph.add_node(
+            "generate_structured_response",
+            caller.structured_node(),
+            input_schema=_with_response_type(state_schema, response_format),
+        )
     routes.wire(graph, tool_node if tool_list else None)
     return graph.compile(
         checkpointer=checkpointer,
@@ -222,11 +226,32 @@ def _with_llm_input(state_schema: Any) -> Any:
             llm_input_messages=(list[AnyMessage], ...),
             __base__=state_schema,
         )
+    if not _is_typed_dict(state_schema):
+        raise InvalidGraphError(
+            f"pre_model_hook needs a TypedDict or pydantic state_schema, not {state_schema!r}"
+        )
     return type(state_schema)(
         "CallModelInputSchema",
         (state_schema,),
         {"__annotations__": {"llm_input_messages": list[AnyMessage]}},
     )
+
+
+def _with_response_type(state_schema: Any, response_format: Any) -> Any:
+    """The state with ``structured_response`` typed as the response class, so checkpoints
+    may store it (the serializer allows the classes a graph's schemas name)."""
+    schema = response_format[1] if isinstance(response_format, tuple) else response_format
+    if not isinstance(schema, type) or not _is_typed_dict(state_schema):
+        return None
+    return type(state_schema)(
+        "StructuredResponseInput",
+        (state_schema,),
+        {"__annotations__": {"structured_response": schema}},
+    )
+
+
+def _is_typed_dict(schema: Any) -> bool:
+    return isinstance(schema, type) and issubclass(schema, dict) and hasattr(schema, "__total__")
 
 
 create_tool_calling_executor = create_react_agent
