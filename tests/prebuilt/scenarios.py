@@ -441,6 +441,47 @@ def react_command_tool(lib: SimpleNamespace) -> Any:
     return {"updates": updates(agent, inp), "user_name": final["user_name"]}
 
 
+def toolnode_mixed_commands(lib: SimpleNamespace) -> Any:
+    """One tools step (v1) where one tool returns a Command and another a plain answer, and a
+    tool that jumps to another node with Command(goto=...)."""
+
+    class State(lib.AgentState):
+        user_name: str
+
+    @tool
+    def set_name(name: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
+        """Remember the user's name."""
+        reply = ToolMessage("Saved.", tool_call_id=tool_call_id)
+        return lib.Command(update={"user_name": name, "messages": [reply]})
+
+    @tool
+    def handoff(tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
+        """Hand the conversation to a human."""
+        reply = ToolMessage("Handing off.", tool_call_id=tool_call_id)
+        return lib.Command(goto="human", update={"messages": [reply]})
+
+    def agent(state: Any) -> dict[str, Any]:
+        if len(state["messages"]) > 1:
+            return {}
+        both = calls(("set_name", {"name": "Ada"}), ("get_weather", {"city": "sf"}))
+        return {"messages": [AIMessage("", tool_calls=both)]}
+
+    def human(state: Any) -> dict[str, Any]:
+        return {"messages": [AIMessage("a human here")]}
+
+    builder = lib.StateGraph(State)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", lib.ToolNode([set_name, get_weather, handoff]))
+    builder.add_node("human", human)
+    builder.add_edge(lib.START, "agent")
+    builder.add_conditional_edges("agent", lib.tools_condition)
+    graph = builder.compile()
+    mixed = updates(graph, {"messages": [HumanMessage("I am Ada")]})
+    jump_calls = calls(("handoff", {}))
+    jump = updates(graph, {"messages": [HumanMessage("x"), AIMessage("", tool_calls=jump_calls)]})
+    return {"mixed": mixed, "jump": jump}
+
+
 def react_structured(lib: SimpleNamespace) -> Any:
     out: dict[str, Any] = {}
     for label, fmt in (("schema", Forecast), ("with_prompt", ("Summarize.", Forecast))):
@@ -533,6 +574,7 @@ SCENARIOS: dict[str, Callable[[SimpleNamespace], Any]] = {
         react_interrupt_in_tool,
         react_command_tool,
         react_structured,
+        toolnode_mixed_commands,
         react_hooks,
         react_return_direct,
         react_out_of_steps,

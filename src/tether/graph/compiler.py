@@ -180,8 +180,12 @@ class _Writers:
         return out
 
     def update_view(self, writes: Writes) -> Any:
-        update = {k: v for k, v in writes if k in self.state_keys}
-        return update or None
+        """A task's update as streamed: one dict, or a list of one-key dicts when the task
+        wrote a key more than once (a ToolNode's Commands), as LangGraph shows it."""
+        pairs = [(k, v) for k, v in writes if k in self.state_keys]
+        if len({k for k, _ in pairs}) < len(pairs):
+            return [{k: v} for k, v in pairs]
+        return dict(pairs) or None
 
 
 def _start_node(writer: _Writers, input_keys: tuple[str, ...]) -> NodeSpec:
