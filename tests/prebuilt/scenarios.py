@@ -410,6 +410,36 @@ def react_interrupt_in_tool(lib: SimpleNamespace) -> Any:
     return {"interrupt": norm(first["__interrupt__"]), "resumed": resumed}
 
 
+def react_v1_interrupt_beside_another_tool(lib: SimpleNamespace) -> Any:
+    """v1 runs both calls in one task: one asks a human, the other answers at once; on resume
+    the whole tools task runs again. (Whether ``lookup`` also ran before the pause is a race
+    in LangGraph, so it is not compared.)"""
+
+    @tool
+    def confirm(action: str) -> str:
+        """Ask the human to confirm an action."""
+        return f"{action}: {lib.interrupt({'confirm': action})}"
+
+    @tool
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        return f"{city}: found"
+
+    def script(messages: list[BaseMessage]) -> AIMessage:
+        if not isinstance(messages[-1], ToolMessage):
+            pair = (("confirm", {"action": "book"}), ("lookup", {"city": "sf"}))
+            return AIMessage("", tool_calls=calls(*pair))
+        return AIMessage("ok")
+
+    agent = lib.create_react_agent(
+        model(script), [confirm, lookup], checkpointer=lib.InMemorySaver(), version="v1"
+    )
+    config = thread("v1-interrupt")
+    first = agent.invoke({"messages": [HumanMessage("go")]}, config)
+    resumed = updates(agent, lib.Command(resume="yes"), config)
+    return {"interrupt": norm(first["__interrupt__"]), "resumed": resumed}
+
+
 def react_command_tool(lib: SimpleNamespace) -> Any:
     """A tool returning a Command updates a key of a custom state_schema."""
 
@@ -573,6 +603,7 @@ SCENARIOS: dict[str, Callable[[SimpleNamespace], Any]] = {
         react_interrupt_before_tools,
         react_interrupt_in_tool,
         react_command_tool,
+        react_v1_interrupt_beside_another_tool,
         react_structured,
         toolnode_mixed_commands,
         react_hooks,

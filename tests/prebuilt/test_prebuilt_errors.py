@@ -3,9 +3,11 @@ missing-LangChain error, ToolNode used outside a graph, dynamic models."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
 from typing import Annotated, Any
 
 import pytest
@@ -155,3 +157,51 @@ def test_missing_langchain_gives_one_actionable_error() -> None:
     assert done.returncode == 0, done.stderr
     assert 'pip install "tether[langchain]"' in done.stdout
     assert issubclass(MissingDependency, ConfigurationError)
+
+
+def test_an_async_model_callable_runs_in_async_runs_only() -> None:
+    async def choose(state: Any, runtime: Any) -> Any:
+        return model()
+
+    agent = create_react_agent(choose, [get_weather])
+    with pytest.raises(ConfigurationError, match="the model callable is async"):
+        agent.invoke({"messages": [HumanMessage("weather?")]})
+    final = asyncio.run(agent.ainvoke({"messages": [HumanMessage("weather?")]}))
+    assert final["messages"][-1].content.startswith("Turn 1:")
+
+
+def test_sync_tool_calls_run_at_the_same_time() -> None:
+    """Both calls must be inside the tool together to pass the barrier (else it times out)."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    @tool
+    def meet(who: str) -> str:
+        """Wait for the other call."""
+        barrier.wait()
+        return f"{who} met"
+
+    node = ToolNode([meet])
+    out = node.invoke({"messages": [ask(("meet", {"who": "a"}), ("meet", {"who": "b"}))]})
+    assert [m.content for m in out["messages"]] == ["a met", "b met"]
+
+
+def test_async_tool_calls_run_at_the_same_time() -> None:
+    async def run() -> Any:
+        arrived: list[str] = []
+        both = asyncio.Event()
+
+        @tool
+        async def meet(who: str) -> str:
+            """Wait for the other call."""
+            arrived.append(who)
+            if len(arrived) == 2:
+                both.set()
+            await asyncio.wait_for(both.wait(), timeout=10)
+            return f"{who} met"
+
+        node = ToolNode([meet])
+        msg = ask(("meet", {"who": "a"}), ("meet", {"who": "b"}))
+        return await node.ainvoke({"messages": [msg]})
+
+    out = asyncio.run(run())
+    assert [m.content for m in out["messages"]] == ["a met", "b met"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -107,13 +108,12 @@ class ModelCaller:
     def _pick(self, state: Any) -> Any:
         if not self.dynamic:
             return self.model
-        model = self.model(state, get_runtime())
-        if hasattr(model, "__await__"):
+        if inspect.iscoroutinefunction(self.model):
             raise ConfigurationError(
                 "the model callable is async: run the agent with ainvoke()/astream(), or "
                 "give create_react_agent a sync model callable"
             )
-        return model
+        return self.model(state, get_runtime())
 
     async def _apick(self, state: Any) -> Any:
         if not self.dynamic:

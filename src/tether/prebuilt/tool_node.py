@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -95,24 +96,11 @@ class ToolNode:
         """Run the calls in parallel threads (each keeps the node's context for ``interrupt()``)."""
         calls, kind, state = self._parse(input)
         store = self._store()
-        if len(calls) <= 1:
-            outputs = [self._run_one(c, kind, state, store, config) for c in calls]
-        else:
-            workers = config.get("max_concurrency") if isinstance(config, dict) else None
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [
-                    pool.submit(
-                        contextvars.copy_context().run,
-                        self._run_one,
-                        call,
-                        kind,
-                        state,
-                        store,
-                        config,
-                    )
-                    for call in calls
-                ]
-                outputs = [f.result() for f in futures]
+        workers = config.get("max_concurrency") if isinstance(config, dict) else None
+        outputs = _in_threads(
+            [functools.partial(self._run_one, c, kind, state, store, config) for c in calls],
+            workers,
+        )
         return combine_outputs(outputs, kind, self.messages_key)
 
     async def tether_acall(self, input: Any, config: dict[str, Any]) -> Any:
@@ -210,6 +198,21 @@ class ToolNode:
     def _store() -> Any:
         ctx = _runtime_context.current()
         return ctx.store if ctx is not None else None
+
+
+def _in_threads(jobs: list[Callable[[], Any]], workers: int | None) -> list[Any]:
+    """Run ``jobs`` in parallel threads, each in a copy of this context; their results in
+    order. The first failure (an interrupt too) cancels the jobs not started yet."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, job) for job in jobs]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _is_tool_call(value: Any) -> bool:
