@@ -8,10 +8,18 @@ from typing import Annotated, Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.tools import InjectedToolCallId, tool
-from tests.prebuilt.scenarios import Forecast, calls, get_weather, model
+from langchain_core.tools import tool
+from tests.prebuilt.scenarios import (
+    Forecast,
+    calls,
+    get_weather,
+    load,
+    model,
+    name_saver,
+    user_state,
+)
 
-from tether.prebuilt import AgentState, InjectedState, create_react_agent
+from tether.prebuilt import InjectedState, create_react_agent
 from tether.prebuilt.interrupt import HumanInterrupt, HumanResponse
 from tether.types import Command, interrupt
 
@@ -143,15 +151,8 @@ def test_two_tool_calls_interrupt_and_are_answered_by_id(saver: Any) -> None:
     ]
 
 
-class UserState(AgentState):
-    user_name: str
-
-
-@tool
-def update_user_info(name: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command:
-    """Remember the user's name."""
-    reply = ToolMessage("Saved the name.", tool_call_id=tool_call_id)
-    return Command(update={"user_name": name, "messages": [reply]})
+UserState = user_state(load("tether"))
+update_user_info = name_saver(load("tether"), "update_user_info", "Saved the name.")
 
 
 @tool

@@ -440,17 +440,31 @@ def react_v1_interrupt_beside_another_tool(lib: SimpleNamespace) -> Any:
     return {"interrupt": norm(first["__interrupt__"]), "resumed": resumed}
 
 
-def react_command_tool(lib: SimpleNamespace) -> Any:
-    """A tool returning a Command updates a key of a custom state_schema."""
+def user_state(lib: SimpleNamespace) -> Any:
+    """AgentState plus a ``user_name`` key."""
 
     class State(lib.AgentState):
         user_name: str
 
-    @tool
-    def update_user_info(name: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
+    return State
+
+
+def name_saver(lib: SimpleNamespace, name: str, answer: str) -> Any:
+    """A tool that stores the user's name with a Command (and answers ``answer``)."""
+
+    def save(name: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
         """Remember the user's name."""
-        reply = ToolMessage("Saved the name.", tool_call_id=tool_call_id)
+        reply = ToolMessage(answer, tool_call_id=tool_call_id)
         return lib.Command(update={"user_name": name, "messages": [reply]})
+
+    return tool(name)(save)
+
+
+def react_command_tool(lib: SimpleNamespace) -> Any:
+    """A tool returning a Command updates a key of a custom state_schema."""
+
+    State = user_state(lib)
+    update_user_info = name_saver(lib, "update_user_info", "Saved the name.")
 
     @tool
     def greet(state: Annotated[dict, lib.InjectedState]) -> str:
@@ -475,14 +489,8 @@ def toolnode_mixed_commands(lib: SimpleNamespace) -> Any:
     """One tools step (v1) where one tool returns a Command and another a plain answer, and a
     tool that jumps to another node with Command(goto=...)."""
 
-    class State(lib.AgentState):
-        user_name: str
-
-    @tool
-    def set_name(name: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
-        """Remember the user's name."""
-        reply = ToolMessage("Saved.", tool_call_id=tool_call_id)
-        return lib.Command(update={"user_name": name, "messages": [reply]})
+    State = user_state(lib)
+    set_name = name_saver(lib, "set_name", "Saved.")
 
     @tool
     def handoff(tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
