@@ -16,6 +16,7 @@ from tests.prebuilt.scenarios import (
     load,
     model,
     name_saver,
+    user_script,
     user_state,
 )
 
@@ -159,15 +160,6 @@ update_user_info = name_saver(load("tether"), "update_user_info", "Saved the nam
 def greet(user_name: Annotated[str, InjectedState("user_name")]) -> str:
     """Greet the user by name."""
     return f"Hello {user_name}!"
-
-
-def user_script(messages: list[BaseMessage]) -> AIMessage:
-    answered = sum(isinstance(m, ToolMessage) for m in messages)
-    if answered == 0:
-        return AIMessage("", tool_calls=calls(("update_user_info", {"name": "Ada"})))
-    if answered == 1:
-        return AIMessage("", tool_calls=calls(("greet", {}), turn=1))
-    return AIMessage(str(messages[-1].content))
 
 
 def test_tool_command_updates_the_stored_state(saver: Any) -> None:

@@ -460,6 +460,16 @@ def name_saver(lib: SimpleNamespace, name: str, answer: str) -> Any:
     return tool(name)(save)
 
 
+def user_script(messages: list[BaseMessage]) -> AIMessage:
+    """Save the name, then greet, then repeat the greeting."""
+    tools_run = sum(isinstance(m, ToolMessage) for m in messages)
+    if tools_run == 0:
+        return AIMessage("", tool_calls=calls(("update_user_info", {"name": "Ada"})))
+    if tools_run == 1:
+        return AIMessage("", tool_calls=calls(("greet", {}), turn=1))
+    return AIMessage(str(messages[-1].content))
+
+
 def react_command_tool(lib: SimpleNamespace) -> Any:
     """A tool returning a Command updates a key of a custom state_schema."""
 
@@ -471,15 +481,9 @@ def react_command_tool(lib: SimpleNamespace) -> Any:
         """Greet the user by name."""
         return f"Hello {state.get('user_name', 'stranger')}!"
 
-    def script(messages: list[BaseMessage]) -> AIMessage:
-        tools_run = sum(isinstance(m, ToolMessage) for m in messages)
-        if tools_run == 0:
-            return AIMessage("", tool_calls=calls(("update_user_info", {"name": "Ada"})))
-        if tools_run == 1:
-            return AIMessage("", tool_calls=calls(("greet", {}), turn=1))
-        return AIMessage(str(messages[-1].content))
-
-    agent = lib.create_react_agent(model(script), [update_user_info, greet], state_schema=State)
+    agent = lib.create_react_agent(
+        model(user_script), [update_user_info, greet], state_schema=State
+    )
     inp = {"messages": [HumanMessage("I am Ada")]}
     final = agent.invoke(inp)
     return {"updates": updates(agent, inp), "user_name": final["user_name"]}
