@@ -21,6 +21,7 @@ from tests.prebuilt.scenarios import (
 )
 
 from tether.prebuilt import InjectedState, create_react_agent
+from tether.prebuilt.chat_agent_executor import AgentStatePydantic
 from tether.prebuilt.interrupt import HumanInterrupt, HumanResponse
 from tether.types import Command, interrupt
 
@@ -177,8 +178,19 @@ def test_tool_command_updates_the_stored_state(saver: Any) -> None:
     ]
 
 
-def test_structured_response_is_stored_and_read_back(saver: Any) -> None:
-    agent = create_react_agent(model(), [get_weather], response_format=Forecast, checkpointer=saver)
+class ForecastState(AgentStatePydantic):
+    structured_response: Forecast | None = None
+
+
+@pytest.mark.parametrize("state_schema", [None, ForecastState])
+def test_structured_response_is_stored_and_read_back(saver: Any, state_schema: Any) -> None:
+    agent = create_react_agent(
+        model(),
+        [get_weather],
+        response_format=("Summarize.", Forecast),
+        state_schema=state_schema,
+        checkpointer=saver,
+    )
     cfg = config("structured")
     agent.invoke({"messages": [HumanMessage("weather?")]}, cfg)
     stored = agent.get_state(cfg).values["structured_response"]

@@ -44,6 +44,7 @@ def load(prefix: str) -> SimpleNamespace:
             InjectedStore=prebuilt.InjectedStore,
             create_react_agent=prebuilt.create_react_agent,
             AgentState=executor.AgentState,
+            AgentStatePydantic=executor.AgentStatePydantic,
             InMemorySaver=mod("checkpoint.memory").InMemorySaver,
             InMemoryStore=mod("store.memory").InMemoryStore,
             HumanInterrupt=mod("prebuilt.interrupt").HumanInterrupt,
@@ -592,6 +593,26 @@ def react_bad_setup(lib: SimpleNamespace) -> Any:
     }
 
 
+def react_pydantic_state(lib: SimpleNamespace) -> Any:
+    """A pydantic state_schema (AgentStatePydantic subclass), with a pre_model_hook."""
+
+    class State(lib.AgentStatePydantic):
+        user: str = "anonymous"
+
+    def pre(state: Any) -> dict[str, Any]:
+        return {"llm_input_messages": state.messages[-1:]}
+
+    plain = lib.create_react_agent(model(), [get_weather], state_schema=State)
+    llm = model()
+    hooked = lib.create_react_agent(llm, [get_weather], state_schema=State, pre_model_hook=pre)
+    inp = {"messages": [HumanMessage("weather?")], "user": "ada"}
+    return {
+        "plain": norm(plain.invoke(inp)),
+        "hooked": updates(hooked, inp),
+        "model_saw": llm.seen,
+    }
+
+
 def react_no_tools(lib: SimpleNamespace) -> Any:
     def script(messages: list[BaseMessage]) -> AIMessage:
         return AIMessage(f"echo: {messages[-1].content}")
@@ -623,5 +644,6 @@ SCENARIOS: dict[str, Callable[[SimpleNamespace], Any]] = {
         react_out_of_steps,
         react_bad_setup,
         react_no_tools,
+        react_pydantic_state,
     )
 }

@@ -28,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
 
+from tether.checkpoint.serde import allowlist_from_schema
 from tether.errors import ConfigurationError, InvalidGraphError, MissingDependency
 from tether.graph import StateGraph
 from tether.graph.message import add_messages
@@ -50,6 +51,19 @@ class AgentState(TypedDict):
 
 class AgentStateWithStructuredResponse(AgentState):
     """``AgentState`` plus the structured answer asked for with ``response_format``."""
+
+    structured_response: StructuredResponse
+
+
+class AgentStatePydantic(BaseModel):
+    """``AgentState`` as a pydantic model."""
+
+    messages: Annotated[Sequence[BaseMessage], add_messages]
+    remaining_steps: RemainingSteps = 25
+
+
+class AgentStateWithStructuredResponsePydantic(AgentStatePydantic):
+    """``AgentStatePydantic`` plus the structured answer asked for with ``response_format``."""
 
     structured_response: StructuredResponse
 
@@ -121,11 +135,8 @@ def create_react_agent(
         graph.add_node("post_model_hook", post_model_hook)
         graph.add_edge("agent", "post_model_hook")
     if response_format is not None:
-        graph.add_node(
-            "generate_structured_response",
-            caller.structured_node(),
-            input_schema=_with_response_type(state_schema, response_format),
-        )
+        graph.add_node("generate_structured_response", caller.structured_node())
+        _allow_response_classes(checkpointer, response_format)
     routes.wire(graph, tool_node if tool_list else None)
     return graph.compile(
         checkpointer=checkpointer,
@@ -237,17 +248,13 @@ def _with_llm_input(state_schema: Any) -> Any:
     )
 
 
-def _with_response_type(state_schema: Any, response_format: Any) -> Any:
-    """The state with ``structured_response`` typed as the response class, so checkpoints
-    may store it (the serializer allows the classes a graph's schemas name)."""
+def _allow_response_classes(checkpointer: Any, response_format: Any) -> None:
+    """Let the saver store the response schema's classes in ``structured_response`` (its
+    serializer allows only the classes the graph's schemas name)."""
     schema = response_format[1] if isinstance(response_format, tuple) else response_format
-    if not isinstance(schema, type) or not _is_typed_dict(state_schema):
-        return None
-    return type(state_schema)(
-        "StructuredResponseInput",
-        (state_schema,),
-        {"__annotations__": {"structured_response": schema}},
-    )
+    serde: Any = getattr(checkpointer, "serde", None)
+    if hasattr(serde, "with_allowlist") and (types := allowlist_from_schema(schema)):
+        checkpointer.serde = serde.with_allowlist(types)
 
 
 def _is_typed_dict(schema: Any) -> bool:
@@ -258,7 +265,9 @@ create_tool_calling_executor = create_react_agent
 
 __all__ = [
     "AgentState",
+    "AgentStatePydantic",
     "AgentStateWithStructuredResponse",
+    "AgentStateWithStructuredResponsePydantic",
     "StructuredResponse",
     "StructuredResponseSchema",
     "create_react_agent",
