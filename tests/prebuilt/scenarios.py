@@ -7,6 +7,7 @@ Outputs are normalized: message ids (random uuids) are dropped, tool-call ids ke
 """
 
 import asyncio
+import dataclasses
 import importlib
 import json
 import warnings
@@ -42,6 +43,7 @@ def load(prefix: str) -> SimpleNamespace:
             tools_condition=prebuilt.tools_condition,
             InjectedState=prebuilt.InjectedState,
             InjectedStore=prebuilt.InjectedStore,
+            ToolRuntime=prebuilt.ToolRuntime,
             create_react_agent=prebuilt.create_react_agent,
             AgentState=executor.AgentState,
             AgentStatePydantic=executor.AgentStatePydantic,
@@ -281,6 +283,39 @@ def injection_graph(lib: SimpleNamespace) -> Any:
     inp = {"messages": [HumanMessage("who am I?")], "user_id": "u1"}
     schema = remember_name.tool_call_schema.model_json_schema()["properties"]
     return {"updates": updates(graph, inp), "model_sees_args": sorted(schema)}
+
+
+def tool_runtime(lib: SimpleNamespace) -> Any:
+    """A tool taking ``runtime: ToolRuntime`` reads the state, context, store and call id,
+    and writes to the custom stream."""
+
+    @dataclasses.dataclass
+    class Context:
+        user_id: str
+
+    @tool
+    def profile(field: str, runtime: lib.ToolRuntime) -> str:
+        """Read a field of the user's profile."""
+        runtime.stream_writer({"looking_up": field})
+        user = runtime.store.get(("users",), runtime.context.user_id).value
+        seen = len(runtime.state["messages"])
+        return f"{field}={user[field]} for {runtime.tool_call_id} after {seen} messages"
+
+    def script(messages: list[BaseMessage]) -> AIMessage:
+        if not isinstance(messages[-1], ToolMessage):
+            return AIMessage("", tool_calls=calls(("profile", {"field": "city"})))
+        return AIMessage(str(messages[-1].content))
+
+    store = lib.InMemoryStore()
+    store.put(("users",), "u7", {"city": "Lisbon"})
+    agent = lib.create_react_agent(model(script), [profile], store=store, context_schema=Context)
+    chunks = agent.stream(
+        {"messages": [HumanMessage("where do I live?")]},
+        context=Context(user_id="u7"),
+        stream_mode=["custom", "updates"],
+    )
+    schema = profile.tool_call_schema.model_json_schema()["properties"]
+    return {"stream": [norm(list(c)) for c in chunks], "model_sees_args": sorted(schema)}
 
 
 def tools_condition_values(lib: SimpleNamespace) -> Any:
@@ -628,6 +663,7 @@ SCENARIOS: dict[str, Callable[[SimpleNamespace], Any]] = {
         toolnode_async,
         toolnode_errors,
         injection_graph,
+        tool_runtime,
         tools_condition_values,
         react_basic,
         react_async,

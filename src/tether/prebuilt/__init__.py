@@ -1,5 +1,5 @@
 """Ready-made agent parts, LangGraph's ``langgraph.prebuilt``: ``create_react_agent``,
-``ToolNode``, ``tools_condition``, ``InjectedState``, ``InjectedStore``.
+``ToolNode``, ``tools_condition``, ``InjectedState``, ``InjectedStore``, ``ToolRuntime``.
 
 They run LangChain tools and chat models, so they need langchain-core
 (``pip install "tether[langchain]"``). The names load on first use: importing
@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tether.prebuilt.chat_agent_executor import AgentState, create_react_agent
-    from tether.prebuilt.tool_node import InjectedState, InjectedStore, ToolNode, tools_condition
+    from tether.prebuilt.tool_node import (
+        InjectedState,
+        InjectedStore,
+        ToolNode,
+        ToolRuntime,
+        tools_condition,
+    )
 
 _HOMES = {
     "create_react_agent": "tether.prebuilt.chat_agent_executor",
@@ -22,6 +28,7 @@ _HOMES = {
     "tools_condition": "tether.prebuilt.tool_node",
     "InjectedState": "tether.prebuilt.tool_node",
     "InjectedStore": "tether.prebuilt.tool_node",
+    "ToolRuntime": "tether.prebuilt.tool_node",
 }
 
 
@@ -37,6 +44,7 @@ __all__ = [
     "InjectedState",
     "InjectedStore",
     "ToolNode",
+    "ToolRuntime",
     "create_react_agent",
     "tools_condition",
 ]

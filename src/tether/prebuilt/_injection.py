@@ -1,7 +1,7 @@
-"""Tool arguments the node fills in: the graph state (``InjectedState``) and the store
-(``InjectedStore``).
+"""Tool arguments the node fills in: the graph state (``InjectedState``), the store
+(``InjectedStore``) and everything at once (``ToolRuntime``, or an argument named ``runtime``).
 
-Both markers subclass langchain-core's ``InjectedToolArg``, so the schema a model sees leaves
+The markers are langchain-core's injected-argument kinds, so the schema a model sees leaves
 those arguments out; :func:`find_injections` reads a tool's annotations once, and
 :meth:`Injections.apply` fills the arguments in for each call.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, Union
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, Union
 
 from langchain_core.tools import BaseTool, InjectedToolArg
+from langchain_core.tools.base import _DirectlyInjectedToolArg
 
 from tether.errors import ConfigurationError, InvalidUpdateError
 
@@ -30,6 +32,49 @@ class InjectedStore(InjectedToolArg):
     store (the one passed to ``compile(store=...)``)."""
 
 
+ContextT = TypeVar("ContextT")
+StateT = TypeVar("StateT")
+
+
+@dataclasses.dataclass
+class ToolRuntime(_DirectlyInjectedToolArg, Generic[ContextT, StateT]):
+    """What a tool argument annotated ``ToolRuntime`` (or named ``runtime``) gets: the graph
+    state, the run's context, config, stream writer and store, the call's id, and the node's
+    tools."""
+
+    state: StateT
+    context: ContextT
+    config: Any
+    stream_writer: Callable[[Any], None]
+    tool_call_id: str | None
+    store: Any
+    tools: list[BaseTool] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class CallScope:
+    """What one ToolNode run offers its tools: the state, the config and the graph's runtime."""
+
+    state: Any
+    config: Any
+    store: Any
+    writer: Callable[[Any], None]
+    context: Any
+    tools: list[BaseTool]
+    messages_key: str
+
+    def runtime(self, call: dict[str, Any]) -> ToolRuntime[Any, Any]:
+        return ToolRuntime(
+            state=self.state,
+            context=self.context,
+            config=self.config,
+            stream_writer=self.writer,
+            tool_call_id=call.get("id"),
+            store=self.store,
+            tools=self.tools,
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class Injections:
     """Which arguments of one tool the node fills in."""
@@ -40,23 +85,24 @@ class Injections:
     optional: frozenset[str]
     """state arguments with a default: left out when the state lacks their key"""
     store: str | None
+    runtime: str | None
     hidden: frozenset[str]
     """every injected argument: values the model sent for them are dropped"""
 
-    def apply(
-        self, call: dict[str, Any], state: Any, store: Any, messages_key: str
-    ) -> dict[str, Any]:
+    def apply(self, call: dict[str, Any], scope: CallScope) -> dict[str, Any]:
         """The call's arguments with the model's values for injected ones replaced."""
         args = {k: v for k, v in call["args"].items() if k not in self.hidden}
         if self.state:
-            args.update(self._state_args(state, messages_key))
+            args.update(self._state_args(scope.state, scope.messages_key))
+        if self.runtime is not None:
+            args[self.runtime] = scope.runtime(call)
         if self.store is not None:
-            if store is None:
+            if scope.store is None:
                 raise ConfigurationError(
                     f"tool {self.tool!r} takes an InjectedStore argument ({self.store!r}) but "
                     f"the graph has no store: compile it with store=..."
                 )
-            args[self.store] = store
+            args[self.store] = scope.store
         return args
 
     def _state_args(self, state: Any, messages_key: str) -> dict[str, Any]:
@@ -96,8 +142,13 @@ def find_injections(tool_: BaseTool) -> Injections:
     hints = _annotations(tool_)
     state: dict[str, str | None] = {}
     store: str | None = None
+    runtime: str | None = None
     hidden: set[str] = set()
     for arg, hint in hints.items():
+        if arg == "runtime" or _is_runtime(hint):
+            runtime = arg
+            hidden.add(arg)
+            continue
         markers = list(_markers(hint))
         if not markers:
             continue
@@ -108,7 +159,7 @@ def find_injections(tool_: BaseTool) -> Injections:
             elif _is(marker, InjectedStore):
                 store = arg
     optional = frozenset(arg for arg in state if _has_default(tool_, arg))
-    return Injections(tool_.name, state, optional, store, frozenset(hidden))
+    return Injections(tool_.name, state, optional, store, runtime, frozenset(hidden))
 
 
 def _annotations(tool_: BaseTool) -> dict[str, Any]:
@@ -136,6 +187,15 @@ def _markers(hint: Any) -> list[Any]:
     if origin is Union or type(hint).__name__ == "UnionType":
         return [m for arg in typing.get_args(hint) for m in _markers(arg)]
     return [hint] if _is(hint, InjectedToolArg) else []
+
+
+def _is_runtime(hint: Any) -> bool:
+    """``ToolRuntime``, ``ToolRuntime[...]``, or either inside ``Annotated``/``Optional``."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated or origin is Union or type(hint).__name__ == "UnionType":
+        return any(_is_runtime(arg) for arg in typing.get_args(hint))
+    target = origin if origin is not None else hint
+    return isinstance(target, type) and issubclass(target, ToolRuntime)
 
 
 def _is(marker: Any, kind: type) -> bool:

@@ -28,7 +28,14 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from tether import _runtime_context
 from tether.errors import InvalidGraphError
-from tether.prebuilt._injection import InjectedState, InjectedStore, Injections, find_injections
+from tether.prebuilt._injection import (
+    CallScope,
+    InjectedState,
+    InjectedStore,
+    Injections,
+    ToolRuntime,
+    find_injections,
+)
 from tether.prebuilt._tool_results import (
     ErrorHandler,
     HandleToolErrors,
@@ -95,21 +102,18 @@ class ToolNode:
     def __call__(self, input: Any, config: dict[str, Any]) -> Any:
         """Run the calls in parallel threads (each keeps the node's context for ``interrupt()``)."""
         calls, kind, state = self._parse(input)
-        store = self._store()
+        scope = self._scope(state, config)
         workers = config.get("max_concurrency") if isinstance(config, dict) else None
         outputs = _in_threads(
-            [functools.partial(self._run_one, c, kind, state, store, config) for c in calls],
-            workers,
+            [functools.partial(self._run_one, c, kind, scope) for c in calls], workers
         )
         return combine_outputs(outputs, kind, self.messages_key)
 
     async def tether_acall(self, input: Any, config: dict[str, Any]) -> Any:
         """The async twin of ``__call__``: the calls run as concurrent asyncio tasks."""
         calls, kind, state = self._parse(input)
-        store = self._store()
-        outputs = await asyncio.gather(
-            *(self._arun_one(c, kind, state, store, config) for c in calls)
-        )
+        scope = self._scope(state, config)
+        outputs = await asyncio.gather(*(self._arun_one(c, kind, scope) for c in calls))
         return combine_outputs(list(outputs), kind, self.messages_key)
 
     def invoke(self, input: Any, config: dict[str, Any] | None = None, **_: Any) -> Any:
@@ -119,28 +123,24 @@ class ToolNode:
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **_: Any) -> Any:
         return await self.tether_acall(input, config or {})
 
-    def _run_one(
-        self, call: dict[str, Any], kind: InputKind, state: Any, store: Any, config: Any
-    ) -> Any:
-        prepared = self._prepare(call, state, store)
+    def _run_one(self, call: dict[str, Any], kind: InputKind, scope: CallScope) -> Any:
+        prepared = self._prepare(call, scope)
         if isinstance(prepared, ToolMessage):
             return prepared
         tool_, args = prepared
         try:
-            response = tool_.invoke(args, config)
+            response = tool_.invoke(args, scope.config)
         except Exception as error:
             return self._failed(call, error)
         return normalize_response(response, call, kind, self.messages_key)
 
-    async def _arun_one(
-        self, call: dict[str, Any], kind: InputKind, state: Any, store: Any, config: Any
-    ) -> Any:
-        prepared = self._prepare(call, state, store)
+    async def _arun_one(self, call: dict[str, Any], kind: InputKind, scope: CallScope) -> Any:
+        prepared = self._prepare(call, scope)
         if isinstance(prepared, ToolMessage):
             return prepared
         tool_, args = prepared
         try:
-            response = await tool_.ainvoke(args, config)
+            response = await tool_.ainvoke(args, scope.config)
         except Exception as error:
             return self._failed(call, error)
         return normalize_response(response, call, kind, self.messages_key)
@@ -148,14 +148,14 @@ class ToolNode:
     # -- the pieces both drivers share -----------------------------------------------------------
 
     def _prepare(
-        self, call: dict[str, Any], state: Any, store: Any
+        self, call: dict[str, Any], scope: CallScope
     ) -> ToolMessage | tuple[BaseTool, dict[str, Any]]:
         """The tool and its call with injected arguments, or the answer to an unknown tool."""
         tool_ = self._tools.get(call["name"])
         if tool_ is None:
             return unknown_tool_message(call, list(self._tools))
         injections = self._injections[call["name"]]
-        args = injections.apply(call, state, store, self.messages_key)
+        args = injections.apply(call, scope)
         return tool_, {**call, "args": args, "type": "tool_call"}
 
     def _failed(self, call: dict[str, Any], error: Exception) -> ToolMessage:
@@ -194,10 +194,23 @@ class ToolNode:
             )
         return [dict(c) for c in last_ai.tool_calls], kind, input
 
-    @staticmethod
-    def _store() -> Any:
+    def _scope(self, state: Any, config: Any) -> CallScope:
+        """What the tools of this run may be given (the graph's store, writer and context)."""
         ctx = _runtime_context.current()
-        return ctx.store if ctx is not None else None
+        runtime = ctx.runtime if ctx is not None else None
+        return CallScope(
+            state=state,
+            config=config,
+            store=ctx.store if ctx is not None else None,
+            writer=ctx.writer if ctx is not None else _no_writer,
+            context=getattr(runtime, "context", None),
+            tools=list(self._tools.values()),
+            messages_key=self.messages_key,
+        )
+
+
+def _no_writer(_chunk: Any) -> None:
+    return None
 
 
 def _in_threads(jobs: list[Callable[[], Any]], workers: int | None) -> list[Any]:
@@ -244,5 +257,6 @@ __all__ = [
     "InjectedToolArg",
     "ToolInvocationError",
     "ToolNode",
+    "ToolRuntime",
     "tools_condition",
 ]
