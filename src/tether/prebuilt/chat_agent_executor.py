@@ -125,17 +125,8 @@ def create_react_agent(
         return_direct=caller.return_direct,
     )
     graph = StateGraph(state_schema, context_schema=context_schema)
-    input_schema = _with_llm_input(state_schema) if pre_model_hook is not None else None
-    graph.add_node("agent", caller.agent_node(), input_schema=input_schema)
-    if pre_model_hook is not None:
-        graph.add_node("pre_model_hook", pre_model_hook)
-        graph.add_edge("pre_model_hook", "agent")
-    graph.set_entry_point(routes.entry)
-    if post_model_hook is not None:
-        graph.add_node("post_model_hook", post_model_hook)
-        graph.add_edge("agent", "post_model_hook")
+    _add_nodes(graph, caller, routes.entry, pre_model_hook, post_model_hook)
     if response_format is not None:
-        graph.add_node("generate_structured_response", caller.structured_node())
         _allow_response_classes(checkpointer, response_format)
     routes.wire(graph, tool_node if tool_list else None)
     return graph.compile(
@@ -146,6 +137,21 @@ def create_react_agent(
         debug=debug,
         name=name,
     )
+
+
+def _add_nodes(graph: StateGraph, caller: ModelCaller, entry: str, pre: Any, post: Any) -> None:
+    """The model node with its hooks, and the structured-response node when asked for."""
+    input_schema = _with_llm_input(graph.state_schema) if pre is not None else None
+    graph.add_node("agent", caller.agent_node(), input_schema=input_schema)
+    if pre is not None:
+        graph.add_node("pre_model_hook", pre)
+        graph.add_edge("pre_model_hook", "agent")
+    graph.set_entry_point(entry)
+    if post is not None:
+        graph.add_node("post_model_hook", post)
+        graph.add_edge("agent", "post_model_hook")
+    if caller.response_format is not None:
+        graph.add_node("generate_structured_response", caller.structured_node())
 
 
 def _checked_state_schema(state_schema: Any, response_format: Any) -> Any:
