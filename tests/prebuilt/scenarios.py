@@ -648,6 +648,38 @@ def react_pydantic_state(lib: SimpleNamespace) -> Any:
     }
 
 
+def agents_handoff(lib: SimpleNamespace) -> Any:
+    """The multi-agent page's handoff: agents as subgraphs of a parent graph; a tool of one
+    returns Command(graph=Command.PARENT, goto=<other agent>)."""
+
+    @tool
+    def transfer_to_hotel_advisor(tool_call_id: Annotated[str, InjectedToolCallId]) -> Any:
+        """Ask the hotel advisor for help."""
+        done = ToolMessage("Transferred to hotel_advisor", tool_call_id=tool_call_id)
+        return lib.Command(
+            goto="hotel_advisor", graph=lib.Command.PARENT, update={"messages": [done]}
+        )
+
+    def travel_script(messages: list[BaseMessage]) -> AIMessage:
+        return AIMessage("", tool_calls=calls(("transfer_to_hotel_advisor", {})))
+
+    def hotel_script(messages: list[BaseMessage]) -> AIMessage:
+        return AIMessage(f"hotel advisor saw {len(messages)} messages")
+
+    travel = lib.create_react_agent(
+        model(travel_script), [transfer_to_hotel_advisor], name="travel_advisor"
+    )
+    hotel = lib.create_react_agent(model(hotel_script), [get_weather], name="hotel_advisor")
+    builder = lib.StateGraph(lib.MessagesState)
+    builder.add_node("travel_advisor", travel, destinations=("hotel_advisor",))
+    builder.add_node("hotel_advisor", hotel)
+    builder.add_edge(lib.START, "travel_advisor")
+    graph = builder.compile()
+    inp = {"messages": [HumanMessage("find me a hotel")]}
+    final = graph.invoke(inp)
+    return {"updates": updates(graph, inp), "final": norm(final["messages"])}
+
+
 def react_no_tools(lib: SimpleNamespace) -> Any:
     def script(messages: list[BaseMessage]) -> AIMessage:
         return AIMessage(f"echo: {messages[-1].content}")
@@ -680,6 +712,7 @@ SCENARIOS: dict[str, Callable[[SimpleNamespace], Any]] = {
         react_out_of_steps,
         react_bad_setup,
         react_no_tools,
+        agents_handoff,
         react_pydantic_state,
     )
 }
