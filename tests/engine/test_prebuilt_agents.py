@@ -221,3 +221,32 @@ def test_async_agent_with_async_tool_pauses_and_resumes(saver: Any) -> None:
 
     final = asyncio.run(run())
     assert contents(final["messages"][-2:]) == [("tool", "HI!"), ("ai", "said HI!")]
+
+
+def test_interrupt_inside_an_async_tool_resumes_in_an_async_run(saver: Any) -> None:
+    @tool
+    async def approve(amount: int) -> str:
+        """Ask a human to approve a payment."""
+        answer = interrupt({"approve": amount})
+        return f"{amount} {'paid' if answer == 'yes' else 'refused'}"
+
+    def script(messages: list[BaseMessage]) -> AIMessage:
+        if not isinstance(messages[-1], ToolMessage):
+            pair = (("approve", {"amount": 5}), ("approve", {"amount": 7}))
+            return AIMessage("", tool_calls=calls(*pair))
+        return AIMessage("done")
+
+    agent = create_react_agent(model(script), [approve], checkpointer=saver, version="v2")
+    cfg = config("async-interrupt")
+
+    async def run() -> Any:
+        first = await agent.ainvoke({"messages": [HumanMessage("pay")]}, cfg)
+        ids = {i.value["approve"]: i.id for i in first["__interrupt__"]}
+        return await agent.ainvoke(Command(resume={ids[5]: "yes", ids[7]: "no"}), cfg)
+
+    final = asyncio.run(run())
+    assert contents(final["messages"][2:]) == [
+        ("tool", "5 paid"),
+        ("tool", "7 refused"),
+        ("ai", "done"),
+    ]
