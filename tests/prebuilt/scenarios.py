@@ -680,6 +680,34 @@ def agents_handoff(lib: SimpleNamespace) -> Any:
     return {"updates": updates(graph, inp), "final": norm(final["messages"])}
 
 
+def react_more_options(lib: SimpleNamespace) -> Any:
+    """A ToolNode passed as the tools (its error handling kept), interrupt_after the model,
+    and a history with an unanswered tool call."""
+
+    def divide_script(messages: list[BaseMessage]) -> AIMessage:
+        if not isinstance(messages[-1], ToolMessage):
+            return AIMessage("", tool_calls=calls(("divide", {"a": 1, "b": 0})))
+        return AIMessage(f"tool said: {messages[-1].content}")
+
+    node = lib.ToolNode([divide], handle_tool_errors="cannot divide")
+    handled = lib.create_react_agent(model(divide_script), node)
+    out: dict[str, Any] = {"handled": updates(handled, {"messages": [HumanMessage("1/0")]})}
+
+    after = lib.create_react_agent(
+        model(), [get_weather], checkpointer=lib.InMemorySaver(), interrupt_after=["agent"]
+    )
+    config = thread("after")
+    out["after_first"] = updates(after, {"messages": [HumanMessage("weather?")]}, config)
+    out["after_next"] = list(after.get_state(config).next)
+    out["after_rest"] = updates(after, None, config)
+
+    dangling = AIMessage("", tool_calls=calls(("get_weather", {"city": "sf"})))
+    broken = {"messages": [HumanMessage("hi"), dangling, HumanMessage("again")]}
+    agent = lib.create_react_agent(model(), [get_weather])
+    out["unanswered_call"] = raised(lambda: agent.invoke(broken))
+    return out
+
+
 def react_no_tools(lib: SimpleNamespace) -> Any:
     def script(messages: list[BaseMessage]) -> AIMessage:
         return AIMessage(f"echo: {messages[-1].content}")
@@ -712,6 +740,7 @@ SCENARIOS: dict[str, Callable[[SimpleNamespace], Any]] = {
         react_out_of_steps,
         react_bad_setup,
         react_no_tools,
+        react_more_options,
         agents_handoff,
         react_pydantic_state,
     )

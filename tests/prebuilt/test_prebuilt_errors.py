@@ -205,3 +205,14 @@ def test_async_tool_calls_run_at_the_same_time() -> None:
 
     out = asyncio.run(run())
     assert [m.content for m in out["messages"]] == ["a met", "b met"]
+
+
+def test_a_model_named_by_string_needs_langchain() -> None:
+    try:
+        import langchain  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("langchain is installed here: the string form would build a real model")
+    with pytest.raises(MissingDependency, match="pip install langchain"):
+        create_react_agent("openai:gpt-4o", [get_weather])
