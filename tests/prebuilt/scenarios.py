@@ -553,11 +553,14 @@ def toolnode_mixed_commands(lib: SimpleNamespace) -> Any:
     builder.add_node("human", human)
     builder.add_edge(lib.START, "agent")
     builder.add_conditional_edges("agent", lib.tools_condition)
-    graph = builder.compile()
-    mixed = updates(graph, {"messages": [HumanMessage("I am Ada")]})
+    graph = builder.compile(checkpointer=lib.InMemorySaver())
+    mixed = updates(graph, {"messages": [HumanMessage("I am Ada")]}, thread("mixed"))
+    history = graph.get_state_history(thread("mixed"))
+    tools_task = next(t for snap in history for t in snap.tasks if t.name == "tools")
     jump_calls = calls(("handoff", {}))
-    jump = updates(graph, {"messages": [HumanMessage("x"), AIMessage("", tool_calls=jump_calls)]})
-    return {"mixed": mixed, "jump": jump}
+    jump_input = {"messages": [HumanMessage("x"), AIMessage("", tool_calls=jump_calls)]}
+    jump = updates(graph, jump_input, thread("jump"))
+    return {"mixed": mixed, "jump": jump, "task_result": norm(tools_task.result)}
 
 
 def react_structured(lib: SimpleNamespace) -> Any:
