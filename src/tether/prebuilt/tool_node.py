@@ -69,7 +69,8 @@ class ToolNode:
     error (``"Error: <repr>\\n Please fix your mistakes."``); a string is the answer; a
     callable ``(error) -> str`` answers the exception types its first parameter is annotated
     with; an exception class or tuple of them answers only those; ``False`` re-raises all.
-    ``messages_key`` names the state key holding the messages.
+    ``messages_key`` names the state key holding the messages. ``tags`` are kept on the node
+    (``self.tags``) for tracing; tether does not read them.
     """
 
     def __init__(
@@ -117,7 +118,8 @@ class ToolNode:
         return combine_outputs(list(outputs), kind, self.messages_key)
 
     def invoke(self, input: Any, config: dict[str, Any] | None = None, **_: Any) -> Any:
-        """Run the node on ``input`` outside a graph (as LangGraph's ``ToolNode.invoke``)."""
+        """Run the node on ``input`` outside a graph (LangGraph 1.2.22's ToolNode raises there:
+        it needs a graph's runtime). Injected stores are None."""
         return self(input, config or {})
 
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, **_: Any) -> Any:
