@@ -3,7 +3,8 @@
     TetherError
     ├── ConfigurationError          bad setup: missing driver, bad URL, bad option     (ValueError)
     │   ├── MissingConfigKey        config lacks thread_id / checkpoint_id              (KeyError)
-    │   └── InvalidContextError     get_config()/interrupt() outside a node, ...    (RuntimeError)
+    │   ├── InvalidContextError     get_config()/interrupt() outside a node, ...    (RuntimeError)
+    │   └── MissingDependency       an optional package is not installed             (ImportError)
     ├── GraphError                  the graph definition or a run is wrong
     │   ├── InvalidGraphError       compile-time validation (unknown node, ...)        (ValueError)
     │   ├── InvalidUpdateError      an update a channel cannot take                    (ValueError)
@@ -58,6 +59,11 @@ class MissingConfigKey(ConfigurationError, KeyError):
 class InvalidContextError(ConfigurationError, RuntimeError):
     """A call made where it cannot work: ``get_config()`` or ``interrupt()`` outside a running
     node, ``checkpointer=True`` on a root graph (LangGraph raises ``RuntimeError``)."""
+
+
+class MissingDependency(ConfigurationError, ImportError):
+    """A feature needs an optional package that is not installed; the message names the extra
+    to install (``pip install "tether[langchain]"``)."""
 
 
 class GraphError(TetherError):

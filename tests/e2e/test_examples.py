@@ -25,6 +25,7 @@ KEY_LINE: dict[str, str] = {
     "session_manager.py": "OK: sessions are isolated and share one saver",
     "sqlite_backend.py": "OK: the SQLite thread survived a restart",
     "tool_agent.py": "OK: the tool agent was killed, resumed, rewound and forked on SQLite",
+    "react_agent.py": "OK: the ReAct agent paused for review and resumed in other processes",
 }
 
 # Examples that need a part of tether not built yet, or a server: (module, env var or None).
@@ -125,3 +126,26 @@ def test_tool_agent_is_killed_resumed_rewound_and_forked(tmp_path: Path) -> None
     assert "original branch: Paris: 64.4 F today, population 2.1 million." in out
     assert out.rstrip().endswith(KEY_LINE["tool_agent.py"])
     assert db.stat().st_size > 0
+
+
+def test_react_agent_pauses_for_review_and_resumes_in_other_processes(tmp_path: Path) -> None:
+    db = tmp_path / "trip.db"
+    out = run_example("react_agent.py", tmp_path, "--db", str(db))
+    lines = [line.strip() for line in out.splitlines()]
+    waits = [line.split("; waiting for ", 1)[1] for line in lines if "; waiting for " in line]
+    assert waits == [
+        "review of tool call get_weather({'city': 'Lisbon'})",
+        "review of tool call book_trip({'city': 'Lisbon'})",
+        "the traveller: Book a trip to Lisbon?",
+        "nothing (finished)",
+    ]
+    pids = {line.split()[1] for line in lines if line.startswith("process ")}
+    assert len(pids) == 4  # each step ran in its own process
+    assert "answer: Lisbon is 24 C and sunny. Booked: TRIP-LISBON-001" in lines
+    assert "booking in state: TRIP-LISBON-001" in lines
+    assert (
+        "messages: HumanMessage, AIMessage, ToolMessage, AIMessage, ToolMessage, AIMessage" in lines
+    )
+    assert "checkpoints: 7" in lines  # as LangGraph 1.2.22 gives for the same script
+    assert out.rstrip().endswith(KEY_LINE["react_agent.py"])
+    assert not (tmp_path / "react_agent.db").exists()

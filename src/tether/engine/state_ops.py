@@ -30,6 +30,7 @@ from tether.engine.loop import (
     fresh_state,
     read_state,
     restore_channels,
+    task_result,
     working_copy,
 )
 from tether.engine.spec import GraphSpec
@@ -151,6 +152,8 @@ def snapshot(
             ]
             finished.append(task)
             result = graph.update_view(task.writes) or {}
+            if isinstance(result, list):  # a key written twice: folded as LangGraph does
+                result = task_result(task.writes, graph.state_keys)
         else:
             error = next((v for c, v in writes if c == ERROR), None)
         if not (apply_pending and succeeded):

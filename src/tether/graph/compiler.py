@@ -141,17 +141,26 @@ class _Writers:
                 )
         return writes
 
+    def node_command(self, cmd: Command[Any], name: str) -> Writes:
+        """A Command a node returned: a jump to the parent graph leaves this graph's run."""
+        if cmd.graph == Command.PARENT:
+            raise ParentCommand(cmd)
+        return self.command(cmd, name)
+
     def node_writes(self, result: Any, task: Task, name: str) -> Writes:
         if isinstance(result, Command):
-            if result.graph == Command.PARENT:
-                raise ParentCommand(result)
-            writes = self.command(result, name)
-        elif (
-            isinstance(result, list | tuple)
-            and result
-            and all(isinstance(r, Command) for r in result)
-        ):
-            writes = [w for cmd in result for w in self.command(cmd, name)]
+            writes = self.node_command(result, name)
+        elif isinstance(result, list | tuple) and any(isinstance(r, Command) for r in result):
+            # Commands, possibly mixed with plain updates (a ToolNode's answers), in order
+            writes = [
+                w
+                for item in result
+                for w in (
+                    self.node_command(item, name)
+                    if isinstance(item, Command)
+                    else self.state_writes(item, name)
+                )
+            ]
         else:
             writes = self.state_writes(result, name)
         return self.edges(writes, task, name)
@@ -171,8 +180,12 @@ class _Writers:
         return out
 
     def update_view(self, writes: Writes) -> Any:
-        update = {k: v for k, v in writes if k in self.state_keys}
-        return update or None
+        """A task's update as streamed: one dict, or a list of one-key dicts when the task
+        wrote a key more than once (a ToolNode's Commands), as LangGraph shows it."""
+        pairs = [(k, v) for k, v in writes if k in self.state_keys]
+        if len({k for k, _ in pairs}) < len(pairs):
+            return [{k: v} for k, v in pairs]
+        return dict(pairs) or None
 
 
 def _start_node(writer: _Writers, input_keys: tuple[str, ...]) -> NodeSpec:
@@ -213,6 +226,7 @@ def _user_node(
     else:
         call = adapt(action)
         is_async = is_async_callable(action)
+        acall = getattr(action, "tether_acall", None)  # sync nodes with an async twin (ToolNode)
     return NodeSpec(
         name=name,
         triggers=tuple(triggers),
