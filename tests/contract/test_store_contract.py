@@ -1,8 +1,9 @@
 """The store contract, run against every store in ``STORE_FACTORIES``.
 
-A backend joins by adding one entry: a name and a zero-argument callable returning a context
-manager that yields a fresh, empty store (and cleans up on exit). Stores here have no
-embedding index; tests that depend on TTL support read ``store.supports_ttl``.
+A backend joins by adding one entry: a name and a callable taking keyword options (``index=``,
+``ttl=``) returning a context manager that yields a fresh, empty store (and cleans up on
+exit). Tests that depend on TTL support read ``store.supports_ttl``. Semantic search, TTL and
+recall tests are in ``test_store_search.py`` and use the same factories.
 """
 
 from __future__ import annotations
@@ -29,21 +30,40 @@ from tether.store.base import (
     SearchOp,
 )
 from tether.store.memory import InMemoryStore
+from tether.store.sqlite import SqliteStore
 
 
 @contextmanager
-def _memory_store() -> Iterator[BaseStore]:
-    yield InMemoryStore()
+def _memory_store(**options: Any) -> Iterator[BaseStore]:
+    yield InMemoryStore(**options)
 
 
-STORE_FACTORIES: dict[str, Callable[[], AbstractContextManager[BaseStore]]] = {
-    "memory": _memory_store,
+@contextmanager
+def _sqlite_memory(**options: Any) -> Iterator[BaseStore]:
+    with SqliteStore.from_conn_string(":memory:", **options) as store:
+        yield store
+
+
+@contextmanager
+def _sqlite_file(tmp_path_factory: pytest.TempPathFactory, **options: Any) -> Iterator[BaseStore]:
+    path = tmp_path_factory.mktemp("store") / "store.db"
+    with SqliteStore.from_conn_string(str(path), **options) as store:
+        yield store
+
+
+StoreFactory = Callable[..., AbstractContextManager[BaseStore]]
+STORE_FACTORIES: dict[str, StoreFactory] = {
+    "memory": lambda request, **options: _memory_store(**options),
+    "sqlite-memory": lambda request, **options: _sqlite_memory(**options),
+    "sqlite-file": lambda request, **options: _sqlite_file(
+        request.getfixturevalue("tmp_path_factory"), **options
+    ),
 }
 
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def store(request: pytest.FixtureRequest) -> Iterator[BaseStore]:
-    with STORE_FACTORIES[request.param]() as made:
+    with STORE_FACTORIES[request.param](request) as made:
         yield made
 
 
