@@ -9,12 +9,12 @@ recall tests are in ``test_store_search.py`` and use the same factories.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
+from store_kit import STORE_FACTORIES
 
 from tether.errors import ConfigurationError, SerializationError, StorageError
 from tether.store.base import (
@@ -30,35 +30,6 @@ from tether.store.base import (
     SearchOp,
 )
 from tether.store.memory import InMemoryStore
-from tether.store.sqlite import SqliteStore
-
-
-@contextmanager
-def _memory_store(**options: Any) -> Iterator[BaseStore]:
-    yield InMemoryStore(**options)
-
-
-@contextmanager
-def _sqlite_memory(**options: Any) -> Iterator[BaseStore]:
-    with SqliteStore.from_conn_string(":memory:", **options) as store:
-        yield store
-
-
-@contextmanager
-def _sqlite_file(tmp_path_factory: pytest.TempPathFactory, **options: Any) -> Iterator[BaseStore]:
-    path = tmp_path_factory.mktemp("store") / "store.db"
-    with SqliteStore.from_conn_string(str(path), **options) as store:
-        yield store
-
-
-StoreFactory = Callable[..., AbstractContextManager[BaseStore]]
-STORE_FACTORIES: dict[str, StoreFactory] = {
-    "memory": lambda request, **options: _memory_store(**options),
-    "sqlite-memory": lambda request, **options: _sqlite_memory(**options),
-    "sqlite-file": lambda request, **options: _sqlite_file(
-        request.getfixturevalue("tmp_path_factory"), **options
-    ),
-}
 
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))

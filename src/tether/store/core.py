@@ -57,6 +57,11 @@ class StoreCore(BaseStore):
     _sweeper: Sweeper | None = None
     _last_now: datetime | None = None
 
+    @staticmethod
+    def _clock() -> datetime:
+        """The wall clock (tests replace it on an instance to move time)."""
+        return datetime.now(timezone.utc)
+
     def _configure(self, index: Any, ttl: Any) -> None:
         name = type(self).__name__
         self.ttl_config = check_ttl_config(ttl, name)
@@ -66,7 +71,7 @@ class StoreCore(BaseStore):
 
     def _now(self) -> datetime:
         """UTC now, strictly after the previous call's (clocks can stall or step back)."""
-        now = datetime.now(timezone.utc)
+        now = self._clock()
         if self._last_now is not None and now <= self._last_now:
             now = self._last_now + _TICK
         self._last_now = now

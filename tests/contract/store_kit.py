@@ -1,0 +1,41 @@
+"""Store factories for the store contract tests: one entry per backend.
+
+An entry takes the pytest ``request`` and keyword options (``index=``, ``ttl=``) and returns
+a context manager yielding a fresh, empty store that is closed on exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import pytest
+
+from tether.store.base import BaseStore
+from tether.store.memory import InMemoryStore
+from tether.store.sqlite import SqliteStore
+
+
+@contextmanager
+def _memory_store(**options: Any) -> Iterator[BaseStore]:
+    yield InMemoryStore(**options)
+
+
+@contextmanager
+def _sqlite(path: str, **options: Any) -> Iterator[BaseStore]:
+    with SqliteStore.from_conn_string(path, **options) as store:
+        yield store
+
+
+def _sqlite_file(request: pytest.FixtureRequest, **options: Any) -> AbstractContextManager:
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("store")
+    return _sqlite(str(folder / "store.db"), **options)
+
+
+StoreFactory = Callable[..., AbstractContextManager[BaseStore]]
+STORE_FACTORIES: dict[str, StoreFactory] = {
+    "memory": lambda request, **options: _memory_store(**options),
+    "sqlite-memory": lambda request, **options: _sqlite(":memory:", **options),
+    "sqlite-file": _sqlite_file,
+}
