@@ -33,16 +33,29 @@ T1 = datetime(2024, 1, 2, 3, 4, 6, tzinfo=timezone.utc)
 # --- InMemoryStore -------------------------------------------------------------------------
 
 
-def test_in_memory_store_is_a_base_store_without_ttl() -> None:
+def test_in_memory_store_is_a_base_store_with_ttl() -> None:
     store = InMemoryStore()
 
     assert isinstance(store, BaseStore)
-    assert store.supports_ttl is False
+    assert store.supports_ttl is True
 
 
-def test_index_config_is_refused_with_a_clear_error() -> None:
-    with pytest.raises(ConfigurationError, match="semantic search .* not supported by tether yet"):
-        InMemoryStore(index={"dims": 3, "embed": lambda texts: [[0.0] * 3 for _ in texts]})
+def test_index_config_errors_name_what_is_wrong() -> None:
+    with pytest.raises(ConfigurationError, match="dims must be a positive int"):
+        InMemoryStore(index={"dims": 0, "embed": lambda texts: [[0.0] for _ in texts]})
+    with pytest.raises(ConfigurationError, match="embed must be a function"):
+        InMemoryStore(index={"dims": 3, "embed": 42})
+    with pytest.raises(ConfigurationError, match=r"unknown keys \['dim'\]"):
+        InMemoryStore(index={"dim": 3, "embed": lambda texts: texts})
+    with pytest.raises(ConfigurationError, match="async, and a sync store method"):
+
+        async def aembed(texts: list[str]) -> list[list[float]]:
+            return [[1.0] for _ in texts]
+
+        async def scenario() -> None:
+            InMemoryStore(index={"dims": 1, "embed": aembed}).put(("ns",), "k", {"a": "x"})
+
+        asyncio.run(scenario())
 
 
 def test_updated_at_strictly_increases_across_rapid_writes() -> None:
