@@ -7,6 +7,7 @@ brute-force cosine ranking: no approximate index, no recall loss. A zero vector 
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from collections.abc import Sequence
 from typing import TypeVar
@@ -16,11 +17,16 @@ __all__ = ["cosine", "pack", "rank", "unpack"]
 T = TypeVar("T")
 
 
-def cosine(query: Sequence[float], vector: Sequence[float]) -> float:
+def _norm(vector: Sequence[float]) -> float:
+    return math.sqrt(sum(map(operator.mul, vector, vector)))
+
+
+def cosine(
+    query: Sequence[float], vector: Sequence[float], query_norm: float | None = None
+) -> float:
     """Cosine similarity of two vectors of equal length (0.0 if either is all zeros)."""
-    dot = math.fsum(a * b for a, b in zip(query, vector, strict=True))
-    norms = math.sqrt(math.fsum(a * a for a in query)) * math.sqrt(math.fsum(b * b for b in vector))
-    return dot / norms if norms else 0.0
+    norms = (_norm(query) if query_norm is None else query_norm) * _norm(vector)
+    return sum(map(operator.mul, query, vector)) / norms if norms else 0.0
 
 
 def rank(
@@ -28,11 +34,13 @@ def rank(
 ) -> list[tuple[float | None, T]]:
     """``candidates`` as ``(score, item)``: items with vectors by their best cosine, highest
     first (ties keep the given order), then items without vectors, scored ``None``, in order."""
+    query_norm = _norm(query)
     scored: list[tuple[float, int, T]] = []
     unscored: list[tuple[float | None, T]] = []
     for position, (item, vectors) in enumerate(candidates):
         if vectors:
-            scored.append((max(cosine(query, v) for v in vectors), position, item))
+            best = max(cosine(query, v, query_norm) for v in vectors)
+            scored.append((best, position, item))
         else:
             unscored.append((None, item))
     scored.sort(key=lambda entry: (-entry[0], entry[1]))
