@@ -6,6 +6,8 @@ a context manager yielding a fresh, empty store that is closed on exit.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -38,4 +40,35 @@ STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": lambda request, **options: _memory_store(**options),
     "sqlite-memory": lambda request, **options: _sqlite(":memory:", **options),
     "sqlite-file": _sqlite_file,
+}
+
+
+MODES = ("sync", "async")
+
+
+class Driver:
+    """A store called through its sync methods, or (``mode="async"``) through their async
+    twins run to completion with ``asyncio.run``. Other attributes pass through; ``.store``
+    is the store itself."""
+
+    def __init__(self, store: BaseStore, mode: str) -> None:
+        self.store, self.mode = store, mode
+
+    def __getattr__(self, name: str) -> Any:
+        twin = getattr(self.store, "a" + name, None)
+        if self.mode == "async" and twin is not None and inspect.iscoroutinefunction(twin):
+            return lambda *args, **kwargs: asyncio.run(twin(*args, **kwargs))
+        return getattr(self.store, name)
+
+
+def driven(request: pytest.FixtureRequest, **options: Any) -> Iterator[Driver]:
+    """For a fixture parametrized with ``(backend name, mode)``: a fresh store, driven."""
+    name, mode = request.param
+    with STORE_FACTORIES[name](request, **options) as store:
+        yield Driver(store, mode)
+
+
+PARAMS = {
+    "params": [(name, mode) for name in STORE_FACTORIES for mode in MODES],
+    "ids": lambda param: f"{param[0]}-{param[1]}",
 }

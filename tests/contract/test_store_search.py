@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
-from store_kit import STORE_FACTORIES
+from store_kit import PARAMS, Driver, driven
 
 from tether.errors import ConfigurationError, InvalidStoreOperation
-from tether.store.base import BaseStore, GetOp, PutOp, SearchItem, SearchOp
+from tether.store.base import GetOp, PutOp, SearchItem, SearchOp
 
 VOCAB = ["python", "tea", "coffee", "night", "dark", "theme", "peanuts", "code", "morning"]
 
@@ -44,36 +44,18 @@ def cos(a: list[float], b: list[float]) -> float:
 INDEX = {"dims": len(VOCAB), "embed": embed, "fields": ["text"]}
 
 
-class Driver:
-    """Calls a store through its sync or its async methods."""
-
-    def __init__(self, store: BaseStore, mode: str) -> None:
-        self.store, self.mode = store, mode
-
-    def __getattr__(self, name: str) -> Any:
-        if self.mode == "sync":
-            return getattr(self.store, name)
-        method = getattr(self.store, "a" + name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
-
-
-@pytest.fixture(
-    params=[(name, mode) for name in STORE_FACTORIES for mode in ("sync", "async")],
-    ids=lambda param: f"{param[0]}-{param[1]}",
-)
+@pytest.fixture(**PARAMS)
 def make(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A function opening a store with options, driven in sync or async mode."""
-    name, mode = request.param
-    opened: list[Any] = []
+    opened: list[Iterator[Driver]] = []
 
     def open_store(**options: Any) -> Driver:
-        manager = STORE_FACTORIES[name](request, **options)
-        opened.append(manager)
-        return Driver(manager.__enter__(), mode)
+        opened.append(driven(request, **options))
+        return next(opened[-1])
 
     yield open_store
-    for manager in reversed(opened):
-        manager.__exit__(None, None, None)
+    for generator in reversed(opened):
+        generator.close()
 
 
 def keys(items: list[SearchItem]) -> list[str]:
