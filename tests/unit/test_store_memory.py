@@ -6,7 +6,9 @@ The behaviour every store shares is in tests/contract/test_store_contract.py.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+import types
 from datetime import datetime, timezone
 
 import pytest
@@ -221,3 +223,42 @@ def test_namespace_matches_prefix_suffix_wildcard() -> None:
     assert namespace_matches(ns, (), "suffix")
     assert not namespace_matches(ns, ("u1",), "prefix")
     assert not namespace_matches(ns, ("a", "users", "u1", "mem"), "suffix")
+
+
+def test_provider_string_without_langchain_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "langchain", None)  # import fails, installed or not
+    with pytest.raises(ConfigurationError, match="pip install langchain.*tether:local"):
+        InMemoryStore(index={"dims": 3, "embed": "openai:text-embedding-3-small"})
+
+
+def test_provider_string_resolves_through_init_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    class Model:
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [[1.0, float(len(t))] for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            return [1.0, float(len(text))]
+
+    def init_embeddings(name: str) -> Model:
+        asked.append(name)
+        if name == "nope":
+            raise ValueError("unknown provider")
+        return Model()
+
+    package = types.ModuleType("langchain")
+    module = types.ModuleType("langchain.embeddings")
+    module.init_embeddings = init_embeddings  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "langchain", package)
+    monkeypatch.setitem(sys.modules, "langchain.embeddings", module)
+
+    store = InMemoryStore(index={"dims": 2, "embed": "fake:model", "fields": ["t"]})
+    store.put(("ns",), "k", {"t": "abc"})
+
+    assert asked == ["fake:model"]
+    assert store.search(("ns",), query="xyz")[0].score == pytest.approx(1.0)
+    with pytest.raises(ConfigurationError, match="could not load it .*unknown provider"):
+        InMemoryStore(index={"dims": 2, "embed": "nope"})

@@ -172,7 +172,13 @@ def _resolve(embed: Any) -> tuple[Any, int | None]:
             "init_embeddings (pip install langchain and the provider's package), or use "
             "'tether:local' (pip install 'tether[embeddings]'), or pass a function"
         ) from error
-    return init_embeddings(embed), None
+    try:
+        return init_embeddings(embed), None
+    except Exception as error:
+        raise ConfigurationError(
+            f"index embed={embed!r}: LangChain's init_embeddings could not load it ({error}); "
+            "write 'provider:model' with the provider's package installed, or 'tether:local'"
+        ) from error
 
 
 def make_embedder(config: Any, *, store: str) -> tuple[Embedder, tuple[tuple[str, ...], ...]]:

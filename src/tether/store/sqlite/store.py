@@ -80,6 +80,7 @@ class SqliteStore(StoreCore):
         ttl: TTLConfig | None = None,
     ) -> None:
         self._configure(index, ttl)
+        conn.isolation_level = None  # the store issues BEGIN/COMMIT itself
         self.conn = conn
         self._where = "the SQLite store"
         self._lock = threading.RLock()
@@ -107,7 +108,11 @@ class SqliteStore(StoreCore):
         store = cls(conn, index=index, ttl=ttl)
         store._where = "an in-memory SQLite store" if path == ":memory:" else f"SQLite {path!r}"
         store._owned = True
-        store.setup()
+        try:
+            store.setup()
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def setup(self) -> None:
