@@ -12,6 +12,7 @@ threads. Embedding happens before the lock is taken; nothing else blocks.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,7 +94,7 @@ class InMemoryStore(StoreCore):
         old = bucket.get(op.key)
         created = old.item.created_at if old is not None and old.alive(now) else now
         item = Item(
-            value=copy.deepcopy(op.value),
+            value=_clone(op.value),
             key=op.key,
             namespace=op.namespace,
             created_at=created,
@@ -103,18 +104,18 @@ class InMemoryStore(StoreCore):
 
     def _search(self, op: SearchOp, query: Vector | None, now: datetime) -> list[SearchItem]:
         depth = len(op.namespace_prefix)
-        hits = [
+        hits = (
             record
             for namespace, bucket in self._data.items()
             if namespace[:depth] == op.namespace_prefix
             for record in bucket.values()
             if record.alive(now) and matches_filter(record.item.value, op.filter)
-        ]
-        if query is None:
-            ranked: list[tuple[float | None, _Record]] = [(None, r) for r in hits]
+        )
+        page: list[tuple[float | None, _Record]]
+        if query is None:  # store order: stop at the page's end
+            page = [(None, r) for r in itertools.islice(hits, op.offset, op.offset + op.limit)]
         else:
-            ranked = rank(query, [(record, record.vectors) for record in hits])
-        page = ranked[op.offset : op.offset + op.limit]
+            page = rank(query, [(r, r.vectors) for r in hits])[op.offset : op.offset + op.limit]
         for _, record in page:
             self._touch(record, op.refresh_ttl, now)
         return [_copy(record.item, SearchItem, score=score) for score, record in page]
@@ -142,9 +143,23 @@ class InMemoryStore(StoreCore):
             return removed
 
 
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy, fast for JSON-like data (dicts, lists, str, numbers, bools, None)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if type(value) is dict:
+        return {key: _clone(child) for key, child in value.items()}
+    if type(value) is list:
+        return [_clone(child) for child in value]
+    return copy.deepcopy(value)
+
+
 def _copy(item: Item, cls: type[Any], **extra: Any) -> Any:
     return cls(
-        value=copy.deepcopy(item.value),
+        value=_clone(item.value),
         key=item.key,
         namespace=item.namespace,
         created_at=item.created_at,
