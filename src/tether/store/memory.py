@@ -32,7 +32,7 @@ from tether.store.base import (
 from tether.store.core import Embedded, StoreCore, Vector
 from tether.store.filters import matches_filter, namespace_matches
 from tether.store.ttl import TTLConfig, expiry
-from tether.store.vectors import rank
+from tether.store.vectors import pack, rank
 
 __all__ = ["InMemoryStore"]
 
@@ -42,7 +42,7 @@ class _Record:
     item: Item
     ttl: float | None
     expires_at: datetime | None
-    vectors: list[Vector] = field(default_factory=list)
+    vectors: list[bytes] = field(default_factory=list)
 
     def alive(self, now: datetime) -> bool:
         return self.expires_at is None or self.expires_at > now
@@ -76,7 +76,7 @@ class InMemoryStore(StoreCore):
             return self._search(op, embedded.queries.get(i), now)
         if isinstance(op, ListNamespacesOp):
             return self._list_namespaces(op, now)
-        self._write(op, [vector for _, _, vector in embedded.documents.get(i, [])], now)
+        self._write(op, [pack(vector) for _, _, vector in embedded.documents.get(i, [])], now)
         return None
 
     @staticmethod
@@ -84,7 +84,7 @@ class InMemoryStore(StoreCore):
         if refresh and record.ttl is not None:
             record.expires_at = expiry(now, record.ttl)
 
-    def _write(self, op: PutOp, vectors: list[Vector], now: datetime) -> None:
+    def _write(self, op: PutOp, vectors: list[bytes], now: datetime) -> None:
         bucket = self._data.get(op.namespace)
         if op.value is None:
             if bucket is not None:

@@ -38,7 +38,7 @@ from tether.store.filters import matches_filter, namespace_matches
 from tether.store.sqlite import schema
 from tether.store.sqlite.filters import compile_filter
 from tether.store.ttl import TTLConfig
-from tether.store.vectors import pack, rank, unpack
+from tether.store.vectors import pack, rank
 
 __all__ = ["SqliteStore"]
 
@@ -247,39 +247,56 @@ class SqliteStore(StoreCore):
         where_filter, filter_params, residual = compile_filter(op.filter)
         where = f"{where_ns} AND {_ALIVE.replace('expires_at', 'i.expires_at')} AND {where_filter}"
         params = [*ns_params, now.timestamp(), *filter_params]
-        paged_in_sql = query is None and not residual
-        page_sql = " LIMIT ? OFFSET ?" if paged_in_sql else ""
-        rows = conn.execute(
-            f"SELECT i.prefix, i.key, i.value, i.created_at, i.updated_at "
-            f"FROM tether_store_items AS i WHERE {where} "
-            f"ORDER BY i.updated_at DESC, i.rowid DESC{page_sql}",
-            [*params, op.limit, op.offset] if paged_in_sql else params,
-        ).fetchall()
-        if residual:
-            rows = [row for row in rows if matches_filter(json.loads(row[2]), residual)]
-        if query is None:
-            ranked: list[tuple[float | None, tuple]] = [(None, row) for row in rows]
+        if query is not None:
+            page = self._ranked_page(conn, op, query, where, params, residual)
         else:
-            vectors = self._vectors(conn, where, params)
-            ranked = rank(query, [(row, vectors.get((row[0], row[1]), [])) for row in rows])
-        page = ranked if paged_in_sql else ranked[op.offset : op.offset + op.limit]
+            page_sql, page_params = (
+                ("", []) if residual else (" LIMIT ? OFFSET ?", [op.limit, op.offset])
+            )
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tether_store_items AS i WHERE {where} "
+                f"ORDER BY i.updated_at DESC, i.rowid DESC{page_sql}",
+                [*params, *page_params],
+            ).fetchall()
+            if residual:
+                rows = [r for r in rows if matches_filter(json.loads(r[2]), residual)]
+                rows = rows[op.offset : op.offset + op.limit]
+            page = [(None, row) for row in rows]
         if op.refresh_ttl:
             self._refresh(conn, [(row[0], row[1]) for _, row in page], now)
         return [_item(row, SearchItem, score=score) for score, row in page]
 
     @staticmethod
-    def _vectors(
-        conn: sqlite3.Connection, where: str, params: list[Any]
-    ) -> dict[tuple[str, str], list[Vector]]:
-        found: dict[tuple[str, str], list[Vector]] = {}
-        for prefix, key, blob in conn.execute(
-            "SELECT v.prefix, v.key, v.vector FROM tether_store_vectors AS v "
-            "JOIN tether_store_items AS i ON i.prefix = v.prefix AND i.key = v.key "
-            f"WHERE {where}",
+    def _ranked_page(
+        conn: sqlite3.Connection,
+        op: SearchOp,
+        query: Vector,
+        where: str,
+        params: list[Any],
+        residual: dict[str, Any],
+    ) -> list[tuple[float | None, tuple]]:
+        """Rank every candidate by its vectors; read whole rows for the page only."""
+        candidates: dict[tuple[str, str], list[bytes]] = {}  # in store order
+        rejected: set[tuple[str, str]] = set()
+        for prefix, key, blob, value in conn.execute(
+            f"SELECT i.prefix, i.key, v.vector, {'i.value' if residual else 'NULL'} "
+            "FROM tether_store_items AS i LEFT JOIN tether_store_vectors AS v "
+            f"ON v.prefix = i.prefix AND v.key = i.key WHERE {where} "
+            "ORDER BY i.updated_at DESC, i.rowid DESC",
             params,
         ):
-            found.setdefault((prefix, key), []).append(unpack(blob))
-        return found
+            address = (prefix, key)
+            fresh = address not in candidates and address not in rejected
+            if fresh and residual and not matches_filter(json.loads(value), residual):
+                rejected.add(address)
+            if address in rejected:
+                continue
+            blobs = candidates.setdefault(address, [])
+            if blob is not None:
+                blobs.append(blob)
+        ranked = rank(query, list(candidates.items()))[op.offset : op.offset + op.limit]
+        select = f"SELECT {_COLUMNS} FROM tether_store_items WHERE prefix = ? AND key = ?"
+        return [(score, conn.execute(select, address).fetchone()) for score, address in ranked]
 
     def _list_namespaces(
         self, conn: sqlite3.Connection, op: ListNamespacesOp, now: datetime
