@@ -7,6 +7,7 @@ import datetime
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,46 @@ def test_your_own_connection(tmp_path: Path) -> None:
     store.close()  # does not close a connection it did not open
 
     assert conn.execute("SELECT count(*) FROM tether_store_items").fetchone() == (1,)
+
+
+def test_a_batch_killed_mid_transaction_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    child = f"""
+import os
+from tether.store.base import PutOp
+from tether.store.sqlite import SqliteStore
+
+class Bomb(dict):
+    def items(self):  # json.dumps reads the items inside the batch's transaction
+        os._exit(7)
+
+store = SqliteStore.from_conn_string({str(path)!r})
+store.put(("ns",), "before", {{"a": 0}})
+store.batch([*(PutOp(("ns",), f"k{{i}}", {{"i": i}}) for i in range(100)),
+             PutOp(("ns",), "before", None), PutOp(("ns",), "bomb", Bomb(x=1))])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 7, done.stderr
+
+    with SqliteStore.from_conn_string(str(path)) as store:
+        assert [item.key for item in store.list(("ns",))] == ["before"]
+
+
+def test_threads_writing_at_once(tmp_path: Path) -> None:
+    with SqliteStore.from_conn_string(str(tmp_path / "t.db")) as store:
+
+        def write(worker: int) -> None:
+            for i in range(50):
+                store.put(("ns", str(worker)), f"k{i}", {"i": i})
+                assert store.get(("ns", str(worker)), f"k{i}") is not None
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert len(store.list(("ns",))) == 200
+        assert store.list_namespaces() == [("ns", str(w)) for w in range(4)]
