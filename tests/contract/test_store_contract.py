@@ -1,9 +1,8 @@
-"""The store contract, run against every store in ``STORE_FACTORIES``.
+"""The store contract, run against every store in ``store_kit.STORE_FACTORIES``, each test
+through the sync API and through the async API (ids ``[sqlite-file-async]``...).
 
-A backend joins by adding one entry: a name and a callable taking keyword options (``index=``,
-``ttl=``) returning a context manager that yields a fresh, empty store (and cleans up on
-exit). Tests that depend on TTL support read ``store.supports_ttl``. Semantic search, TTL and
-recall tests are in ``test_store_search.py`` and use the same factories.
+A backend joins by adding one entry to ``STORE_FACTORIES`` (see ``store_kit.py``). Semantic
+search, TTL, filter and recall tests are in ``test_store_search.py``, on the same factories.
 """
 
 from __future__ import annotations
@@ -365,16 +364,6 @@ def test_invalid_counts(store: BaseStore, kwargs: dict[str, Any]) -> None:
             store.list_namespaces(**kwargs)
         else:
             store.search(("ns",), **kwargs)
-
-
-def test_ttl_without_support_is_refused(store: BaseStore) -> None:
-    if store.supports_ttl:
-        pytest.skip("this store supports TTL")
-    with pytest.raises(ConfigurationError, match="does not support TTL"):
-        store.put(("ns",), "k", {"a": 1}, ttl=5)
-    store.put(("ns",), "k", {"a": 1}, ttl=None)  # None means "never expires": fine
-
-    assert store.get(("ns",), "k") is not None
 
 
 def test_index_argument_without_an_index_has_no_effect(store: BaseStore) -> None:

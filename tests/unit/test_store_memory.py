@@ -262,3 +262,15 @@ def test_provider_string_resolves_through_init_embeddings(monkeypatch: pytest.Mo
     assert store.search(("ns",), query="xyz")[0].score == pytest.approx(1.0)
     with pytest.raises(ConfigurationError, match="could not load it .*unknown provider"):
         InMemoryStore(index={"dims": 2, "embed": "nope"})
+
+
+def test_a_store_without_ttl_support_refuses_ttl() -> None:
+    class NoTTL(InMemoryStore):
+        supports_ttl = False
+
+    store = NoTTL()
+    with pytest.raises(ConfigurationError, match="NoTTL does not support TTL"):
+        store.put(("ns",), "k", {"a": 1}, ttl=5)
+    store.put(("ns",), "k", {"a": 1}, ttl=None)  # None means "never expires": fine
+
+    assert store.get(("ns",), "k") is not None
