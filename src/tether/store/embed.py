@@ -159,7 +159,7 @@ def _resolve(embed: Any) -> tuple[Any, int | None]:
     """Turn a model string into an object; ``tether:local`` also tells its dims."""
     if not isinstance(embed, str):
         return embed, None
-    if embed in ("tether:local", "tether"):
+    if embed == "tether:local":
         from tether.store.local import LocalEmbeddings
 
         model = LocalEmbeddings()
