@@ -33,6 +33,7 @@ from runner import (
     bench_chat,
     bench_invokes,
 )
+from stores import bench_stores
 from w4 import bench_w4
 from workloads import (
     Api,
@@ -214,6 +215,7 @@ def render(
     plan: ChatPlan,
     elapsed: float,
     extra: Issue7Data,
+    store_lines: list[str] | None = None,
 ) -> str:
     a, b = apis[0].label, apis[1].label
     lines = [
@@ -246,6 +248,7 @@ def render(
             lines += invoke_table(sec)
     lines += floors_table(sections, extra)
     lines += w4_table(extra)
+    lines += store_lines or []
     lines += failures(sections)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -256,8 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
         sections, plan, extra = run_all(args, apis, Path(tmp))
+        store_lines = [] if args.self_test else bench_stores(Path(tmp), quick=args.quick)
     elapsed = time.perf_counter() - t0
-    text = render(args, apis, sections, plan, elapsed, extra)
+    text = render(args, apis, sections, plan, elapsed, extra, store_lines)
     if args.out:
         args.out.write_text(text)
     print("\n".join(summary(sections)))

@@ -1,19 +1,19 @@
-"""The store contract, run against every store in ``STORE_FACTORIES``.
+"""The store contract, run against every store in ``store_kit.STORE_FACTORIES``, each test
+through the sync API and through the async API (ids ``[sqlite-file-async]``...).
 
-A backend joins by adding one entry: a name and a zero-argument callable returning a context
-manager that yields a fresh, empty store (and cleans up on exit). Stores here have no
-embedding index; tests that depend on TTL support read ``store.supports_ttl``.
+A backend joins by adding one entry to ``STORE_FACTORIES`` (see ``store_kit.py``). Semantic
+search, TTL, filter and recall tests are in ``test_store_search.py``, on the same factories.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
+from store_kit import PARAMS, driven
 
 from tether.errors import ConfigurationError, SerializationError, StorageError
 from tether.store.base import (
@@ -31,20 +31,10 @@ from tether.store.base import (
 from tether.store.memory import InMemoryStore
 
 
-@contextmanager
-def _memory_store() -> Iterator[BaseStore]:
-    yield InMemoryStore()
-
-
-STORE_FACTORIES: dict[str, Callable[[], AbstractContextManager[BaseStore]]] = {
-    "memory": _memory_store,
-}
-
-
-@pytest.fixture(params=sorted(STORE_FACTORIES))
+@pytest.fixture(**PARAMS)
 def store(request: pytest.FixtureRequest) -> Iterator[BaseStore]:
-    with STORE_FACTORIES[request.param]() as made:
-        yield made
+    """A fresh store of each backend, called through its sync or its async methods."""
+    yield from driven(request)  # type: ignore[misc]
 
 
 def keys(items: list[SearchItem]) -> list[str]:
@@ -155,7 +145,7 @@ def test_search_by_namespace_prefix_matches_whole_labels(people: BaseStore) -> N
 def newest_first(store: BaseStore) -> bool:
     """Durable stores list newest first (LangGraph's SQL stores: ``ORDER BY updated_at DESC``);
     InMemoryStore lists in insertion order, as LangGraph's InMemoryStore does."""
-    return not isinstance(store, InMemoryStore)
+    return not isinstance(getattr(store, "store", store), InMemoryStore)
 
 
 def test_search_returns_search_items_in_the_stores_order(people: BaseStore) -> None:
@@ -374,16 +364,6 @@ def test_invalid_counts(store: BaseStore, kwargs: dict[str, Any]) -> None:
             store.list_namespaces(**kwargs)
         else:
             store.search(("ns",), **kwargs)
-
-
-def test_ttl_without_support_is_refused(store: BaseStore) -> None:
-    if store.supports_ttl:
-        pytest.skip("this store supports TTL")
-    with pytest.raises(ConfigurationError, match="does not support TTL"):
-        store.put(("ns",), "k", {"a": 1}, ttl=5)
-    store.put(("ns",), "k", {"a": 1}, ttl=None)  # None means "never expires": fine
-
-    assert store.get(("ns",), "k") is not None
 
 
 def test_index_argument_without_an_index_has_no_effect(store: BaseStore) -> None:

@@ -30,7 +30,6 @@ KEY_LINE: dict[str, str] = {
 
 # Examples that need a part of tether not built yet, or a server: (module, env var or None).
 NEEDS: dict[str, tuple[str, str | None]] = {
-    "cross_thread_store.py": ("tether.store.memory", None),
     "postgres_backend.py": ("tether.checkpoint.postgres", "TETHER_POSTGRES_URL"),
     "redis_backend.py": ("tether.checkpoint.redis", "TETHER_REDIS_URL"),
 }

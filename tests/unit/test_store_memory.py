@@ -6,7 +6,9 @@ The behaviour every store shares is in tests/contract/test_store_contract.py.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+import types
 from datetime import datetime, timezone
 
 import pytest
@@ -33,16 +35,29 @@ T1 = datetime(2024, 1, 2, 3, 4, 6, tzinfo=timezone.utc)
 # --- InMemoryStore -------------------------------------------------------------------------
 
 
-def test_in_memory_store_is_a_base_store_without_ttl() -> None:
+def test_in_memory_store_is_a_base_store_with_ttl() -> None:
     store = InMemoryStore()
 
     assert isinstance(store, BaseStore)
-    assert store.supports_ttl is False
+    assert store.supports_ttl is True
 
 
-def test_index_config_is_refused_with_a_clear_error() -> None:
-    with pytest.raises(ConfigurationError, match="semantic search .* not supported by tether yet"):
-        InMemoryStore(index={"dims": 3, "embed": lambda texts: [[0.0] * 3 for _ in texts]})
+def test_index_config_errors_name_what_is_wrong() -> None:
+    with pytest.raises(ConfigurationError, match="dims must be a positive int"):
+        InMemoryStore(index={"dims": 0, "embed": lambda texts: [[0.0] for _ in texts]})
+    with pytest.raises(ConfigurationError, match="embed must be a function"):
+        InMemoryStore(index={"dims": 3, "embed": 42})
+    with pytest.raises(ConfigurationError, match=r"unknown keys \['dim'\]"):
+        InMemoryStore(index={"dim": 3, "embed": lambda texts: texts})
+    with pytest.raises(ConfigurationError, match="async, and a sync store method"):
+
+        async def aembed(texts: list[str]) -> list[list[float]]:
+            return [[1.0] for _ in texts]
+
+        async def scenario() -> None:
+            InMemoryStore(index={"dims": 1, "embed": aembed}).put(("ns",), "k", {"a": "x"})
+
+        asyncio.run(scenario())
 
 
 def test_updated_at_strictly_increases_across_rapid_writes() -> None:
@@ -208,3 +223,54 @@ def test_namespace_matches_prefix_suffix_wildcard() -> None:
     assert namespace_matches(ns, (), "suffix")
     assert not namespace_matches(ns, ("u1",), "prefix")
     assert not namespace_matches(ns, ("a", "users", "u1", "mem"), "suffix")
+
+
+def test_provider_string_without_langchain_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "langchain", None)  # import fails, installed or not
+    with pytest.raises(ConfigurationError, match="pip install langchain.*tether:local"):
+        InMemoryStore(index={"dims": 3, "embed": "openai:text-embedding-3-small"})
+
+
+def test_provider_string_resolves_through_init_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    class Model:
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [[1.0, float(len(t))] for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            return [1.0, float(len(text))]
+
+    def init_embeddings(name: str) -> Model:
+        asked.append(name)
+        if name == "nope":
+            raise ValueError("unknown provider")
+        return Model()
+
+    package = types.ModuleType("langchain")
+    module = types.ModuleType("langchain.embeddings")
+    module.init_embeddings = init_embeddings  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "langchain", package)
+    monkeypatch.setitem(sys.modules, "langchain.embeddings", module)
+
+    store = InMemoryStore(index={"dims": 2, "embed": "fake:model", "fields": ["t"]})
+    store.put(("ns",), "k", {"t": "abc"})
+
+    assert asked == ["fake:model"]
+    assert store.search(("ns",), query="xyz")[0].score == pytest.approx(1.0)
+    with pytest.raises(ConfigurationError, match="could not load it .*unknown provider"):
+        InMemoryStore(index={"dims": 2, "embed": "nope"})
+
+
+def test_a_store_without_ttl_support_refuses_ttl() -> None:
+    class NoTTL(InMemoryStore):
+        supports_ttl = False
+
+    store = NoTTL()
+    with pytest.raises(ConfigurationError, match="NoTTL does not support TTL"):
+        store.put(("ns",), "k", {"a": 1}, ttl=5)
+    store.put(("ns",), "k", {"a": 1}, ttl=None)  # None means "never expires": fine
+
+    assert store.get(("ns",), "k") is not None

@@ -13,18 +13,20 @@ The contract every backend keeps (``tests/contract/test_store_contract.py`` chec
   its writes; nothing in the convenience API can tell the difference.)
 - ``put`` keeps ``created_at`` of an existing item and moves ``updated_at`` strictly forward.
 - ``search`` returns items whose namespace starts with the prefix and whose value matches the
-  filter (rules in ``tether.store.filters``), newest ``updated_at`` first, then ``offset`` and
-  ``limit``. ``query=`` asks for semantic search, which needs an embedding index; no tether
-  store has one yet, so the query is ignored and ``score`` is ``None`` (LangGraph's
-  ``InMemoryStore`` without an index does the same).
+  filter (rules in ``tether.store.filters``), in the backend's order, then ``offset`` and
+  ``limit``. With ``query=`` and an embedding index (``tether.store.embed``), items are ranked
+  by exact cosine similarity (``score``, highest first; items with nothing embedded follow,
+  scored ``None``); without an index the query is ignored and ``score`` is ``None``.
 - ``list_namespaces`` lists namespaces holding at least one item, sorted, after prefix/suffix
   matching (``"*"`` matches one label), truncation to ``max_depth`` and de-duplication.
-- Stores without TTL (``supports_ttl = False``) refuse ``put(..., ttl=<minutes>)``; without an
-  index, ``put(..., index=...)`` has no effect (LangGraph documents the same).
+- TTL (``tether.store.ttl``): an expired item is never returned, swept or not. Stores without
+  TTL (``supports_ttl = False``) refuse ``put(..., ttl=<minutes>)``; without an index,
+  ``put(..., index=...)`` has no effect (LangGraph documents the same).
 """
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import datetime
@@ -36,12 +38,15 @@ from tether.errors import (
     InvalidStoreOperation,
     SerializationError,
 )
+from tether.store.embed import IndexConfig
 from tether.store.filters import check_filter
+from tether.store.ttl import TTLConfig
 
 __all__ = [
     "NOT_PROVIDED",
     "BaseStore",
     "GetOp",
+    "IndexConfig",
     "InvalidNamespaceError",
     "InvalidStoreOperation",
     "Item",
@@ -55,6 +60,7 @@ __all__ = [
     "Result",
     "SearchItem",
     "SearchOp",
+    "TTLConfig",
     "validate_namespace",
     "validate_ops",
 ]
@@ -68,6 +74,7 @@ class NotProvided:
 
 
 NOT_PROVIDED = NotProvided()
+_PAGE = 500
 
 
 def _as_datetime(value: datetime | str, field: str) -> datetime:
@@ -366,25 +373,26 @@ def _list_namespaces_op(
     return ListNamespacesOp(tuple(conditions), max_depth, limit, offset)
 
 
-def _put_op(
-    namespace: tuple[str, ...],
-    key: str,
-    value: dict[str, Any],
-    index: Literal[False] | list[str] | None,
-    ttl: float | NotProvided | None,
-) -> PutOp:
-    return PutOp(namespace, key, value, index, None if isinstance(ttl, NotProvided) else ttl)
-
-
 class BaseStore(ABC):
     """A key-value store for long-term memory shared across threads.
 
     Backends implement ``batch`` and ``abatch`` (see the module docstring for the contract);
     everything else is built on them. ``supports_ttl`` says whether ``put(..., ttl=...)``
-    works.
+    works; ``ttl_config`` holds the store's TTL defaults (``default_ttl``, ``refresh_on_read``).
     """
 
     supports_ttl: bool = False
+    ttl_config: TTLConfig | None = None
+
+    def _refresh_default(self, refresh_ttl: bool | None) -> bool:
+        if refresh_ttl is not None:
+            return refresh_ttl
+        return (self.ttl_config or {}).get("refresh_on_read", True)
+
+    def _ttl_default(self, ttl: float | NotProvided | None) -> float | None:
+        if isinstance(ttl, NotProvided):
+            return (self.ttl_config or {}).get("default_ttl")
+        return ttl
 
     @abstractmethod
     def batch(self, ops: Iterable[Op]) -> list[Result]:
@@ -398,7 +406,7 @@ class BaseStore(ABC):
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
         """The item at ``(namespace, key)``, or ``None``."""
-        op = GetOp(namespace, key, refresh_ttl is not False)
+        op = GetOp(namespace, key, self._refresh_default(refresh_ttl))
         return cast("Item | None", self.batch([op])[0])
 
     def search(
@@ -414,12 +422,13 @@ class BaseStore(ABC):
     ) -> list[SearchItem]:
         """Items under ``namespace_prefix`` matching ``filter``, in the backend's order:
         insertion order for InMemoryStore, newest first for database stores (as LangGraph's).
+        With ``query`` and an embedding index, the best cosine matches first, with ``score``.
 
-        ``search(namespace)`` is how to list a namespace's items (LangGraph has no
-        ``store.list``); mind the default ``limit=10``. ``query`` is ignored without an
-        embedding index (none yet in tether).
+        Mind the default ``limit=10``; ``list(namespace)`` returns every item.
         """
-        op = SearchOp(namespace_prefix, filter, limit, offset, query, refresh_ttl is not False)
+        op = SearchOp(
+            namespace_prefix, filter, limit, offset, query, self._refresh_default(refresh_ttl)
+        )
         return cast("list[SearchItem]", self.batch([op])[0])
 
     def put(
@@ -432,7 +441,7 @@ class BaseStore(ABC):
         ttl: float | NotProvided | None = NOT_PROVIDED,
     ) -> None:
         """Create or replace the item at ``(namespace, key)``; ``ttl`` is in minutes."""
-        self.batch([_put_op(namespace, key, value, index, ttl)])
+        self.batch([PutOp(namespace, key, value, index, self._ttl_default(ttl))])
 
     def delete(self, namespace: tuple[str, ...], key: str) -> None:
         """Delete the item at ``(namespace, key)``; deleting a missing item is not an error."""
@@ -456,7 +465,7 @@ class BaseStore(ABC):
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
         """Async twin of ``get``."""
-        op = GetOp(namespace, key, refresh_ttl is not False)
+        op = GetOp(namespace, key, self._refresh_default(refresh_ttl))
         return cast("Item | None", (await self.abatch([op]))[0])
 
     async def asearch(
@@ -471,7 +480,9 @@ class BaseStore(ABC):
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
         """Async twin of ``search``."""
-        op = SearchOp(namespace_prefix, filter, limit, offset, query, refresh_ttl is not False)
+        op = SearchOp(
+            namespace_prefix, filter, limit, offset, query, self._refresh_default(refresh_ttl)
+        )
         return cast("list[SearchItem]", (await self.abatch([op]))[0])
 
     async def aput(
@@ -484,7 +495,7 @@ class BaseStore(ABC):
         ttl: float | NotProvided | None = NOT_PROVIDED,
     ) -> None:
         """Async twin of ``put``."""
-        await self.abatch([_put_op(namespace, key, value, index, ttl)])
+        await self.abatch([PutOp(namespace, key, value, index, self._ttl_default(ttl))])
 
     async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
         """Async twin of ``delete``."""
@@ -502,3 +513,26 @@ class BaseStore(ABC):
         """Async twin of ``list_namespaces``."""
         op = _list_namespaces_op(prefix, suffix, max_depth, limit, offset)
         return cast("list[tuple[str, ...]]", (await self.abatch([op]))[0])
+
+    def list(
+        self, namespace: tuple[str, ...], /, *, filter: dict[str, Any] | None = None
+    ) -> builtins.list[SearchItem]:
+        """Every item under ``namespace`` (sub-namespaces included) matching ``filter``, in
+        ``search`` order, without ``search``'s default ``limit=10``.
+
+        A tether convenience (LangGraph has no ``store.list``): it pages through ``search``,
+        so writes made while it runs may be missed or seen twice.
+        """
+        found: builtins.list[SearchItem] = []
+        while page := self.search(namespace, filter=filter, limit=_PAGE, offset=len(found)):
+            found.extend(page)
+        return found
+
+    async def alist(
+        self, namespace: tuple[str, ...], /, *, filter: dict[str, Any] | None = None
+    ) -> builtins.list[SearchItem]:
+        """Async twin of ``list``."""
+        found: builtins.list[SearchItem] = []
+        while page := await self.asearch(namespace, filter=filter, limit=_PAGE, offset=len(found)):
+            found.extend(page)
+        return found

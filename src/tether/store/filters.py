@@ -6,7 +6,9 @@ one key) wins over the path. A condition is
 
 - a plain value: JSON equality (``1 == 1.0``; ``True`` is not ``1``; lists compare element by
   element);
-- a dict of operators ``$eq $ne $gt $gte $lt $lte``, all of which must hold;
+- a dict of operators ``$eq $ne $gt $gte $lt $lte $in $nin``, all of which must hold
+  (``$in``/``$nin`` take a list and test JSON equality with any of its elements; ``$nin``,
+  like ``$ne``, matches a missing field);
 - a dict without operators: each of its keys must match inside the field's dict (a subset
   match, as in LangGraph's ``InMemoryStore``).
 
@@ -41,7 +43,7 @@ _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     "$lt": operator.lt,
     "$lte": operator.le,
 }
-FILTER_OPERATORS: frozenset[str] = frozenset({"$eq", "$ne", *_ORDERING})
+FILTER_OPERATORS: frozenset[str] = frozenset({"$eq", "$ne", "$in", "$nin", *_ORDERING})
 
 
 def _is_number(value: Any) -> bool:
@@ -76,6 +78,11 @@ def _check_operators(condition: Mapping[str, Any], where: str) -> None:
             raise InvalidStoreOperation(
                 f"{where}: unknown operator {op!r}; use one of "
                 f"{', '.join(sorted(FILTER_OPERATORS))}, or a plain value for equality"
+            )
+        if op in ("$in", "$nin") and not isinstance(operand, (list, tuple)):
+            raise InvalidStoreOperation(
+                f"{where}: {op} needs a list of values, got {type(operand).__name__} "
+                f"{operand!r}; write {{{op!r}: [{operand!r}]}}"
             )
         if op in _ORDERING and not (_is_number(operand) or isinstance(operand, str)):
             raise InvalidStoreOperation(
@@ -119,6 +126,10 @@ def _apply_operator(op: str, actual: Any, operand: Any) -> bool:
         return _json_equal(actual, operand)
     if op == "$ne":
         return not _json_equal(actual, operand)
+    if op == "$in":
+        return any(_json_equal(actual, choice) for choice in operand)
+    if op == "$nin":
+        return not any(_json_equal(actual, choice) for choice in operand)
     if _is_number(actual) and _is_number(operand):
         return _ORDERING[op](actual, operand)
     if isinstance(actual, str) and isinstance(operand, str):

@@ -167,10 +167,13 @@ def stored_version(conn: sqlite3.Connection) -> int:
 
 
 def foreign_tables(conn: sqlite3.Connection) -> list[str]:
-    """Tables in a file tether did not create (a file that belongs to something else)."""
+    """Tables in a file tether did not create (a file that belongs to something else).
+
+    A tether store's tables (``tether_store_*``) may share the file."""
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     ours = {"tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces"}
-    return sorted(r[0] for r in rows if r[0] not in ours and not r[0].startswith("sqlite_"))
+    mine = ("sqlite_", "tether_store_")
+    return sorted(r[0] for r in rows if r[0] not in ours and not r[0].startswith(mine))
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
