@@ -64,11 +64,12 @@ _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 def connect(url: str | os.PathLike[str], /, **options: Any) -> BaseCheckpointSaver:
     """The checkpoint saver a URL names, opened with ``options``.
 
-    ``memory://`` (``InMemorySaver``), ``sqlite:///relative.db``, ``sqlite:////abs/path.db``,
-    ``sqlite://:memory:`` or a bare path ending in .db, .sqlite or .sqlite3 (``SqliteSaver``),
-    ``postgresql://`` or ``postgres://`` (``PostgresSaver``), ``redis://``, ``rediss://``,
-    ``redis+cluster://`` or ``rediss+cluster://`` (``RedisSaver``). Options are the backend's
-    ``from_conn_string`` keywords (``serde``, ``lease_ttl``, ...).
+    ``memory://`` gives an ``InMemorySaver``; ``sqlite:///relative.db``,
+    ``sqlite:////abs/path.db``, ``sqlite://:memory:``, a ``pathlib.Path`` or a path string
+    ending in .db, .sqlite or .sqlite3 a ``SqliteSaver``; ``postgresql://`` and
+    ``postgres://`` a ``PostgresSaver``; ``redis://``, ``rediss://``, ``redis+cluster://`` and
+    ``rediss+cluster://`` a ``RedisSaver``. Options are the backend's ``from_conn_string``
+    keywords (``serde``, ``lease_ttl``, ...).
     """
     return cast("BaseCheckpointSaver", _open(SAVERS, "tether.connect", url, options))
 
@@ -104,7 +105,9 @@ def _open(table: Mapping[str, str], caller: str, url: object, options: dict[str,
 def _parse(table: Mapping[str, str], caller: str, url: object) -> tuple[str, str, str]:
     """``(scheme, connection string, what follows scheme://)``; bare SQLite paths allowed."""
     if isinstance(url, os.PathLike):
-        url = os.fspath(url)
+        path = os.fspath(url)
+        if isinstance(path, str):
+            return "sqlite", path, path
     if not isinstance(url, str):
         raise ConfigurationError(
             f"{caller} needs a URL string such as 'sqlite:///app.db', not {type(url).__name__}"
