@@ -214,6 +214,15 @@ def test_every_table_entry_names_a_tether_class_and_both_tables_take_the_same_sc
         assert module_name.startswith("tether.") and colon and class_name.isidentifier()
 
 
+def test_the_porting_guide_lists_every_scheme_and_class() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "porting.md"
+    section = docs.read_text().split("## tether additions: connect", 1)[1]
+    for table in (backends.SAVERS, backends.STORES):
+        for scheme, target in table.items():
+            assert f"`{scheme}://" in section
+            assert f"`{target.partition(':')[2]}`" in section
+
+
 def test_import_tether_loads_no_backend_driver_or_langchain() -> None:
     code = (
         "import sys, tether\n"
