@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
+from typing_extensions import Self
+
 from tether.errors import ConfigurationError
 from tether.store.base import BaseStore, Op, PutOp, Result, SearchOp, validate_ops
 from tether.store.embed import Embedder, make_embedder
@@ -152,6 +154,22 @@ class StoreCore(BaseStore):
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Stop the sweeper thread; True once it has ended (or none was running)."""
         return True if self._sweeper is None else self._sweeper.stop(timeout)
+
+    def close(self) -> None:
+        """Stop the sweeper; a backend holding connections closes them too."""
+        self.stop_ttl_sweeper()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _path_text(tokens: tuple[str, ...]) -> str:

@@ -53,6 +53,7 @@ from tether.errors import (
     MissingConfigKey,
     SerializationError,
 )
+from tether.urls import sqlite_path
 
 Rows = list[tuple[Any, ...]]
 Tuples = list[CheckpointTuple]
@@ -599,11 +600,8 @@ def _now() -> str:
 
 
 def strip_scheme(conn_string: str) -> str:
-    for prefix in ("sqlite:///", "sqlite://"):
-        if conn_string.startswith(prefix):
-            rest = conn_string[len(prefix) :]
-            return rest or ":memory:"
-    return conn_string
+    """The path a ``from_conn_string`` argument names (``tether.urls.sqlite_path``)."""
+    return sqlite_path(conn_string)
 
 
 def _path_of(conn: sqlite3.Connection | None) -> str:

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 from typing_extensions import Self
@@ -39,6 +38,7 @@ from tether.store.sqlite import schema
 from tether.store.sqlite.filters import compile_filter
 from tether.store.ttl import TTLConfig
 from tether.store.vectors import pack, rank
+from tether.urls import sqlite_path
 
 __all__ = ["SqliteStore"]
 
@@ -55,13 +55,6 @@ def _prefix_sql(prefix: tuple[str, ...], column: str = "prefix") -> tuple[str, l
         return "1", []
     text = ".".join(prefix)
     return f"({column} = ? OR substr({column}, 1, ?) = ?)", [text, len(text) + 1, text + "."]
-
-
-def _strip_scheme(conn_string: str) -> str:
-    for scheme in ("sqlite:///", "sqlite://"):
-        if conn_string.startswith(scheme):
-            return conn_string[len(scheme) :] or ":memory:"
-    return conn_string
 
 
 class SqliteStore(StoreCore):
@@ -100,7 +93,7 @@ class SqliteStore(StoreCore):
         Use it as ``with SqliteStore.from_conn_string(path) as store:`` (closed on exit) or
         keep it and call ``close()``.
         """
-        path = _strip_scheme(conn_string)
+        path = sqlite_path(conn_string)
         try:
             conn = schema.connect(path)
         except sqlite3.Error as error:
@@ -130,26 +123,9 @@ class SqliteStore(StoreCore):
 
     def close(self) -> None:
         """Stop the sweeper and close the connection if the store opened it."""
-        self.stop_ttl_sweeper()
+        super().close()
         if self._owned:
             self.conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
