@@ -88,6 +88,10 @@ class RunContext:
     is_root: bool = True
     cache: Any = None
     """The graph's ``BaseCache`` (node and task results), if any."""
+    observer: Any = None
+    """A ``tether.engine.observe.RunObserver`` watching the run (LangChain callbacks), if any."""
+    live: Any = None
+    """``LiveChunks`` of a root run streaming LLM tokens (``stream_mode="messages"``)."""
 
     def wants_lease(self) -> bool:
         return (

@@ -1,0 +1,128 @@
+"""LangChain callbacks for graph runs: a chain run for the graph, a child run for every node.
+
+A handler (a tracer such as LangSmith's or Langfuse's, or ``astream_events``) sees the run tree
+LangGraph gives it: the graph run (named after the graph), under it one run per node call
+(tag ``graph:step:N``, metadata ``langgraph_step``/``_node``/``_triggers``/``_path``/
+``_checkpoint_ns``), and under a node every chat model or runnable it calls (tag
+``seq:step:1``), subgraphs nested the same way. The node runs inside LangChain's context, so a
+model called without a config still finds its parent.
+
+Runs are reported through LangChain's synchronous callback manager in sync and async runs
+alike (LangChain runs an async handler's coroutines for it), so this logic is written once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from langchain_core.callbacks import CallbackManager
+from langchain_core.runnables.config import ensure_config, var_child_runnable_config
+
+from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF
+from tether.engine import observe
+from tether.engine.effects import Emit
+from tether.engine.runtime import PARENT_KEY
+from tether.integrations.langchain.messages import StreamMessagesHandler
+
+try:  # a private protocol of langchain-core: handlers that want a run's streamed output
+    from langchain_core.tracers._streaming import _StreamingCallbackHandler
+except ImportError:  # pragma: no cover - older langchain-core
+    _StreamingCallbackHandler = None  # type: ignore[assignment,misc]
+
+_NOT_METADATA = frozenset({CHECKPOINT_ID, CHECKPOINT_NS, CHECKPOINT_MAP, "checkpoint_ts"})
+
+
+class GraphTracer:
+    """The callbacks of one graph run (``tether.engine.observe.RunObserver``)."""
+
+    def __init__(self, run: Any, config: dict[str, Any]) -> None:
+        self.run = run
+        self.config = config
+
+    def task_started(self, task: Any, step: int) -> tuple[Any, dict[str, Any]]:
+        md = {
+            "langgraph_step": step,
+            "langgraph_node": task.name,
+            "langgraph_triggers": tuple(task.triggers),
+            "langgraph_path": tuple(task.path),
+            "langgraph_checkpoint_ns": task.ns,
+        }
+        if task.node.metadata:
+            md = {**task.node.metadata, **md}
+        manager = CallbackManager.configure(
+            inheritable_callbacks=self.run.get_child(f"graph:step:{step}"),
+            inheritable_metadata=md,
+        )
+        node_run = manager.on_chain_start(None, task.input, name=task.name, run_id=uuid.uuid4())
+        config = dict(task.config)
+        config["callbacks"] = node_run.get_child("seq:step:1")
+        config["metadata"] = {**self.config.get("metadata", {}), **md}
+        config.pop("run_name", None)
+        config.pop("run_id", None)  # the graph run's id: a model call must not reuse it
+        token = var_child_runnable_config.set(config)  # type: ignore[arg-type]
+        return (node_run, token), config
+
+    def task_finished(self, handle: Any, result: Any, error: BaseException | None) -> None:
+        node_run, token = handle
+        var_child_runnable_config.reset(token)
+        if error is not None:
+            node_run.on_chain_error(error)
+            return
+        for handler in node_run.handlers:
+            if _StreamingCallbackHandler is not None and isinstance(
+                handler, _StreamingCallbackHandler
+            ):
+                for _chunk in handler.tap_output_iter(node_run.run_id, iter([result])):
+                    pass
+        node_run.on_chain_end(result)
+
+    def finished(self, output: Any, error: BaseException | None) -> None:
+        if error is not None:
+            self.run.on_chain_error(error)
+        else:
+            self.run.on_chain_end(output)
+
+
+def start_graph_run(
+    name: str,
+    config: dict[str, Any],
+    input: Any,
+    modes: frozenset[str],
+    live: observe.LiveChunks | None,
+) -> GraphTracer | None:
+    """Begin the graph's chain run, or return None when no handler would see it."""
+    nested = PARENT_KEY in config.get(CONF, {})
+    config = dict(ensure_config(config))  # type: ignore[arg-type]
+    metadata = {"ls_integration": "langgraph", **_configurable_metadata(config)}
+    metadata.update(config.get("metadata") or {})
+    manager = CallbackManager.configure(
+        inheritable_callbacks=config.get("callbacks"),
+        inheritable_tags=config.get("tags"),
+        inheritable_metadata=metadata,
+    )
+    if live is not None:
+        push = live.push
+        manager.add_handler(
+            StreamMessagesHandler(lambda ns, data: push(Emit("messages", data, ns)))
+        )
+    if not manager.handlers:
+        return None
+    run = manager.on_chain_start(
+        None,
+        input,
+        name=config.get("run_name") or name,
+        run_id=None if nested else config.get("run_id"),
+    )
+    return GraphTracer(run, {**config, "metadata": metadata})
+
+
+def _configurable_metadata(config: Any) -> dict[str, Any]:
+    """Scalar configurable values a run's metadata carries (``thread_id``, a user's keys)."""
+    return {
+        key: value
+        for key, value in config.get("configurable", {}).items()
+        if not key.startswith("__")
+        and key not in _NOT_METADATA
+        and isinstance(value, str | int | float | bool)
+    }
