@@ -162,16 +162,14 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
                 try:
                     fn: Callable[[Any, Any], Any] = node.acall or node.call
                     result = await fn(task.input, call.config)
+                    call.record(result)  # in the node's context: edges are part of the node
                 except BaseException as exc:
                     error = exc
                     raise
                 finally:
                     call.leave(token, result, error)
             else:
-                result = await asyncio.get_running_loop().run_in_executor(
-                    None, _call_in_context, call
-                )
-            call.record(result)
+                await asyncio.get_running_loop().run_in_executor(None, _call_in_context, call)
             if entry is not None:
                 await cache.aset({entry.key: (task.writes, entry.ttl)})
             return None
@@ -186,12 +184,12 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
         await asyncio.sleep(delay)
 
 
-def _call_in_context(call: TaskCall) -> Any:
+def _call_in_context(call: TaskCall) -> None:
     token = call.enter()
     result = error = None
     try:
         result = call.task.node.call(call.task.input, call.config)
-        return result
+        call.record(result)
     except BaseException as exc:
         error = exc
         raise

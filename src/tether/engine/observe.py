@@ -31,13 +31,25 @@ class RunObserver(Protocol):
 
 
 ObserverFactory = Callable[..., "RunObserver | None"]
+ChildRunner = Callable[[str, Callable[[Any, Any], Any], Any, Any], Any]
 _factory: ObserverFactory | None = None
+_child_runner: ChildRunner | None = None
 
 
-def register(factory: ObserverFactory) -> None:
-    """Install the factory runs ask for an observer (one per process: the last one wins)."""
-    global _factory  # noqa: PLW0603 - a process-wide hook, set once on import of the integration
+def register(factory: ObserverFactory, child_runner: ChildRunner) -> None:
+    """Install the factory runs ask for an observer, and the runner of traced calls inside a
+    node (one integration per process: the last one registered wins)."""
+    global _factory, _child_runner  # noqa: PLW0603 - process-wide hooks, set on import
     _factory = factory
+    _child_runner = child_runner
+
+
+def traced_call(name: str, fn: Callable[[Any, Any], Any], arg: Any, config: Any) -> Any:
+    """``fn(arg, config)``, reported as a child run ``name`` of the running node if it is
+    observed (a conditional edge's path function, as LangGraph reports it)."""
+    if _child_runner is None:
+        return fn(arg, config)
+    return _child_runner(name, fn, arg, config)
 
 
 def observe(

@@ -13,6 +13,7 @@ alike (LangChain runs an async handler's coroutines for it), so this logic is wr
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from typing import Any
 
@@ -31,6 +32,8 @@ except ImportError:  # pragma: no cover - older langchain-core
     _StreamingCallbackHandler = None  # type: ignore[assignment,misc]
 
 _NOT_METADATA = frozenset({CHECKPOINT_ID, CHECKPOINT_NS, CHECKPOINT_MAP, "checkpoint_ts"})
+_node_run: contextvars.ContextVar[Any] = contextvars.ContextVar("tether_node_run", default=None)
+"""The run of the node executing in this context (parent of its conditional edges' runs)."""
 
 
 class GraphTracer:
@@ -60,12 +63,13 @@ class GraphTracer:
         config["metadata"] = {**self.config.get("metadata", {}), **md}
         config.pop("run_name", None)
         config.pop("run_id", None)  # the graph run's id: a model call must not reuse it
-        token = var_child_runnable_config.set(config)  # type: ignore[arg-type]
-        return (node_run, token), config
+        tokens = (var_child_runnable_config.set(config), _node_run.set(node_run))  # type: ignore[arg-type]
+        return (node_run, tokens), config
 
     def task_finished(self, handle: Any, result: Any, error: BaseException | None) -> None:
-        node_run, token = handle
-        var_child_runnable_config.reset(token)
+        node_run, (config_token, run_token) = handle
+        _node_run.reset(run_token)
+        var_child_runnable_config.reset(config_token)
         if error is not None:
             node_run.on_chain_error(error)
             return
@@ -115,6 +119,23 @@ def start_graph_run(
         run_id=None if nested else config.get("run_id"),
     )
     return GraphTracer(run, {**config, "metadata": metadata})
+
+
+def run_child(name: str, fn: Any, arg: Any, config: Any) -> Any:
+    """``fn(arg, config)`` as a chain run under the running node (LangGraph tags a node's
+    conditional edge ``seq:step:3``: after the node function and its channel writes)."""
+    node_run = _node_run.get()
+    if node_run is None:
+        return fn(arg, config)
+    manager = CallbackManager.configure(inheritable_callbacks=node_run.get_child("seq:step:3"))
+    run = manager.on_chain_start(None, arg, name=name, run_id=uuid.uuid4())
+    try:
+        answer = fn(arg, {**config, "callbacks": run.get_child()})
+    except BaseException as exc:
+        run.on_chain_error(exc)
+        raise
+    run.on_chain_end(answer)
+    return answer
 
 
 def _configurable_metadata(config: Any) -> dict[str, Any]:

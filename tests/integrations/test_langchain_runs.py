@@ -1,0 +1,79 @@
+"""tether's runs as LangChain sees them, compared with LangGraph 1.2.22's recording.
+
+``tests/fixtures/record_langchain_runs.py`` recorded, from the bench environment, LangGraph's
+``astream_events(version="v2")`` sequence, ``messages`` stream and callback run tree for the
+graphs in ``tests/fixtures/lc_graphs.py``; tether runs the same graphs here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("langchain_core")
+
+import tether.graph as lib  # noqa: E402
+from fixtures.lc_graphs import (  # noqa: E402
+    BUILDERS,
+    INPUT,
+    RunTreeRecorder,
+    event_record,
+    message_record,
+)
+from tether.checkpoint.memory import InMemorySaver  # noqa: E402
+
+RECORDED = json.loads((Path(__file__).parents[1] / "fixtures" / "langgraph_runs.json").read_text())[
+    "graphs"
+]
+
+
+def _graph(name: str) -> Any:
+    if name == "react":
+        return BUILDERS[name](lib, InMemorySaver())
+    return BUILDERS[name](lib)
+
+
+def _config(thread: str, **extra: Any) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread}, **extra}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_astream_events_v2_sequence_matches_langgraph(name: str) -> None:
+    async def collect() -> list[dict[str, Any]]:
+        graph = _graph(name)
+        return [e async for e in graph.astream_events(INPUT, _config("e"), version="v2")]
+
+    assert event_record(asyncio.run(collect())) == RECORDED[name]["events"]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_messages_stream_matches_langgraph(name: str, driver: str) -> None:
+    graph = _graph(name)
+    kwargs: dict[str, Any] = {"stream_mode": "messages", "subgraphs": True}
+    if driver == "sync":
+        chunks = list(graph.stream(INPUT, _config("m"), **kwargs))
+    else:
+
+        async def collect() -> list[Any]:
+            return [c async for c in graph.astream(INPUT, _config("m"), **kwargs)]
+
+        chunks = asyncio.run(collect())
+    assert message_record(chunks) == RECORDED[name]["messages"]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_callback_handler_run_tree_matches_langgraph(name: str, driver: str) -> None:
+    recorder = RunTreeRecorder()
+    config = _config("c", callbacks=[recorder])
+    graph = _graph(name)
+    if driver == "sync":
+        graph.invoke(INPUT, config)
+    else:
+        asyncio.run(graph.ainvoke(INPUT, config))
+    assert recorder.runs == RECORDED[name]["callbacks"]
