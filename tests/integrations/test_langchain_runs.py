@@ -23,6 +23,7 @@ from fixtures.lc_graphs import (  # noqa: E402
     RunTreeRecorder,
     event_record,
     message_record,
+    surface_record,
 )
 from tether.checkpoint.memory import InMemorySaver  # noqa: E402
 
@@ -77,3 +78,8 @@ def test_callback_handler_run_tree_matches_langgraph(name: str, driver: str) -> 
     else:
         asyncio.run(graph.ainvoke(INPUT, config))
     assert recorder.runs == RECORDED[name]["callbacks"]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_drawing_and_schemas_match_langgraph(name: str) -> None:
+    assert surface_record(_graph(name)) == RECORDED[name]["surface"]

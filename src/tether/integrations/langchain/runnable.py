@@ -9,6 +9,7 @@ report the run to its callbacks (``tracing``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import typing
@@ -79,12 +80,28 @@ def _model_for(schema: Any, builder: Any, name: str) -> type[BaseModel]:
 
     hints = schema_hints(schema)
     managed = managed_keys(hints)
+    required = _required_keys(schema)
     fields: dict[str, Any] = {
-        key: (_plain(hint), None) for key, hint in hints.items() if key not in managed
+        key: (_plain(hint), ... if key in required else None)
+        for key, hint in hints.items()
+        if key not in managed
     }
     title = getattr(schema, "__name__", name)
     config = ConfigDict(arbitrary_types_allowed=True, title=title)
     return create_model(name, __config__=config, **fields)
+
+
+def _required_keys(schema: Any) -> frozenset[str]:
+    """Keys a caller must give: a TypedDict's required keys, a dataclass's fields without
+    defaults."""
+    if dataclasses.is_dataclass(schema):
+        missing = dataclasses.MISSING
+        return frozenset(
+            f.name
+            for f in dataclasses.fields(schema)
+            if f.default is missing and f.default_factory is missing
+        )
+    return frozenset(getattr(schema, "__required_keys__", ()))
 
 
 def _plain(hint: Any) -> Any:
@@ -103,9 +120,8 @@ def _builder_graph(builder: Any) -> Graph:
     drawn: set[tuple[str, str, bool]] = set()
 
     def edge(source: str, target: str, conditional: bool) -> None:
-        if (source, target, conditional) not in drawn and target in nodes:
+        if target in nodes:
             drawn.add((source, target, conditional))
-            graph.add_edge(nodes[source], nodes[target], conditional=conditional)
 
     for source, target in sorted(builder.edges):
         edge(source, target, False)
@@ -120,6 +136,8 @@ def _builder_graph(builder: Any) -> Graph:
         for target in node.destinations or ():
             edge(name, target, True)
     _end_dangling(builder, nodes, edge)
+    for source, target, conditional in sorted(drawn):  # LangGraph draws them in this order
+        graph.add_edge(nodes[source], nodes[target], conditional=conditional)
     return graph
 
 
