@@ -47,7 +47,7 @@ def test_a_compiled_graph_and_an_entrypoint_are_runnables() -> None:
     assert isinstance(double, Runnable)
     assert double.invoke(4) == 8
     drawing = double.get_graph().draw_mermaid()
-    assert "__start__ --> double" in drawing and "double --> __end__" in drawing
+    assert "__start__ --> double" in drawing and "double -.-> __end__" in drawing
 
 
 def test_with_config_passes_tags_metadata_and_callbacks_to_the_run() -> None:

@@ -21,8 +21,14 @@ class RunObserver(Protocol):
         """A node call begins: returns a handle for ``task_finished`` and the node's config."""
         ...
 
+    def call_started(
+        self, name: str, input: Any, path: tuple[Any, ...], ns: str, step: int, config: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """A ``@task`` call begins inside a node whose config is ``config``; as ``task_started``."""
+        ...
+
     def task_finished(self, handle: Any, result: Any, error: BaseException | None) -> None:
-        """The node call that ``task_started`` began returned ``result`` or raised ``error``."""
+        """The call ``task_started``/``call_started`` began returned ``result`` or raised."""
         ...
 
     def finished(self, output: Any, error: BaseException | None) -> None:

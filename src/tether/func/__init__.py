@@ -138,9 +138,9 @@ class entrypoint(Generic[R]):
             checkpointer=self.checkpointer,
             cache=self.cache,
             store=self.store,
-            name=name,
             context_schema=self.context_schema,
         )
+        graph.func = func  # its annotations type the Runnable's input and output
         return graph
 
 

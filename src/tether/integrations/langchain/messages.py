@@ -24,6 +24,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 
 from tether.constants import NS_SEP
+from tether.engine.task import PUSH
 from tether.types import Command
 
 NOSTREAM = "nostream"
@@ -34,8 +35,16 @@ Meta = tuple[tuple[str, ...], dict[str, Any]]
 
 
 def graph_namespace(metadata: dict[str, Any]) -> tuple[str, ...]:
-    """The stream namespace of the graph a node runs in: its checkpoint namespace minus itself."""
-    return tuple(str(metadata["langgraph_checkpoint_ns"]).split(NS_SEP))[:-1]
+    """The stream namespace of the graph a node runs in: its checkpoint namespace minus its own
+    segment, and minus one more per enclosing ``@task`` call (a call's path is
+    ``(PUSH, caller's path, index, True)``; it runs in its caller's graph)."""
+    ns = tuple(str(metadata["langgraph_checkpoint_ns"]).split(NS_SEP))
+    path = metadata.get("langgraph_path", ())
+    drop = 1
+    while isinstance(path, tuple) and len(path) == 4 and path[0] == PUSH and path[3] is True:
+        drop += 1
+        path = path[1]
+    return ns[:-drop]
 
 
 def _user_tags(tags: Sequence[str] | None) -> list[str]:

@@ -52,12 +52,13 @@ class GraphSurface:
     def get_graph(self: Any, config: Any = None, *, xray: int | bool = False) -> Graph:
         """The graph's nodes and edges as LangChain's ``Graph`` (``draw_mermaid()``, ...)."""
         builder = getattr(self, "builder", None)
-        if builder is None:
-            return _entrypoint_graph(self.get_name())
+        if builder is None:  # an @entrypoint: one node
+            return _entrypoint_graph(next(n for n in self.spec.nodes if n != START))
         return _builder_graph(builder)
 
 
 def _entry_annotation(graph: Any, which: str) -> Any:
+    """An entrypoint's input (first parameter) or output (return) annotation, else ``Any``."""
     func = getattr(graph, "func", None)
     if func is None:
         return Any
@@ -169,12 +170,13 @@ def _return_hint(func: Any) -> Any:
 
 
 def _entrypoint_graph(name: str) -> Graph:
+    """An entrypoint's drawing, as LangGraph draws it: its node, then start and end."""
     graph = Graph()
-    start = graph.add_node(None, START)
     node = graph.add_node(None, name)
+    start = graph.add_node(None, START)
     end = graph.add_node(None, END)
     graph.add_edge(start, node)
-    graph.add_edge(node, end)
+    graph.add_edge(node, end, conditional=True)
     return graph
 
 

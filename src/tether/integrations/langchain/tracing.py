@@ -24,6 +24,7 @@ from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF
 from tether.engine import observe
 from tether.engine.effects import Emit
 from tether.engine.runtime import PARENT_KEY
+from tether.engine.task import PUSH
 from tether.integrations.langchain.messages import StreamMessagesHandler
 
 try:  # a private protocol of langchain-core: handlers that want a run's streamed output
@@ -44,27 +45,17 @@ class GraphTracer:
         self.config = config
 
     def task_started(self, task: Any, step: int) -> tuple[Any, dict[str, Any]]:
-        md = {
-            "langgraph_step": step,
-            "langgraph_node": task.name,
-            "langgraph_triggers": tuple(task.triggers),
-            "langgraph_path": tuple(task.path),
-            "langgraph_checkpoint_ns": task.ns,
-        }
+        parent = self.run.get_child(f"graph:step:{step}")
+        md = _task_metadata(task.name, step, task.triggers, task.path, task.ns)
         if task.node.metadata:
             md = {**task.node.metadata, **md}
-        manager = CallbackManager.configure(
-            inheritable_callbacks=self.run.get_child(f"graph:step:{step}"),
-            inheritable_metadata=md,
-        )
-        node_run = manager.on_chain_start(None, task.input, name=task.name, run_id=uuid.uuid4())
-        config = dict(task.config)
-        config["callbacks"] = node_run.get_child("seq:step:1")
-        config["metadata"] = {**self.config.get("metadata", {}), **md}
-        config.pop("run_name", None)
-        config.pop("run_id", None)  # the graph run's id: a model call must not reuse it
-        tokens = (var_child_runnable_config.set(config), _node_run.set(node_run))  # type: ignore[arg-type]
-        return (node_run, tokens), config
+        return _start_child(task.name, task.input, md, parent, task.config, self.config)
+
+    def call_started(
+        self, name: str, input: Any, path: tuple[Any, ...], ns: str, step: int, config: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        md = _task_metadata(name, step, (PUSH,), path, ns)
+        return _start_child(name, input, md, config.get("callbacks"), config, config)
 
     def task_finished(self, handle: Any, result: Any, error: BaseException | None) -> None:
         node_run, (config_token, run_token) = handle
@@ -119,6 +110,33 @@ def start_graph_run(
         run_id=None if nested else config.get("run_id"),
     )
     return GraphTracer(run, {**config, "metadata": metadata})
+
+
+def _task_metadata(name: str, step: int, triggers: Any, path: Any, ns: str) -> dict[str, Any]:
+    return {
+        "langgraph_step": step,
+        "langgraph_node": name,
+        "langgraph_triggers": tuple(triggers),
+        "langgraph_path": tuple(path),
+        "langgraph_checkpoint_ns": ns,
+    }
+
+
+def _start_child(
+    name: str, input: Any, md: dict[str, Any], parent: Any, base: Any, outer: Any
+) -> tuple[Any, dict[str, Any]]:
+    """Begin the chain run of a node or ``@task`` call under ``parent`` callbacks; enter
+    LangChain's context so what it calls nests under it. Returns the handle and the config
+    the code gets (``base`` with the run's callbacks, ``outer``'s metadata and ``md``)."""
+    manager = CallbackManager.configure(inheritable_callbacks=parent, inheritable_metadata=md)
+    run = manager.on_chain_start(None, input, name=name, run_id=uuid.uuid4())
+    config = dict(base)
+    config["callbacks"] = run.get_child("seq:step:1")
+    config["metadata"] = {**(outer.get("metadata") or {}), **md}
+    config.pop("run_name", None)
+    config.pop("run_id", None)  # the graph run's id: a model call must not reuse it
+    tokens = (var_child_runnable_config.set(config), _node_run.set(run))  # type: ignore[arg-type]
+    return (run, tokens), config
 
 
 def run_child(name: str, fn: Any, arg: Any, config: Any) -> Any:
