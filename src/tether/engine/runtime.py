@@ -170,11 +170,12 @@ class RunContext:
 
 
 def metadata_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """User metadata for checkpoints: ``config["metadata"]`` plus scalar configurable keys."""
+    """User metadata for checkpoints: ``config["metadata"]`` plus scalar configurable keys
+    (not the ``langgraph_*`` keys a node's config carries for LangChain tracing)."""
     md: dict[str, Any] = {}
     for source in (config.get(CONF, {}), config.get("metadata", {})):
         for key, value in source.items():
-            if key.startswith("__") or key in EXCLUDED_METADATA_KEYS or key == THREAD_ID:
+            if key.startswith(("__", "langgraph_")) or key in EXCLUDED_METADATA_KEYS:
                 continue
             if isinstance(value, str | int | float | bool) or value is None:
                 md[key] = value.replace("\u0000", "") if isinstance(value, str) else value

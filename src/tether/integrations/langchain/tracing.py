@@ -40,22 +40,21 @@ _node_run: contextvars.ContextVar[Any] = contextvars.ContextVar("tether_node_run
 class GraphTracer:
     """The callbacks of one graph run (``tether.engine.observe.RunObserver``)."""
 
-    def __init__(self, run: Any, config: dict[str, Any]) -> None:
+    def __init__(self, run: Any) -> None:
         self.run = run
-        self.config = config
 
     def task_started(self, task: Any, step: int) -> tuple[Any, dict[str, Any]]:
         parent = self.run.get_child(f"graph:step:{step}")
         md = _task_metadata(task.name, step, task.triggers, task.path, task.ns)
         if task.node.metadata:
             md = {**task.node.metadata, **md}
-        return _start_child(task.name, task.input, md, parent, task.config, self.config)
+        return _start_child(task.name, task.input, md, parent, task.config)
 
     def call_started(
         self, name: str, input: Any, path: tuple[Any, ...], ns: str, step: int, config: Any
     ) -> tuple[Any, dict[str, Any]]:
         md = _task_metadata(name, step, (PUSH,), path, ns)
-        return _start_child(name, input, md, config.get("callbacks"), config, config)
+        return _start_child(name, input, md, config.get("callbacks"), config)
 
     def task_finished(self, handle: Any, result: Any, error: BaseException | None) -> None:
         node_run, (config_token, run_token) = handle
@@ -109,7 +108,7 @@ def start_graph_run(
         name=config.get("run_name") or name,
         run_id=None if nested else config.get("run_id"),
     )
-    return GraphTracer(run, {**config, "metadata": metadata})
+    return GraphTracer(run)
 
 
 def _task_metadata(name: str, step: int, triggers: Any, path: Any, ns: str) -> dict[str, Any]:
@@ -123,16 +122,16 @@ def _task_metadata(name: str, step: int, triggers: Any, path: Any, ns: str) -> d
 
 
 def _start_child(
-    name: str, input: Any, md: dict[str, Any], parent: Any, base: Any, outer: Any
+    name: str, input: Any, md: dict[str, Any], parent: Any, base: Any
 ) -> tuple[Any, dict[str, Any]]:
     """Begin the chain run of a node or ``@task`` call under ``parent`` callbacks; enter
     LangChain's context so what it calls nests under it. Returns the handle and the config
-    the code gets (``base`` with the run's callbacks, ``outer``'s metadata and ``md``)."""
+    the code gets: ``base`` with the run's callbacks and ``md`` added to its metadata."""
     manager = CallbackManager.configure(inheritable_callbacks=parent, inheritable_metadata=md)
     run = manager.on_chain_start(None, input, name=name, run_id=uuid.uuid4())
     config = dict(base)
     config["callbacks"] = run.get_child("seq:step:1")
-    config["metadata"] = {**(outer.get("metadata") or {}), **md}
+    config["metadata"] = {**(base.get("metadata") or {}), **md}
     config.pop("run_name", None)
     config.pop("run_id", None)  # the graph run's id: a model call must not reuse it
     tokens = (var_child_runnable_config.set(config), _node_run.set(run))  # type: ignore[arg-type]
