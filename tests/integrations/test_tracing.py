@@ -105,3 +105,13 @@ def test_a_node_config_carries_langgraph_metadata_and_nests_calls_made_with_it()
         ("work", "LangGraph"),
         ("inner", "work"),
     ]
+
+
+def test_a_traced_subgraph_stamps_its_checkpoints_with_the_run_id() -> None:
+    saver = InMemorySaver()
+    graph = chat_sub_graph(lib)
+    graph.checkpointer = saver
+    config = {"configurable": {"thread_id": "t"}, "run_id": "run-1"}
+    graph.invoke(INPUT, {**config, "callbacks": [RunTreeRecorder()]})
+    stamped = {t.config["configurable"]["checkpoint_ns"][:4]: t.metadata for t in saver.list(None)}
+    assert stamped["sub:"]["run_id"] == "run-1" and stamped[""]["run_id"] == "run-1"

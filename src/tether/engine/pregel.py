@@ -195,7 +195,7 @@ class CompiledGraph:
             interrupt_after=interrupt_after or self.interrupt_after_nodes,
             stream_modes=frozenset(modes) | (link.stream_modes if link else frozenset()),
             durability=durability,
-            run_id=str(config["run_id"]) if config.get("run_id") else None,
+            run_id=str(config["run_id"]) if config.get("run_id") else (link and link.run_id),
             user_metadata=metadata_from_config(config),
             checkpoint_map=dict(link.checkpoint_map) if link else {},
             context=context,

@@ -42,6 +42,7 @@ class ParentLink:
     sink: Callable[[Any], None] | None
     lease: Lease | None = None
     cache: Any = None
+    run_id: str | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -160,6 +161,7 @@ class RunContext:
             sink=task.sub_chunks.append if self.stream_subgraphs else None,
             lease=self.lease,
             cache=self.cache,
+            run_id=self.run_id,
         )
         config = dict(self.config)
         config[CONF] = conf
