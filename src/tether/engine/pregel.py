@@ -195,7 +195,7 @@ class CompiledGraph:
             interrupt_after=interrupt_after or self.interrupt_after_nodes,
             stream_modes=frozenset(modes) | (link.stream_modes if link else frozenset()),
             durability=durability,
-            run_id=str(config["run_id"]) if config.get("run_id") else (link and link.run_id),
+            run_id=str(config["run_id"]) if config.get("run_id") else _link_run_id(link),
             user_metadata=metadata_from_config(config),
             checkpoint_map=dict(link.checkpoint_map) if link else {},
             context=context,
@@ -622,3 +622,8 @@ async def _run_async(saver: Any, gen: Generator[Effect, Any, Any]) -> Any:
             )
         elif isinstance(effect, PutWrites):
             await saver.aput_writes(effect.config, effect.writes, effect.task_id, effect.task_path)
+
+
+def _link_run_id(link: ParentLink | None) -> str | None:
+    """The run id a subgraph inherits when its config carries none (a traced node's does not)."""
+    return link.run_id if link is not None else None
