@@ -14,11 +14,15 @@ alike (LangChain runs an async handler's coroutines for it), so this logic is wr
 from __future__ import annotations
 
 import contextvars
+import os
+import sys
 import uuid
 from typing import Any
 
 from langchain_core.callbacks import CallbackManager
+from langchain_core.globals import get_debug
 from langchain_core.runnables.config import ensure_config, var_child_runnable_config
+from langchain_core.tracers.context import _configure_hooks, _tracing_v2_is_enabled
 
 from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF
 from tether.engine import observe
@@ -86,6 +90,8 @@ def start_graph_run(
     live: observe.LiveChunks | None,
 ) -> GraphTracer | None:
     """Begin the graph's chain run, or return None when no handler would see it."""
+    if live is None and _nobody_listens(config):
+        return None
     nested = PARENT_KEY in config.get(CONF, {})
     config = dict(ensure_config(config))  # type: ignore[arg-type]
     metadata = {"ls_integration": "langgraph", **_configurable_metadata(config)}
@@ -153,6 +159,26 @@ def run_child(name: str, fn: Any, arg: Any, config: Any) -> Any:
         raise
     run.on_chain_end(answer)
     return answer
+
+
+def _nobody_listens(config: dict[str, Any]) -> bool:
+    """Whether LangChain would give this run no handler: no callbacks in the config or the
+    enclosing LangChain context, no LangSmith tracing, no debug, no configure hook switched on.
+    (A fast path: ``CallbackManager.configure`` costs more than a small graph's run.)"""
+    if config.get("callbacks"):
+        return False
+    context = var_child_runnable_config.get()
+    if context and context.get("callbacks"):
+        return False
+    if get_debug() or _tracing_v2_is_enabled():
+        return False
+    for var, _inheritable, handler_class, env_var in _configure_hooks:
+        if var.get() is not None or (
+            handler_class is not None and env_var and os.environ.get(env_var)
+        ):
+            return False
+    helpers = sys.modules.get("langsmith.run_helpers")  # loaded by anything that traces
+    return helpers is None or helpers.get_tracing_context()["parent"] is None
 
 
 def _configurable_metadata(config: Any) -> dict[str, Any]:
