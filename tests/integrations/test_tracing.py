@@ -115,3 +115,35 @@ def test_a_traced_subgraph_stamps_its_checkpoints_with_the_run_id() -> None:
     graph.invoke(INPUT, {**config, "callbacks": [RunTreeRecorder()]})
     stamped = {t.config["configurable"]["checkpoint_ns"][:4]: t.metadata for t in saver.list(None)}
     assert stamped["sub:"]["run_id"] == "run-1" and stamped[""]["run_id"] == "run-1"
+
+
+def test_langchain_debug_mode_sees_the_graph_without_callbacks_in_the_config(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from langchain_core.globals import set_debug
+
+    set_debug(True)
+    try:
+        chat_sub_graph(lib).invoke(INPUT)
+    finally:
+        set_debug(False)
+    out = capsys.readouterr().out
+    assert "[chain:LangGraph > chain:chat] Entering Chain run" in out
+
+
+def test_a_graph_called_inside_a_runnable_nests_under_it() -> None:
+    from langchain_core.runnables import RunnableLambda
+
+    recorder = RunTreeRecorder()
+    graph = chat_sub_graph(lib)
+
+    def call(value: Any) -> Any:  # no config passed: the graph finds LangChain's context
+        return graph.invoke(value)
+
+    outer = RunnableLambda(call).with_config(run_name="outer")
+    outer.invoke(INPUT, {"callbacks": [recorder]})
+    assert [(r["name"], r["parent"]) for r in recorder.runs[:3]] == [
+        ("outer", None),
+        ("LangGraph", "outer"),
+        ("greet", "LangGraph"),
+    ]
