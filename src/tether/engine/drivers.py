@@ -109,26 +109,19 @@ class SyncDriver:
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
         live = self.loop.ctx.live
-        if live is not None and not getattr(_worker, "active", False):
-            yield from self._run_live(calls, live)
-            return
-        if len(calls) == 1 or getattr(_worker, "active", False):
+        if getattr(_worker, "active", False) or (len(calls) == 1 and live is None):
             for i, call in enumerate(calls):
                 yield from self._finish(call, run_task_sync(call), last=i == len(calls) - 1)
             return
-        # Every task of a parallel step runs in the pool, so this thread stores each task's
-        # writes the moment it finishes, even while a sibling is still running.
-        pool = _task_pool()
-        futures = {
-            pool.submit(contextvars.copy_context().run, run_task_sync, call): call for call in calls
-        }
-        for n, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            yield from self._finish(futures[future], future.result(), last=n == len(futures))
+        yield from self._run_pooled(calls, live)
 
-    def _run_live(self, calls: list[TaskCall], live: LiveChunks) -> Iterator[Emit]:
-        """Run the step's tasks in the pool, yielding the chunks they stream while they run."""
+    def _run_pooled(self, calls: list[TaskCall], live: LiveChunks | None) -> Iterator[Emit]:
+        """Run the step's tasks in the pool: this thread stores each task's writes the moment it
+        finishes, even while a sibling still runs, and hands on the chunks they stream (LLM
+        tokens) as they come."""
         inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        live.target = inbox.put
+        if live is not None:
+            live.target = inbox.put
         pool = _task_pool()
         futures: dict[Any, TaskCall] = {}
         for call in calls:
@@ -218,36 +211,28 @@ class AsyncDriver:
 
     async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
-        if self.loop.ctx.live is not None:
-            async for chunk in self._run_live(calls, self.loop.ctx.live):
-                yield chunk
-            return
-        if len(calls) == 1:
+        live = self.loop.ctx.live
+        if len(calls) == 1 and live is None:
             outcome = await run_task_async(calls[0])
             for chunk in await self._finish(calls[0], outcome, last=True):
                 yield chunk
             return
-        pending = {asyncio.ensure_future(run_task_async(call)): call for call in calls}
-        try:
-            while pending:
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for future in done:
-                    call = pending.pop(future)
-                    for chunk in await self._finish(call, future.result(), last=not pending):
-                        yield chunk
-        finally:
-            for future in pending:
-                future.cancel()
+        async for chunk in self._run_concurrently(calls, live):
+            yield chunk
 
-    async def _run_live(self, calls: list[TaskCall], live: LiveChunks) -> AsyncIterator[Emit]:
-        """Run the step's tasks, yielding the chunks they stream (from any thread) as they come."""
+    async def _run_concurrently(
+        self, calls: list[TaskCall], live: LiveChunks | None
+    ) -> AsyncIterator[Emit]:
+        """Run the step's tasks as asyncio tasks, finishing each as it ends and handing on the
+        chunks they stream (from any thread) as they come."""
         inbox: asyncio.Queue[Any] = asyncio.Queue()
         event_loop = asyncio.get_running_loop()
 
         def push(emit: Emit) -> None:  # called from worker threads too
             event_loop.call_soon_threadsafe(inbox.put_nowait, emit)
 
-        live.target = push
+        if live is not None:
+            live.target = push
         pending = {asyncio.ensure_future(run_task_async(call)): call for call in calls}
         for future in pending:
             future.add_done_callback(inbox.put_nowait)
