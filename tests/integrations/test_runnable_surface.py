@@ -175,3 +175,13 @@ def test_without_langchain_graphs_run_and_messages_mode_says_what_to_install() -
     first, second = done.stdout.strip().splitlines()
     assert first == "{'n': 2} CompiledGraph"
     assert second.startswith("error:") and "langchain-core" in second
+
+
+def test_batch_can_return_errors_instead_of_raising() -> None:
+    graph = counter()
+    results = graph.batch([{"n": 1}, {"n": "x"}], return_exceptions=True)
+    assert results[0] == {"n": 2} and isinstance(results[1], TypeError)
+    results = asyncio.run(graph.abatch([{"n": "x"}, {"n": 1}], return_exceptions=True))
+    assert isinstance(results[0], TypeError) and results[1] == {"n": 2}
+    with pytest.raises(TypeError):
+        graph.batch([{"n": "x"}])

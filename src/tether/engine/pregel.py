@@ -132,19 +132,39 @@ class CompiledGraph:
             for chunk in _shape(emit, modes, single, subgraphs):
                 yield chunk
 
-    def batch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
-        """``invoke`` each input (configs: one for all, or one per input)."""
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: Any = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """``invoke`` each input (configs: one for all, or one per input); with
+        ``return_exceptions=True`` an input's error is its result instead of being raised."""
         configs = _configs(config, len(inputs))
-        return [self.invoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True)]
+        results: list[Any] = []
+        for i, c in zip(inputs, configs, strict=True):
+            try:
+                results.append(self.invoke(i, c, **kwargs))
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                results.append(exc)
+        return results
 
-    async def abatch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: Any = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
         """Async twin of ``batch``; runs the inputs concurrently."""
         configs = _configs(config, len(inputs))
-        return list(
-            await asyncio.gather(
-                *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True))
-            )
-        )
+        runs = (self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True))
+        return list(await asyncio.gather(*runs, return_exceptions=return_exceptions))
 
     def _loop(
         self,
