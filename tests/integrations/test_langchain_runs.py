@@ -23,13 +23,13 @@ from fixtures.lc_graphs import (  # noqa: E402
     event_record,
     graph_input,
     message_record,
+    paused_subgraph_lifecycle,
     surface_record,
 )
 from tether.checkpoint.memory import InMemorySaver  # noqa: E402
 
-RECORDED = json.loads((Path(__file__).parents[1] / "fixtures" / "langgraph_runs.json").read_text())[
-    "graphs"
-]
+RECORDING = json.loads((Path(__file__).parents[1] / "fixtures" / "langgraph_runs.json").read_text())
+RECORDED = RECORDING["graphs"]
 
 
 def _graph(name: str) -> Any:
@@ -93,3 +93,7 @@ def test_callback_handler_run_tree_matches_langgraph(name: str, driver: str) -> 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_drawing_and_schemas_match_langgraph(name: str) -> None:
     assert surface_record(_graph(name)) == RECORDED[name]["surface"]
+
+
+def test_a_paused_subgraph_ends_its_runs_in_graph_interrupt_as_langgraph_does() -> None:
+    assert paused_subgraph_lifecycle(lib) == RECORDING["paused_subgraph"]

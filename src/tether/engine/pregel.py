@@ -500,7 +500,7 @@ def _sync_events(loop: RunLoop) -> Iterator[Emit]:
     except BaseException as exc:
         observer.finished(None, exc)
         raise
-    observer.finished(loop.output, None)
+    _report_end(observer, loop)
 
 
 async def _async_events(loop: RunLoop) -> AsyncIterator[Emit]:
@@ -514,6 +514,15 @@ async def _async_events(loop: RunLoop) -> AsyncIterator[Emit]:
             observer.finished(None, exc)
         raise
     if observer is not None:
+        _report_end(observer, loop)
+
+
+def _report_end(observer: observe.RunObserver, loop: RunLoop) -> None:
+    """A paused subgraph ends in the ``GraphInterrupt`` its caller gets; any other run in its
+    output."""
+    if loop.status == "interrupted" and loop.ctx.ns:
+        observer.finished(None, GraphInterrupt(loop.interrupts))
+    else:
         observer.finished(loop.output, None)
 
 
