@@ -147,3 +147,24 @@ def test_tokens_reach_the_caller_while_the_node_still_runs(driver: str) -> None:
         asyncio.run(consume())
     assert model.saw_gate == [True]
     assert got[:2] == ["first", "second"]  # then LangChain's empty closing chunk
+
+
+def test_messages_a_node_returns_in_a_command_are_streamed_whole_once() -> None:
+    from tether.types import Command
+
+    def route(state: MessagesState) -> Command:
+        return Command(update={"messages": [AIMessage("routed", id="r")]}, goto="again")
+
+    def again(state: MessagesState) -> list[Command]:
+        repeat = state["messages"][-1]  # already streamed: not again
+        return [Command(update={"messages": [repeat, AIMessage("twice", id="t")]})]
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("route", route)
+    graph.add_node("again", again)
+    graph.add_edge(START, "route")
+    chunks = list(graph.compile().stream(INPUT, stream_mode="messages"))
+    assert [(m.content, md["langgraph_node"]) for m, md in chunks] == [
+        ("routed", "route"),
+        ("twice", "again"),
+    ]
