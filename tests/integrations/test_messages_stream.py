@@ -168,3 +168,40 @@ def test_messages_a_node_returns_in_a_command_are_streamed_whole_once() -> None:
         ("routed", "route"),
         ("twice", "again"),
     ]
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_parallel_nodes_stream_their_tokens_and_report_their_runs(driver: str) -> None:
+    from fixtures.lc_graphs import RunTreeRecorder
+
+    left, right = fake("l1 l2 l3"), fake("r1 r2")
+
+    def ask(model: Any) -> Any:
+        def node(state: MessagesState) -> dict[str, Any]:
+            return {"messages": [model.invoke(state["messages"])]}
+
+        return node
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("left", ask(left))
+    graph.add_node("right", ask(right))
+    graph.add_edge(START, "left")
+    graph.add_edge(START, "right")
+    compiled = graph.compile()
+    recorder = RunTreeRecorder()
+    config = {"callbacks": [recorder]}
+    if driver == "sync":
+        chunks = list(compiled.stream(INPUT, config, stream_mode="messages"))
+    else:
+
+        async def collect() -> list[Any]:
+            return [c async for c in compiled.astream(INPUT, config, stream_mode="messages")]
+
+        chunks = asyncio.run(collect())
+    by_node: dict[str, str] = {}
+    for message, metadata in chunks:
+        node = metadata["langgraph_node"]
+        by_node[node] = by_node.get(node, "") + str(message.content)
+    assert by_node == {"left": "l1 l2 l3", "right": "r1 r2"}
+    parents = sorted((r["name"], r["parent"]) for r in recorder.runs if r["kind"] == "chat_model")
+    assert parents == [("GenericFakeChatModel", "left"), ("GenericFakeChatModel", "right")]
