@@ -205,3 +205,33 @@ def test_parallel_nodes_stream_their_tokens_and_report_their_runs(driver: str) -
     assert by_node == {"left": "l1 l2 l3", "right": "r1 r2"}
     parents = sorted((r["name"], r["parent"]) for r in recorder.runs if r["kind"] == "chat_model")
     assert parents == [("GenericFakeChatModel", "left"), ("GenericFakeChatModel", "right")]
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_custom_chunks_interleave_with_tokens_as_they_are_written(driver: str) -> None:
+    from tether.config import get_stream_writer
+
+    model = fake("a b")
+
+    def node(state: MessagesState) -> dict[str, Any]:
+        write = get_stream_writer()
+        write("before")
+        reply = model.invoke(state["messages"])
+        write("after")
+        return {"messages": [reply]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("talk", node)
+    graph.add_edge(START, "talk")
+    compiled = graph.compile()
+    modes = ["messages", "custom"]
+    if driver == "sync":
+        chunks = list(compiled.stream(INPUT, stream_mode=modes))
+    else:
+
+        async def collect() -> list[Any]:
+            return [c async for c in compiled.astream(INPUT, stream_mode=modes)]
+
+        chunks = asyncio.run(collect())
+    seen = [data if mode == "custom" else data[0].content for mode, data in chunks]
+    assert seen == ["before", "a", " ", "b", "after"]  # as LangGraph 1.2.22 streams them

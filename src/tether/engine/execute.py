@@ -15,6 +15,7 @@ from tether import _runtime_context
 from tether.constants import START
 from tether.engine.caching import CacheEntry, cache_entry
 from tether.engine.calls import CallSite, Frame, Persist
+from tether.engine.effects import Emit
 from tether.engine.runtime import Runtime
 from tether.engine.task import Task
 from tether.errors import GraphInterrupt, ParentCommand
@@ -40,7 +41,7 @@ class TaskCall:
         self.handle: Any = None
         self.custom: list[Any] = []
         ctx = loop.ctx
-        writer = self.custom.append if "custom" in ctx.stream_modes else _discard
+        writer = _writer(ctx, self.custom)
         runtime = Runtime(context=ctx.context, store=ctx.store, stream_writer=writer)
         self.task_ctx = _runtime_context.TaskContext(
             config=task.config,
@@ -104,6 +105,18 @@ class TaskCall:
 
 def _discard(_chunk: Any) -> None:
     return None
+
+
+def _writer(ctx: Any, custom: list[Any]) -> Any:
+    """Where a node's ``writer`` chunks go: out at once when the run streams live (a root run
+    streaming LLM tokens), else to the ``custom`` stream when the task ends, or nowhere."""
+    if "custom" not in ctx.stream_modes:
+        return _discard
+    live = ctx.live
+    if live is None:
+        return custom.append
+    ns = ctx.stream_ns
+    return lambda chunk: live.push(Emit("custom", chunk, ns))
 
 
 def run_task_sync(call: TaskCall) -> BaseException | None:
