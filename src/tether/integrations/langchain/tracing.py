@@ -4,8 +4,9 @@ A handler (a tracer such as LangSmith's or Langfuse's, or ``astream_events``) se
 LangGraph gives it: the graph run (named after the graph), under it one run per node call
 (tag ``graph:step:N``, metadata ``langgraph_step``/``_node``/``_triggers``/``_path``/
 ``_checkpoint_ns``), and under a node every chat model or runnable it calls (tag
-``seq:step:1``), subgraphs nested the same way. The node runs inside LangChain's context, so a
-model called without a config still finds its parent.
+``seq:step:1``), its conditional edges (``seq:step:3``) and its ``@task`` calls, subgraphs
+nested the same way. The node runs inside LangChain's context, so a model called without a
+config still finds its parent. A run nobody listens to starts no LangChain run at all.
 
 Runs are reported through LangChain's synchronous callback manager in sync and async runs
 alike (LangChain runs an async handler's coroutines for it), so this logic is written once.
