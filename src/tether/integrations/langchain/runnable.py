@@ -54,7 +54,7 @@ class GraphSurface:
         builder = getattr(self, "builder", None)
         if builder is None:  # an @entrypoint: one node
             return _entrypoint_graph(next(n for n in self.spec.nodes if n != START))
-        return _builder_graph(builder)
+        return _builder_graph(builder, xray)
 
 
 def _entry_annotation(graph: Any, which: str) -> Any:
@@ -112,17 +112,28 @@ def _plain(hint: Any) -> Any:
     return hint
 
 
-def _builder_graph(builder: Any) -> Graph:
+def _builder_graph(builder: Any, xray: int | bool = False) -> Graph:
+    """The drawing of a ``StateGraph``; with ``xray``, subgraph nodes drawn with their insides
+    (``xray=N``: N levels deep), as LangGraph draws them."""
     graph = Graph()
-    nodes = {START: graph.add_node(None, START)}
-    for name in builder.nodes:
-        nodes[name] = graph.add_node(None, name, metadata=builder.nodes[name].metadata)
-    nodes[END] = graph.add_node(None, END)
-    drawn: set[tuple[str, str, bool]] = set()
+    graph.add_node(None, START)
+    inside: dict[str, tuple[list[str], list[str]]] = {}
+    for name, node in builder.nodes.items():
+        sub = getattr(node.action, "builder", None) if xray else None
+        if sub is None:
+            graph.add_node(None, name, metadata=node.metadata)
+        else:
+            deeper = xray if xray is True else int(xray) - 1
+            inside[name] = _inline(graph, name, _builder_graph(sub, deeper))
+    graph.add_node(None, END)
+    drawn = {(e.source, e.target, e.conditional) for e in graph.edges}
 
     def edge(source: str, target: str, conditional: bool) -> None:
-        if target in nodes:
-            drawn.add((source, target, conditional))
+        if target not in graph.nodes and target not in inside:
+            return
+        for start in inside[source][1] if source in inside else [source]:
+            for stop in inside[target][0] if target in inside else [target]:
+                drawn.add((start, stop, conditional))
 
     for source, target in sorted(builder.edges):
         edge(source, target, False)
@@ -136,13 +147,26 @@ def _builder_graph(builder: Any) -> Graph:
     for name, node in builder.nodes.items():
         for target in node.destinations or ():
             edge(name, target, True)
-    _end_dangling(builder, nodes, edge)
+    _end_dangling(builder, edge)
+    graph.edges = []
     for source, target, conditional in sorted(drawn):  # LangGraph draws them in this order
-        graph.add_edge(nodes[source], nodes[target], conditional=conditional)
+        graph.add_edge(graph.nodes[source], graph.nodes[target], conditional=conditional)
     return graph
 
 
-def _end_dangling(builder: Any, nodes: dict[str, Any], edge: Any) -> None:
+def _inline(graph: Graph, name: str, sub: Graph) -> tuple[list[str], list[str]]:
+    """Draw ``sub`` inside ``graph`` as node ``name``'s insides; return the ids an edge into
+    ``name`` reaches and the ids an edge out of it leaves from."""
+    graph.extend(sub, prefix=name)
+    start, end = f"{name}:{START}", f"{name}:{END}"
+    entries = [e.target for e in graph.edges if e.source == start]
+    exits = [e.source for e in graph.edges if e.target == end]
+    graph.remove_node(graph.nodes[start])
+    graph.remove_node(graph.nodes[end])
+    return entries, exits
+
+
+def _end_dangling(builder: Any, edge: Any) -> None:
     """A node with no way out ends the graph (LangGraph draws it so)."""
     has_exit = {source for source, _ in builder.edges} | set(builder.branches)
     has_exit |= {s for starts, _ in builder.join_edges for s in starts}
