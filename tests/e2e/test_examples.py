@@ -24,6 +24,8 @@ KEY_LINE: dict[str, str] = {
     "redis_backend.py": "OK: Redis checkpoints work",
     "session_manager.py": "OK: sessions are isolated and share one saver",
     "sqlite_backend.py": "OK: the SQLite thread survived a restart",
+    "streaming_chat.py": "OK: tokens streamed, the approved tool call resumed in a new process, "
+    "runs traced",
     "tool_agent.py": "OK: the tool agent was killed, resumed, rewound and forked on SQLite",
     "react_agent.py": "OK: the ReAct agent paused for review and resumed in other processes",
 }

@@ -76,6 +76,10 @@ from tether.checkpoint.sqlite import SqliteSaver
 from tether.errors import StorageError
 from sqlite.graphs import counter_graph
 import tether.engine, tether.graph, tether.checkpoint.serde, sqlite3, json, uuid, socket
+try:  # compile() imports it when langchain-core is installed: load it while files are readable
+    import tether.integrations.langchain
+except ImportError:
+    pass
 if os.geteuid() == 0:  # root ignores permissions: run as an unprivileged user
     os.setgid(65534)
     os.setuid(65534)

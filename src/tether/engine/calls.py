@@ -135,12 +135,14 @@ class CallSite:
 class Frame:
     """The caller of ``@task`` functions: a node task, or a call that makes calls of its own."""
 
-    __slots__ = ("count", "id", "ns", "site")
+    __slots__ = ("count", "id", "ns", "path", "site")
 
-    def __init__(self, site: CallSite, id: str, ns: str) -> None:
+    def __init__(self, site: CallSite, id: str, ns: str, path: tuple[Any, ...] = ()) -> None:
         self.site = site
         self.id = id
         self.ns = ns
+        self.path = path or site.task.path
+        """The caller's task path; a call's is (PUSH, caller's path, index, True), LangGraph's."""
         self.count = 0
 
     def submit(self, spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -149,6 +151,7 @@ class Frame:
             idx = self.count
             self.count += 1
         call = _Call(self, spec, task_id(self.id, "call", idx, spec.name), args, kwargs)
+        call.path = (PUSH, self.path, idx, True)
         on_loop = _running_loop()
         done, value = call.saved_result()
         if done:
@@ -175,7 +178,7 @@ class Frame:
 class _Call:
     """One call of a ``@task`` function: its id, its interrupt bookkeeping and its retries."""
 
-    __slots__ = ("args", "frame", "id", "kwargs", "ns", "spec")
+    __slots__ = ("args", "frame", "id", "kwargs", "ns", "path", "spec")
 
     def __init__(
         self,
@@ -191,6 +194,7 @@ class _Call:
         self.ns = task_namespace(frame.ns, spec.name, call_id)
         self.args = args
         self.kwargs = kwargs
+        self.path: tuple[Any, ...] = ()
 
     def saved_result(self) -> tuple[bool, Any]:
         for chan, value in self.frame.site.saved(self.id):
@@ -211,8 +215,20 @@ class _Call:
             writer=outer.writer if outer is not None else _discard,
             runtime=outer.runtime if outer is not None else None,
         )
-        ctx.calls = Frame(site, self.id, self.ns)
-        return _runtime_context.enter(ctx), scratchpad
+        ctx.calls = Frame(site, self.id, self.ns, self.path)
+        traced = None
+        observer = loop.ctx.observer
+        if observer is not None:
+            call_input = self.args[0] if len(self.args) == 1 and not self.kwargs else self.kwargs
+            traced, ctx.config = observer.call_started(
+                self.spec.name, call_input, self.path, self.ns, loop.step, ctx.config
+            )
+        return _runtime_context.enter(ctx), scratchpad, traced
+
+    def _leave(self, token: Any, traced: Any, result: Any, error: BaseException | None) -> None:
+        _runtime_context.leave(token)
+        if traced is not None:
+            self.frame.site.loop.ctx.observer.task_finished(traced, result, error)
 
     def _outcome(self, result: Any, *, cached: bool = False) -> PutWrites | None:
         self.frame.site.emit_update(self.spec.name, result, cached=cached)
@@ -262,13 +278,17 @@ class _Call:
         attempt = 0
         while True:
             attempt += 1
-            token, scratchpad = self._enter()
+            token, scratchpad, traced = self._enter()
+            result: Any = None
+            error: BaseException | None = None
             try:
                 result = yield ("call", None)
             except GraphInterrupt as exc:
+                error = exc
                 yield ("store", self._paused(exc, scratchpad))
                 raise
             except BaseException as exc:
+                error = exc
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
                     self._ended(error=exc)
@@ -279,7 +299,7 @@ class _Call:
                 yield ("store", self._outcome(result))
                 return result
             finally:
-                _runtime_context.leave(token)
+                self._leave(token, traced, result, error)
             yield ("sleep", delay)
 
     def run_sync(self) -> Any:

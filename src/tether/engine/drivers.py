@@ -9,6 +9,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import os
+import queue
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from tether.engine.effects import (
 )
 from tether.engine.execute import TaskCall, run_task_async, run_task_sync
 from tether.engine.loop import RunLoop
+from tether.engine.observe import LiveChunks
 from tether.engine.persist import AsyncPersister, SyncPersister
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -106,18 +108,34 @@ class SyncDriver:
 
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
-        if len(calls) == 1 or getattr(_worker, "active", False):
+        live = self.loop.ctx.live
+        if getattr(_worker, "active", False) or (len(calls) == 1 and live is None):
             for i, call in enumerate(calls):
                 yield from self._finish(call, run_task_sync(call), last=i == len(calls) - 1)
             return
-        # Every task of a parallel step runs in the pool, so this thread stores each task's
-        # writes the moment it finishes, even while a sibling is still running.
+        yield from self._run_pooled(calls, live)
+
+    def _run_pooled(self, calls: list[TaskCall], live: LiveChunks | None) -> Iterator[Emit]:
+        """Run the step's tasks in the pool: this thread stores each task's writes the moment it
+        finishes, even while a sibling still runs, and hands on the chunks they stream (LLM
+        tokens) as they come."""
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        if live is not None:
+            live.target = inbox.put
         pool = _task_pool()
-        futures = {
-            pool.submit(contextvars.copy_context().run, run_task_sync, call): call for call in calls
-        }
-        for n, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            yield from self._finish(futures[future], future.result(), last=n == len(futures))
+        futures: dict[Any, TaskCall] = {}
+        for call in calls:
+            future = pool.submit(contextvars.copy_context().run, run_task_sync, call)
+            futures[future] = call
+            future.add_done_callback(inbox.put)
+        left = len(futures)
+        while left:
+            item = inbox.get()
+            if isinstance(item, Emit):
+                yield item
+                continue
+            left -= 1
+            yield from self._finish(futures[item], item.result(), last=left == 0)
 
     def _finish(
         self, call: TaskCall, outcome: BaseException | None, *, last: bool
@@ -193,19 +211,40 @@ class AsyncDriver:
 
     async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
-        if len(calls) == 1:
+        live = self.loop.ctx.live
+        if len(calls) == 1 and live is None:
             outcome = await run_task_async(calls[0])
             for chunk in await self._finish(calls[0], outcome, last=True):
                 yield chunk
             return
+        async for chunk in self._run_concurrently(calls, live):
+            yield chunk
+
+    async def _run_concurrently(
+        self, calls: list[TaskCall], live: LiveChunks | None
+    ) -> AsyncIterator[Emit]:
+        """Run the step's tasks as asyncio tasks, finishing each as it ends and handing on the
+        chunks they stream (from any thread) as they come."""
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        event_loop = asyncio.get_running_loop()
+
+        def push(emit: Emit) -> None:  # called from worker threads too
+            event_loop.call_soon_threadsafe(inbox.put_nowait, emit)
+
+        if live is not None:
+            live.target = push
         pending = {asyncio.ensure_future(run_task_async(call)): call for call in calls}
+        for future in pending:
+            future.add_done_callback(inbox.put_nowait)
         try:
             while pending:
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for future in done:
-                    call = pending.pop(future)
-                    for chunk in await self._finish(call, future.result(), last=not pending):
-                        yield chunk
+                item = await inbox.get()
+                if isinstance(item, Emit):
+                    yield item
+                    continue
+                call = pending.pop(item)
+                for chunk in await self._finish(call, item.result(), last=not pending):
+                    yield chunk
         finally:
             for future in pending:
                 future.cancel()
@@ -225,6 +264,8 @@ class AsyncDriver:
 def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:
     """Chunks a finished task produced besides its writes: custom stream data, subgraph chunks."""
     ns = loop.ctx.stream_ns
+    if loop.ctx.live is not None:
+        yield from loop.ctx.live.drain()  # streamed while the step ran inline
     for chunk in call.custom:
         yield Emit("custom", chunk, ns)
     sub = getattr(call.task, "sub_chunks", None)

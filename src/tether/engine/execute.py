@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tether import _runtime_context
+from tether.constants import START
 from tether.engine.caching import CacheEntry, cache_entry
 from tether.engine.calls import CallSite, Frame, Persist
+from tether.engine.effects import Emit
 from tether.engine.runtime import Runtime
 from tether.engine.task import Task
 from tether.errors import GraphInterrupt, ParentCommand
@@ -28,15 +30,18 @@ _CONTROL_FLOW = (GraphInterrupt, ParentCommand)
 class TaskCall:
     """Prepared call of one task: its context, its stream chunks, and its retry bookkeeping."""
 
-    __slots__ = ("attempt", "custom", "loop", "task", "task_ctx")
+    __slots__ = ("attempt", "config", "custom", "handle", "loop", "task", "task_ctx")
 
     def __init__(self, loop: RunLoop, task: Task, persist: Persist | None = None) -> None:
         self.loop = loop
         self.task = task
         self.attempt = 0
+        self.config = task.config
+        """The config the node gets (an observer adds its callbacks to the task's)."""
+        self.handle: Any = None
         self.custom: list[Any] = []
         ctx = loop.ctx
-        writer = self.custom.append if "custom" in ctx.stream_modes else _discard
+        writer = _writer(ctx, self.custom)
         runtime = Runtime(context=ctx.context, store=ctx.store, stream_writer=writer)
         self.task_ctx = _runtime_context.TaskContext(
             config=task.config,
@@ -48,11 +53,19 @@ class TaskCall:
         self.task_ctx.calls = Frame(CallSite(loop, task, persist), task.id, task.ns)
 
     def enter(self) -> Any:
+        """Set the node's context; an observer of the run sees the node call begin."""
         self.task_ctx.scratchpad = self.loop.ctx.scratchpad(self.task, self.loop)
+        observer = self.loop.ctx.observer
+        if observer is not None and self.task.name != START:
+            self.handle, self.config = observer.task_started(self.task, self.loop.step)
+            self.task_ctx.config = self.config
         return _runtime_context.enter(self.task_ctx)
 
-    def leave(self, token: Any) -> None:
+    def leave(self, token: Any, result: Any = None, error: BaseException | None = None) -> None:
         _runtime_context.leave(token)
+        if self.handle is not None:
+            handle, self.handle = self.handle, None
+            self.loop.ctx.observer.task_finished(handle, result, error)
 
     def record(self, result: Any) -> None:
         self.task.writes = self.task.node.to_writes(result, self.task)
@@ -94,6 +107,18 @@ def _discard(_chunk: Any) -> None:
     return None
 
 
+def _writer(ctx: Any, custom: list[Any]) -> Any:
+    """Where a node's ``writer`` chunks go: out at once when the run streams live (a root run
+    streaming LLM tokens), else to the ``custom`` stream when the task ends, or nowhere."""
+    if "custom" not in ctx.stream_modes:
+        return _discard
+    live = ctx.live
+    if live is None:
+        return custom.append
+    ns = ctx.stream_ns
+    return lambda chunk: live.push(Emit("custom", chunk, ns))
+
+
 def run_task_sync(call: TaskCall) -> BaseException | None:
     """Run a task to its outcome in this thread: None on success, else the exception."""
     task = call.task
@@ -107,25 +132,27 @@ def run_task_sync(call: TaskCall) -> BaseException | None:
             return None
     while True:
         token = call.enter()
+        result = error = None
         try:
             if node.is_async:
                 raise TypeError(
                     f"node {task.name!r} is an async function; run the graph with "
                     f"ainvoke()/astream() instead of invoke()/stream()"
                 )
-            result = node.call(task.input, task.config)
+            result = node.call(task.input, call.config)
             call.record(result)
             if entry is not None:
                 cache.set({entry.key: (task.writes, entry.ttl)})
             return None
         except BaseException as exc:
+            error = exc
             if call.adopt_parent_command(exc):
                 return None
             delay = call.retry_delay(exc)
             if delay is None:
                 return exc
         finally:
-            call.leave(token)
+            call.leave(token, result, error)
         time.sleep(delay)
 
 
@@ -144,16 +171,18 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
         try:
             if node.is_async or node.acall is not None:
                 token = call.enter()
+                result = error = None
                 try:
                     fn: Callable[[Any, Any], Any] = node.acall or node.call
-                    result = await fn(task.input, task.config)
+                    result = await fn(task.input, call.config)
+                    call.record(result)  # in the node's context: edges are part of the node
+                except BaseException as exc:
+                    error = exc
+                    raise
                 finally:
-                    call.leave(token)
+                    call.leave(token, result, error)
             else:
-                result = await asyncio.get_running_loop().run_in_executor(
-                    None, _call_in_context, call
-                )
-            call.record(result)
+                await asyncio.get_running_loop().run_in_executor(None, _call_in_context, call)
             if entry is not None:
                 await cache.aset({entry.key: (task.writes, entry.ttl)})
             return None
@@ -168,9 +197,14 @@ async def run_task_async(call: TaskCall) -> BaseException | None:
         await asyncio.sleep(delay)
 
 
-def _call_in_context(call: TaskCall) -> Any:
+def _call_in_context(call: TaskCall) -> None:
     token = call.enter()
+    result = error = None
     try:
-        return call.task.node.call(call.task.input, call.task.config)
+        result = call.task.node.call(call.task.input, call.config)
+        call.record(result)
+    except BaseException as exc:
+        error = exc
+        raise
     finally:
-        call.leave(token)
+        call.leave(token, result, error)

@@ -13,7 +13,7 @@ from typing import Any
 
 from tether import _runtime_context
 from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF, NS_SEP, THREAD_ID
-from tether.engine import state_ops
+from tether.engine import observe, state_ops
 from tether.engine.drivers import AsyncDriver, SyncDriver
 from tether.engine.effects import Effect, Emit, Load, Put, PutWrites
 from tether.engine.loop import RunLoop
@@ -29,7 +29,9 @@ from tether.errors import (
 from tether.types import StateSnapshot, StateUpdate
 
 DEFAULT_RECURSION_LIMIT = 25
-_STREAM_MODES = frozenset({"values", "updates", "debug", "custom", "checkpoints", "tasks"})
+_STREAM_MODES = frozenset(
+    {"values", "updates", "debug", "custom", "checkpoints", "tasks", "messages"}
+)
 
 
 class CompiledGraph:
@@ -78,7 +80,7 @@ class CompiledGraph:
         ("sync", "async", "exit"), ``busy_policy`` ("reject", "wait") and ``busy_timeout``.
         """
         run = _Invocation(self._loop(input, config, {stream_mode}, False, options), stream_mode)
-        for emit in SyncDriver(run.loop).events():
+        for emit in _sync_events(run.loop):
             run.take(emit)
         return run.result()
 
@@ -92,7 +94,7 @@ class CompiledGraph:
     ) -> Any:
         """Async twin of ``invoke``."""
         run = _Invocation(self._loop(input, config, {stream_mode}, False, options), stream_mode)
-        async for emit in AsyncDriver(run.loop).events():
+        async for emit in _async_events(run.loop):
             run.take(emit)
         return run.result()
 
@@ -111,7 +113,7 @@ class CompiledGraph:
         """
         modes, single = _modes(stream_mode, self.debug)
         loop = self._loop(input, config, modes, subgraphs, options)
-        for emit in SyncDriver(loop).events():
+        for emit in _sync_events(loop):
             yield from _shape(emit, modes, single, subgraphs)
 
     async def astream(
@@ -126,23 +128,43 @@ class CompiledGraph:
         """Async twin of ``stream``."""
         modes, single = _modes(stream_mode, self.debug)
         loop = self._loop(input, config, modes, subgraphs, options)
-        async for emit in AsyncDriver(loop).events():
+        async for emit in _async_events(loop):
             for chunk in _shape(emit, modes, single, subgraphs):
                 yield chunk
 
-    def batch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
-        """``invoke`` each input (configs: one for all, or one per input)."""
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: Any = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """``invoke`` each input (configs: one for all, or one per input); with
+        ``return_exceptions=True`` an input's error is its result instead of being raised."""
         configs = _configs(config, len(inputs))
-        return [self.invoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True)]
+        results: list[Any] = []
+        for i, c in zip(inputs, configs, strict=True):
+            try:
+                results.append(self.invoke(i, c, **kwargs))
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                results.append(exc)
+        return results
 
-    async def abatch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: Any = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
         """Async twin of ``batch``; runs the inputs concurrently."""
         configs = _configs(config, len(inputs))
-        return list(
-            await asyncio.gather(
-                *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True))
-            )
-        )
+        runs = (self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True))
+        return list(await asyncio.gather(*runs, return_exceptions=return_exceptions))
 
     def _loop(
         self,
@@ -162,6 +184,7 @@ class CompiledGraph:
         interrupt_after = options.get("interrupt_after")
         durability = options.get("durability")
         config = _inherit_task_config(config)
+        given = dict(config)  # as the caller gave it (the loop adds its namespace below)
         conf = dict(config.get(CONF, {}))
         link: ParentLink | None = conf.pop(PARENT_KEY, None)
         saver = self._saver_for(link)
@@ -192,7 +215,7 @@ class CompiledGraph:
             interrupt_after=interrupt_after or self.interrupt_after_nodes,
             stream_modes=frozenset(modes) | (link.stream_modes if link else frozenset()),
             durability=durability,
-            run_id=str(config["run_id"]) if config.get("run_id") else None,
+            run_id=str(config["run_id"]) if config.get("run_id") else _link_run_id(link),
             user_metadata=metadata_from_config(config),
             checkpoint_map=dict(link.checkpoint_map) if link else {},
             context=context,
@@ -208,7 +231,19 @@ class CompiledGraph:
             is_root=link is None,
             cache=self.cache if self.cache is not None else (link.cache if link else None),
         )
+        self._observe(ctx, given, input)
         return RunLoop(self.spec, ctx, input)
+
+    def _observe(self, ctx: RunContext, config: dict[str, Any], input: Any) -> None:
+        """Let an integration watch the run (LangChain callbacks; the ``messages`` stream)."""
+        if ctx.is_root and "messages" in ctx.stream_modes:
+            ctx.live = observe.LiveChunks()
+        ctx.observer = observe.observe(self.name, config, input, ctx.stream_modes, ctx.live)
+        if ctx.live is not None and ctx.observer is None:
+            raise ConfigurationError(
+                "stream_mode='messages' streams LangChain chat model tokens and needs "
+                "langchain-core: pip install 'tether[langchain]'"
+            )
 
     def _busy_wait(self, options: dict[str, Any]) -> float | None:
         """Seconds a run waits for another run's lease on its thread (None: refuse at once)."""
@@ -454,6 +489,43 @@ class _Invocation:
         return output
 
 
+def _sync_events(loop: RunLoop) -> Iterator[Emit]:
+    """The run's chunks; its observer, if any, hears how the run ended."""
+    observer = loop.ctx.observer
+    if observer is None:
+        yield from SyncDriver(loop).events()
+        return
+    try:
+        yield from SyncDriver(loop).events()
+    except BaseException as exc:
+        observer.finished(None, exc)
+        raise
+    _report_end(observer, loop)
+
+
+async def _async_events(loop: RunLoop) -> AsyncIterator[Emit]:
+    """Async twin of ``_sync_events``."""
+    observer = loop.ctx.observer
+    try:
+        async for emit in AsyncDriver(loop).events():
+            yield emit
+    except BaseException as exc:
+        if observer is not None:
+            observer.finished(None, exc)
+        raise
+    if observer is not None:
+        _report_end(observer, loop)
+
+
+def _report_end(observer: observe.RunObserver, loop: RunLoop) -> None:
+    """A paused subgraph ends in the ``GraphInterrupt`` its caller gets; any other run in its
+    output."""
+    if loop.status == "interrupted" and loop.ctx.ns:
+        observer.finished(None, GraphInterrupt(loop.interrupts))
+    else:
+        observer.finished(loop.output, None)
+
+
 def _inherit_task_config(config: dict[str, Any] | None) -> dict[str, Any]:
     """A graph invoked inside a running node runs as that node's subgraph."""
     config = dict(config or {})
@@ -579,3 +651,8 @@ async def _run_async(saver: Any, gen: Generator[Effect, Any, Any]) -> Any:
             )
         elif isinstance(effect, PutWrites):
             await saver.aput_writes(effect.config, effect.writes, effect.task_id, effect.task_path)
+
+
+def _link_run_id(link: ParentLink | None) -> str | None:
+    """The run id a subgraph inherits when its config carries none (a traced node's does not)."""
+    return link.run_id if link is not None else None

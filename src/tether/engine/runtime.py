@@ -42,6 +42,7 @@ class ParentLink:
     sink: Callable[[Any], None] | None
     lease: Lease | None = None
     cache: Any = None
+    run_id: str | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -88,6 +89,10 @@ class RunContext:
     is_root: bool = True
     cache: Any = None
     """The graph's ``BaseCache`` (node and task results), if any."""
+    observer: Any = None
+    """A ``tether.engine.observe.RunObserver`` watching the run (LangChain callbacks), if any."""
+    live: Any = None
+    """``LiveChunks`` of a root run streaming LLM tokens (``stream_mode="messages"``)."""
 
     def wants_lease(self) -> bool:
         return (
@@ -156,6 +161,7 @@ class RunContext:
             sink=task.sub_chunks.append if self.stream_subgraphs else None,
             lease=self.lease,
             cache=self.cache,
+            run_id=self.run_id,
         )
         config = dict(self.config)
         config[CONF] = conf
@@ -166,11 +172,12 @@ class RunContext:
 
 
 def metadata_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """User metadata for checkpoints: ``config["metadata"]`` plus scalar configurable keys."""
+    """User metadata for checkpoints: ``config["metadata"]`` plus scalar configurable keys
+    (not the ``langgraph_*`` keys a node's config carries for LangChain tracing)."""
     md: dict[str, Any] = {}
     for source in (config.get(CONF, {}), config.get("metadata", {})):
         for key, value in source.items():
-            if key.startswith("__") or key in EXCLUDED_METADATA_KEYS or key == THREAD_ID:
+            if key.startswith(("__", "langgraph_")) or key in EXCLUDED_METADATA_KEYS:
                 continue
             if isinstance(value, str | int | float | bool) or value is None:
                 md[key] = value.replace("\u0000", "") if isinstance(value, str) else value

@@ -131,14 +131,16 @@ class entrypoint(Generic[R]):
         if not callable(func):
             raise TypeError(f"@entrypoint(...) decorates a function, not {func!r}")
         name = getattr(func, "__name__", "entrypoint")
-        graph = CompiledGraph(
+        from tether.graph.runnable import runnable_class
+
+        graph = runnable_class(CompiledGraph)(
             _spec(name, func, self.retry_policy, self.cache_policy),
             checkpointer=self.checkpointer,
             cache=self.cache,
             store=self.store,
-            name=name,
             context_schema=self.context_schema,
         )
+        graph.func = func  # its annotations type the Runnable's input and output
         return graph
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from tether.constants import END, TASKS
+from tether.engine import observe
 from tether.errors import InvalidUpdateError
 from tether.graph.node import adapt
 from tether.types import Send
@@ -29,7 +30,8 @@ class Branch:
 
     def writes(self, state: Any, config: dict[str, Any], source: str) -> list[tuple[str, Any]]:
         """Run the path function and turn its answer into trigger writes."""
-        answer = self.call(state, config)
+        name = getattr(self.path, "__name__", "Branch")
+        answer = observe.traced_call(name, self.call, state, config)
         items = answer if isinstance(answer, list | tuple) else [answer]
         out: list[tuple[str, Any]] = []
         for item in items:

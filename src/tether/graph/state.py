@@ -231,6 +231,7 @@ class StateGraph:
         seconds. Both can be overridden per call: ``invoke(..., busy_policy="wait")``.
         """
         from tether.graph.compiled import CompiledStateGraph
+        from tether.graph.runnable import runnable_class
 
         names = [*_as_list(interrupt_before), *_as_list(interrupt_after)]
         self.validate(names)
@@ -240,7 +241,7 @@ class StateGraph:
             checkpointer = _allow_schema_types(checkpointer, self)
         if hasattr(getattr(cache, "serde", None), "with_allowlist"):
             cache = _allow_schema_types(cache, self)  # cached writes hold state values too
-        return CompiledStateGraph(
+        return runnable_class(CompiledStateGraph)(
             spec,
             builder=self,
             checkpointer=checkpointer,

@@ -1,0 +1,1 @@
+"""Adapters to other libraries, each imported only when that library is installed and used."""
