@@ -49,3 +49,21 @@ def test_models_round_trip_like_model_construct(value: BaseModel) -> None:
         assert back._cache == {}
     back_copy = back.model_copy(update={"name": "z"})
     assert back_copy.name == "z" and back.name == value.name
+
+
+def test_a_model_whose_instance_dict_is_not_its_fields_stores_its_fields() -> None:
+    """Fields are read from the instance dict only when it holds exactly the fields, in order;
+    otherwise (an attribute set around pydantic, fields in another order) field by field, and
+    the same model stores the same bytes either way."""
+    serde = MsgpackSerializer().with_allowlist([Plain])
+    usual = Plain(name="a", score=2, tags=["x"])
+    stray = Plain(name="a", score=2, tags=["x"])
+    object.__setattr__(stray, "__dict__", {**stray.__dict__, "not_a_field": 1})
+    reordered = Plain(name="a", score=2, tags=["x"])
+    object.__setattr__(reordered, "__dict__", {"tags": ["x"], "score": 2, "name": "a"})
+    assert list(reordered.__dict__) != list(usual.__dict__)
+    expected = serde.dumps_typed(usual)
+    assert serde.dumps_typed(stray) == expected
+    assert serde.dumps_typed(reordered) == expected
+    back = serde.loads_typed(expected)
+    assert back.__dict__ == {"name": "a", "score": 2, "tags": ["x"]}
