@@ -297,6 +297,13 @@ class Codec:
         """ormsgpack's ``ext_hook``; remembers the first error, since ormsgpack hides it."""
         try:
             payload = ormsgpack.unpackb(data, ext_hook=self.ext_hook, option=UNPACK_OPTIONS)
+            if code == PYDANTIC and (entry := self._entries.get((code, payload[0]))) is not None:
+                # The hot case (every message of a LangChain message list): a class looked up
+                # before, rebuilt without the general dispatch; anything odd takes it below.
+                try:
+                    return _construct_model(entry.cls, payload[1], payload[2])
+                except Exception:  # not contextlib.suppress: this runs per message
+                    pass
             return self.from_ext(code, payload)
         except Exception as exc:
             if self._stash.error is None:
