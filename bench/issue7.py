@@ -181,13 +181,12 @@ def target_rows(sections: Sequence[Section], data: Issue7Data, size_at: Sequence
         rows.append(
             _row("W1", SQLITE_AT[synchronous], f"overhead/step ≤ 3x raw commit{info}", value, ok)
         )
-    for key in ("W2", "W2-add"):
+    for key, merge in (("W2", "add_messages, LangChain messages"), ("W2-add", "operator.add")):
         for config in ("sqlite, durability=default", "memory, durability=default"):
             cell = cells.get((key, config))
             value = None if cell is None else _turn_growth(cell.sides[0].samples)
-            rows.append(
-                _row(key, config, "tether last 50 / first 50 ≤ 1.5", value, _le(value, 1.5))
-            )
+            label = f"tether last 50 / first 50 ≤ 1.5 ({merge})"
+            rows.append(_row(key, config, label, value, _le(value, 1.5)))
     rows.append(
         ["7", "—", "make test", "0 skipped for missing langchain-core", "see `make test`", "—"]
     )

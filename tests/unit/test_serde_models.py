@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import ormsgpack
 import pytest
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from tether.checkpoint.serde import MsgpackSerializer
+from tether.checkpoint.serde.allowlist import qualified_name
+from tether.errors import SerializationError
 
 
 class Plain(BaseModel):
@@ -49,3 +52,35 @@ def test_models_round_trip_like_model_construct(value: BaseModel) -> None:
         assert back._cache == {}
     back_copy = back.model_copy(update={"name": "z"})
     assert back_copy.name == "z" and back.name == value.name
+
+
+def test_a_model_whose_instance_dict_is_not_its_fields_stores_its_fields() -> None:
+    """Fields are read from the instance dict only when it holds exactly the fields, in order;
+    otherwise (an attribute set around pydantic, fields in another order) field by field, and
+    the same model stores the same bytes either way."""
+    serde = MsgpackSerializer().with_allowlist([Plain])
+    usual = Plain(name="a", score=2, tags=["x"])
+    stray = Plain(name="a", score=2, tags=["x"])
+    object.__setattr__(stray, "__dict__", {**stray.__dict__, "not_a_field": 1})
+    reordered = Plain(name="a", score=2, tags=["x"])
+    object.__setattr__(reordered, "__dict__", {"tags": ["x"], "score": 2, "name": "a"})
+    assert list(reordered.__dict__) != list(usual.__dict__)
+    expected = serde.dumps_typed(usual)
+    assert serde.dumps_typed(stray) == expected
+    assert serde.dumps_typed(reordered) == expected
+    back = serde.loads_typed(expected)
+    assert back.__dict__ == {"name": "a", "score": 2, "tags": ["x"]}
+
+
+@pytest.mark.parametrize(
+    "fields", [["not", "a", "map"], {"name": "a"}], ids=["fields-not-a-map", "no-fields-set"]
+)
+def test_a_tampered_model_of_a_known_class_is_refused_with_the_usual_error(fields: Any) -> None:
+    """Models of a class already read once take a shorter path; a stored model whose fields are
+    not what the class needs still fails with the error the general path gives."""
+    serde = MsgpackSerializer().with_allowlist([Plain])
+    serde.loads_typed(serde.dumps_typed(Plain(name="a")))  # the class is now known
+    payload = [qualified_name(Plain), fields] + ([[]] if isinstance(fields, list) else [])
+    tampered = ormsgpack.packb(ormsgpack.Ext(35, ormsgpack.packb(payload)))
+    with pytest.raises(SerializationError, match="cannot rebuild"):
+        serde.loads_typed(("msgpack", tampered))

@@ -177,9 +177,28 @@ def _fields(obj: Any, entry: Entry) -> dict[str, Any]:
         return {name: getattr(obj, name) for name in entry.fields}
     if entry.kind == "namedtuple":
         return dict(zip(obj._fields, obj, strict=True))
-    values = {name: getattr(obj, name) for name in type(obj).model_fields}
+    names = _field_names(type(obj))
+    stored = obj.__dict__
+    if tuple(stored) == names:  # the usual case: the instance dict is the fields, in order
+        values = dict(stored)
+    else:
+        values = {name: getattr(obj, name) for name in names}
     extra = getattr(obj, "__pydantic_extra__", None)
     return {**values, **extra} if extra else values
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: Any) -> tuple[str, ...]:
+    """A pydantic model's field names in declaration order (looked up once per class: the
+    ``model_fields`` property costs more than copying a message's fields)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(
+            getattr(cls, "__pydantic_fields__", None) or cls.model_fields
+        )
+    return names
 
 
 def _not_allowed(cls: type) -> UnstorableValue:
@@ -278,6 +297,13 @@ class Codec:
         """ormsgpack's ``ext_hook``; remembers the first error, since ormsgpack hides it."""
         try:
             payload = ormsgpack.unpackb(data, ext_hook=self.ext_hook, option=UNPACK_OPTIONS)
+            if code == PYDANTIC and (entry := self._entries.get((code, payload[0]))) is not None:
+                # The hot case (every message of a LangChain message list): a class looked up
+                # before, rebuilt without the general dispatch; anything odd takes it below.
+                try:
+                    return _construct_model(entry.cls, payload[1], payload[2])
+                except Exception:  # not contextlib.suppress: this runs per message
+                    pass
             return self.from_ext(code, payload)
         except Exception as exc:
             if self._stash.error is None:

@@ -22,16 +22,17 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 def to_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) -> str:
     """The metadata as compact JSON; a non-finite float or a non-JSON value is refused."""
-    where = f"metadata of checkpoint {checkpoint_id!r} in thread {thread_id!r}"
-    bad = _non_finite(meta, "")
-    if bad is not None:
-        raise SerializationError(
-            f"{where}: metadata key {bad[0]!r} is {bad[1]!r}, which is not finite: JSON cannot "
-            f"store NaN or Infinity; store None or a string such as 'nan' instead"
-        )
     try:
         return json.dumps(meta, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
+        # Only now look for the key to name: the walk costs more than the encoding.
+        where = f"metadata of checkpoint {checkpoint_id!r} in thread {thread_id!r}"
+        bad = _non_finite(meta, "")
+        if bad is not None:
+            raise SerializationError(
+                f"{where}: metadata key {bad[0]!r} is {bad[1]!r}, which is not finite: JSON "
+                f"cannot store NaN or Infinity; store None or a string such as 'nan' instead"
+            ) from None
         raise SerializationError(
             f"{where} is not JSON: {exc}; keep config['metadata'] values to str, int, float, "
             f"bool, lists and dicts"

@@ -111,28 +111,34 @@ def existing_blobs(
     return {(c, v) for c, v in found}
 
 
-def inline_values(
-    serde: SerializerProtocol, body: dict[str, Any], where: str
-) -> tuple[dict[str, Any], set[str]]:
-    """The values stored in the checkpoint row, and the channels the row covers."""
+def inline_values(serde: SerializerProtocol, body: dict[str, Any], where: str) -> dict[str, Any]:
+    """The values stored in the checkpoint row, decoded."""
     try:
-        return inline.decode_all(serde, body)
+        return inline.decode_all(serde, body)[0]
     except Exception:  # decode one by one, so the error names its channel
         try:
             small = inline.unpack(body)
         except (ValueError, IndexError, KeyError, TypeError) as exc:
             raise CorruptDataError(f"{where}: the inline values cannot be read ({exc})") from exc
-        values = {
+        return {
             channel: decode(serde, *typed, f"{where}, channel {channel!r}")
             for channel, typed in small.items()
             if typed is not None
         }
-        return values, set(small)
 
 
-def blob_channels(body: dict[str, Any], covered: set[str]) -> list[tuple[str, str]]:
-    """The (channel, version) pairs of a checkpoint whose values are not in its row."""
-    return [(c, str(v)) for c, v in body["channel_versions"].items() if c not in covered]
+def blob_channels(body: dict[str, Any], where: str) -> list[tuple[str, str]]:
+    """The (channel, version) pairs of a checkpoint whose values are not in its row, found
+    without decoding any value (a row whose inline entries number its channels has none)."""
+    versions = body["channel_versions"]
+    ends, others = body.get("ends"), body.get("inline") or {}
+    if (len(ends) if isinstance(ends, list) else 0) + len(others) == len(versions):
+        return []
+    try:
+        covered = inline.unpack(body)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise CorruptDataError(f"{where}: the inline values cannot be read ({exc})") from exc
+    return [(c, str(v)) for c, v in versions.items() if c not in covered]
 
 
 def add_blob_values(

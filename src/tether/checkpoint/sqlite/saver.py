@@ -12,9 +12,10 @@ commits (``batch``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -56,8 +57,9 @@ from tether.errors import (
 from tether.urls import sqlite_path
 
 Rows = list[tuple[Any, ...]]
-Tuples = list[CheckpointTuple]
 Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
+_Build = Callable[[], CheckpointTuple]
+Builders = list[_Build]
 
 _LIST_PAGE = 64
 _log = logging.getLogger("tether.checkpoint.sqlite")
@@ -382,24 +384,26 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return None
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
-        values, covered = rows.inline_values(self.serde, body, where)
-        wanted = rows.blob_channels(body, covered)
+        wanted = rows.blob_channels(body, where)
         known = self._known.of(thread_id, ns, row[2])
         cached = _blob_values(known)
         chains: rows.Chains = {}
         writes: list[tuple[str, str, str, bytes]] = []
+        moved: _Build | None = None
         if row[7] or any(c not in cached for c, _ in wanted):
             with self._conns.read(action) as conn:
                 again = conn.execute(sql, params).fetchone()  # inside one snapshot this time
                 if again is None:
                     return None
                 if again[2] != row[2]:  # the head moved meanwhile: read the new one
-                    return self._load(conn, [again[:7]])[0]
-                missing = [pair for pair in wanted if pair[0] not in cached]
-                chains = rows.fetch_chains(conn, thread_id, ns, missing)
-                writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
-        rows.add_blob_values(self.serde, values, wanted, chains, cached, where)
-        item = rows.build_tuple(self.serde, row[:7], body, values, writes, where)
+                    moved = self._fetch(conn, [again[:7]])[0]
+                else:
+                    missing = [pair for pair in wanted if pair[0] not in cached]
+                    chains = rows.fetch_chains(conn, thread_id, ns, missing)
+                    writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
+        if moved is not None:
+            return moved()
+        item = self._build(row[:7], where, body, wanted, chains, writes, cached)
         if checkpoint_id is None and known is None:
             # The head is what the next write builds on: remember what it stores.
             self._remember_head(thread_id, ns, row[2], body, chains)
@@ -429,8 +433,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
         if fresh:
             self._cache.remember(fresh)
 
-    def _load(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
-        """Tuples for checkpoint rows of one thread and namespace (blobs and writes in bulk)."""
+    def _fetch(self, conn: sqlite3.Connection, found: Rows) -> Builders:
+        """For checkpoint rows of one thread and namespace: fetch the blob chains and writes
+        their values need (in bulk, inside the caller's transaction) and return one builder per
+        row, which decodes it later (``list`` decodes a row only when it yields it, so a page
+        of decoded values never piles up for the garbage collector)."""
         if not found:
             return []
         thread_id, ns = found[0][0], found[0][1]
@@ -438,16 +445,28 @@ class SqliteSaver(SyncBackedAsyncMixin):
         for row in found:
             where = rows.where_of(self.path, row[0], row[1], row[2])
             body = rows.unpack_body(row[6], where)
-            values, covered = rows.inline_values(self.serde, body, where)
-            parts.append((row, where, body, values, rows.blob_channels(body, covered)))
-        wanted = [pair for part in parts for pair in part[4]]
-        chains = rows.fetch_chains(conn, thread_id, ns, wanted)
+            parts.append((row, where, body, rows.blob_channels(body, where)))
+        chains = rows.fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
-        out = []
-        for row, where, body, values, needed in parts:
-            rows.add_blob_values(self.serde, values, needed, chains, {}, where)
-            out.append(rows.build_tuple(self.serde, row, body, values, writes[row[2]], where))
-        return out
+        return [
+            functools.partial(self._build, row, where, body, wanted, chains, writes[row[2]])
+            for row, where, body, wanted in parts
+        ]
+
+    def _build(
+        self,
+        row: tuple[Any, ...],
+        where: str,
+        body: dict[str, Any],
+        wanted: list[tuple[str, str]],
+        chains: rows.Chains,
+        writes: list[tuple[str, str, str, bytes]],
+        cached: dict[str, inline.Typed] | None = None,
+    ) -> CheckpointTuple:
+        """Decode one checkpoint row: its inline values, its blob values, its writes."""
+        values = rows.inline_values(self.serde, body, where)
+        rows.add_blob_values(self.serde, values, wanted, chains, cached or {}, where)
+        return rows.build_tuple(self.serde, row, body, values, writes, where)
 
     def list(
         self,
@@ -457,9 +476,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        """Checkpoints newest first; filtering and paging run in SQL, values load per page."""
+        """Checkpoints newest first; filtering and paging run in SQL, values load per page
+        and decode one checkpoint at a time."""
         query = maintenance.ListQuery.build(config, filter, before)
         remaining = check_limit(limit)
+        skip_corrupt = not config
         offset_key: tuple[str, str, str] | None = None
         while remaining is None or remaining > 0:
             page_size = _LIST_PAGE if remaining is None else min(_LIST_PAGE, remaining)
@@ -467,9 +488,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 found = query.page(conn, offset_key, page_size)
                 if not found:
                     return
-                loaded = self._load_listed(conn, found, skip_corrupt=not config)
-            for item in loaded:
-                if query.accepts(item.metadata):
+                builders = self._fetch_listed(conn, found, skip_corrupt=skip_corrupt)
+            for build in builders:
+                item = _built(build, skip_corrupt)
+                if item is not None and query.accepts(item.metadata):
                     yield item
                     if remaining is not None:
                         remaining -= 1
@@ -480,31 +502,33 @@ class SqliteSaver(SyncBackedAsyncMixin):
             last = found[-1]
             offset_key = (last[2], last[0], last[1])
 
-    def _load_listed(self, conn: sqlite3.Connection, found: Rows, *, skip_corrupt: bool) -> Tuples:
+    def _fetch_listed(
+        self, conn: sqlite3.Connection, found: Rows, *, skip_corrupt: bool
+    ) -> Builders:
         """A page of ``list``; listing across threads skips (and logs) checkpoints that cannot
         be decoded, so one corrupt row does not hide every other thread."""
         try:
-            return self._load_mixed(conn, found)
+            return self._fetch_mixed(conn, found)
         except (CorruptDataError, SerializationError):
             if not skip_corrupt:
                 raise
-        loaded: Tuples = []
+        builders: Builders = []
         for row in found:
             try:
-                loaded += self._load_mixed(conn, [row])
+                builders += self._fetch_mixed(conn, [row])
             except (CorruptDataError, SerializationError) as exc:
                 _log.warning("list() skipped a checkpoint it cannot read: %s", exc)
-        return loaded
+        return builders
 
-    def _load_mixed(self, conn: sqlite3.Connection, found: Rows) -> Tuples:
+    def _fetch_mixed(self, conn: sqlite3.Connection, found: Rows) -> Builders:
         groups: dict[tuple[str, str], Rows] = {}
         for row in found:
             groups.setdefault((row[0], row[1]), []).append(row)
-        loaded: dict[tuple[str, str, str], CheckpointTuple] = {}
+        fetched: dict[tuple[str, str, str], _Build] = {}
         for group in groups.values():
-            for row, item in zip(group, self._load(conn, group), strict=True):
-                loaded[(row[0], row[1], row[2])] = item
-        return [loaded[(r[0], r[1], r[2])] for r in found]
+            for row, build in zip(group, self._fetch(conn, group), strict=True):
+                fetched[(row[0], row[1], row[2])] = build
+        return [fetched[(r[0], r[1], r[2])] for r in found]
 
     # --- maintenance ------------------------------------------------------------------------
 
@@ -569,6 +593,17 @@ class SqliteSaver(SyncBackedAsyncMixin):
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         with self._conns.write(f"release the lease on thread {lease.thread_id!r}") as conn:
             leases.release(conn, lease, status, _now())
+
+
+def _built(build: _Build, skip_corrupt: bool) -> CheckpointTuple | None:
+    """``build()``; None (logged) when it cannot be decoded and ``skip_corrupt`` is set."""
+    try:
+        return build()
+    except (CorruptDataError, SerializationError) as exc:
+        if not skip_corrupt:
+            raise
+        _log.warning("list() skipped a checkpoint it cannot read: %s", exc)
+        return None
 
 
 def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
