@@ -37,10 +37,17 @@ def _sqlite_memory(tmp_path: Path) -> Any:
     return SqliteSaver(path=":memory:")
 
 
+def _redis(tmp_path: Path) -> Any:
+    import redis_service
+
+    return redis_service.fresh_saver()
+
+
 SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
     "memory": lambda tmp_path: InMemorySaver(),
     "sqlite-file": _sqlite_file,
     "sqlite-memory": _sqlite_memory,
+    "redis": _redis,
 }
 
 

@@ -1,0 +1,184 @@
+"""The Lua scripts of the Redis backend: each touches the keys of one thread only (one slot).
+
+Every change to a thread is one script run, so Redis applies it whole or not at all and no
+reader sees half of it. Scripts use core commands only (no modules, no KEYS, no SCAN). Keys of
+a thread's other namespaces are derived from its thread key (same hash tag, same slot).
+
+``APPLY`` (every write): checks the writer's lease and fencing epoch, checks that the rows
+chained rows build on exist, runs a list of hash/sorted-set operations, marks the thread
+updated, and sets the thread's TTL on all of its keys together.
+``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
+delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
+``DROP``: every key of a thread but its lease. ``PIN``: pin (no TTL) or unpin a thread.
+"""
+
+from __future__ import annotations
+
+_COMMON = r"""
+local NS_PARTS = {'ids', 'cp', 'meta', 'need', 'blobs', 'links', 'writes', 'wk'}
+local function thread_base(thread_key) return string.sub(thread_key, 1, -3) end
+local function expire_thread(thread_key, ttl)
+  if tonumber(ttl) <= 0 or redis.call('HGET', thread_key, 'pinned') then return end
+  local base = thread_base(thread_key)
+  for _, key in ipairs({thread_key, base .. ':ns', base .. ':epoch'}) do
+    redis.call('PEXPIRE', key, ttl)
+  end
+  for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
+    for _, name in ipairs(NS_PARTS) do
+      redis.call('PEXPIRE', base .. ':' .. tag .. ':' .. name, ttl)
+    end
+  end
+end
+local ESC = {['\0'] = '\1\2', ['\1'] = '\1\1', ['\n'] = '\1\3'}
+local function esc(s) return (string.gsub(s, '[%z\1\n]', ESC)) end
+"""
+
+APPLY = (
+    _COMMON
+    + r"""
+-- KEYS: thread, lease, epoch, spaces, <8 namespace keys>, [catalog]
+-- ARGV: check_lease, owner, epoch, lease_ms, ttl_ms, now, ns_tag, ns, touch, thread_id,
+--       n_bases, bases..., then ops (op, arg, field, value)...
+if ARGV[1] == '1' then
+  local holder = redis.call('GET', KEYS[2])
+  local epoch = redis.call('GET', KEYS[3]) or '0'
+  if ARGV[2] ~= '' then
+    if holder == ARGV[2] and epoch == ARGV[3] then
+      redis.call('PEXPIRE', KEYS[2], ARGV[4])
+    elseif holder or epoch ~= ARGV[3] then
+      return {'lost', epoch}
+    end
+  elseif holder then
+    return {'busy', redis.call('PTTL', KEYS[2])}
+  end
+end
+local n_bases = tonumber(ARGV[11])
+local missing = {}
+for i = 12, 11 + n_bases do
+  if redis.call('HEXISTS', KEYS[9], ARGV[i]) == 0 then missing[#missing + 1] = ARGV[i] end
+end
+if #missing > 0 then return {'missing', missing} end
+for i = 12 + n_bases, #ARGV, 4 do
+  local op, arg, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if op == 'H' then redis.call('HSET', KEYS[tonumber(arg)], field, value)
+  elseif op == 'N' then redis.call('HSETNX', KEYS[tonumber(arg)], field, value)
+  elseif op == 'Z' then redis.call('ZADD', KEYS[tonumber(arg)], 0, field)
+  elseif op == 'D' then redis.call('HDEL', KEYS[tonumber(arg)], field)
+  elseif op == 'R' then redis.call('ZREM', KEYS[tonumber(arg)], field)
+  elseif op == 'C' then
+    if redis.call(field, KEYS[tonumber(arg)]) ~= tonumber(value) then return {'changed'} end
+  elseif op == 'B' then
+    if redis.call('HSETNX', KEYS[9], field, value) == 1 and arg ~= '' then
+      redis.call('HSET', KEYS[10], field, arg)
+    end
+  end
+end
+if ARGV[9] == '1' then
+  redis.call('HSETNX', KEYS[1], 'created_at', ARGV[6])
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
+  redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
+  if KEYS[13] then redis.call('ZADD', KEYS[13], ARGV[6], ARGV[10]) end
+end
+expire_thread(KEYS[1], ARGV[5])
+return {'ok'}
+"""
+)
+
+READ = (
+    _COMMON
+    + r"""
+-- KEYS: thread, <8 namespace keys>.  ARGV: checkpoint id ('' = the head), refresh ttl_ms
+local cid = ARGV[1]
+if cid == '' then
+  local top = redis.call('ZREVRANGEBYLEX', KEYS[2], '+', '-', 'LIMIT', 0, 1)
+  if #top == 0 then return false end
+  cid = top[1]
+end
+local body = redis.call('HGET', KEYS[3], cid)
+if not body then return false end
+local meta = redis.call('HGET', KEYS[4], cid)
+local need = redis.call('HGET', KEYS[5], cid) or ''
+local rows, seen = {}, {}
+for field in string.gmatch(need, '[^\n]+') do
+  local at, hops = field, 0
+  while at and not seen[at] and hops < 1030 do
+    seen[at] = true
+    local row = redis.call('HGET', KEYS[6], at)
+    if not row then break end
+    rows[#rows + 1] = at
+    rows[#rows + 1] = row
+    at = redis.call('HGET', KEYS[7], at)
+    hops = hops + 1
+  end
+end
+local prefix = esc(cid) .. '\0'
+local fields = redis.call('ZRANGEBYLEX', KEYS[9], '[' .. prefix, '(' .. esc(cid) .. '\1')
+local writes = {}
+if #fields > 0 then
+  local values = redis.call('HMGET', KEYS[8], unpack(fields))
+  for i, field in ipairs(fields) do
+    if values[i] then writes[#writes + 1] = values[i] end
+  end
+end
+expire_thread(KEYS[1], ARGV[2])
+return {cid, body, meta or '', rows, writes}
+"""
+)
+
+LEASE = (
+    _COMMON
+    + r"""
+-- KEYS: lease, epoch, thread.  ARGV: owner, lease_ms, holder to take over ('' = none), ttl_ms
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[3] then return {0, redis.call('PTTL', KEYS[1]), holder} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[3], 'status', 'busy')
+expire_thread(KEYS[3], ARGV[4])
+return {1, epoch}
+"""
+)
+
+RELEASE = r"""
+-- KEYS: lease, epoch, thread.  ARGV: owner, epoch, status ('' = keep), now
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSET', KEYS[3], 'status', ARGV[3], 'updated_at', ARGV[4])
+end
+return 1
+"""
+
+DROP = (
+    _COMMON
+    + r"""
+-- KEYS: thread.  Deletes every key of the thread except its lease and fencing epoch.
+local base = thread_base(KEYS[1])
+for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
+  for _, name in ipairs(NS_PARTS) do redis.call('DEL', base .. ':' .. tag .. ':' .. name) end
+end
+return redis.call('DEL', KEYS[1], base .. ':ns')
+"""
+)
+
+PIN = (
+    _COMMON
+    + r"""
+-- KEYS: thread.  ARGV: '1' pin (no expiry) | '0' unpin (expire in ttl_ms), ttl_ms
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local base = thread_base(KEYS[1])
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], 'pinned', '1')
+  for _, key in ipairs({KEYS[1], base .. ':ns', base .. ':epoch'}) do redis.call('PERSIST', key) end
+  for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
+    for _, name in ipairs(NS_PARTS) do redis.call('PERSIST', base .. ':' .. tag .. ':' .. name) end
+  end
+else
+  redis.call('HDEL', KEYS[1], 'pinned')
+  expire_thread(KEYS[1], ARGV[2])
+end
+return 1
+"""
+)
