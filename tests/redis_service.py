@@ -72,3 +72,80 @@ def fresh_saver(url: str = URL, **options: Any) -> Any:
             super().close()
 
     return CleaningRedisSaver.from_conn_string(url, key_prefix=new_prefix(), **options)
+
+
+def binaries_or_skip(*names: str) -> None:
+    """Skip (fail under ``TETHER_REQUIRE_SERVICES=1``) when a Redis binary is not installed."""
+    import shutil
+
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        reason = f"{', '.join(missing)} not installed (apt-get install redis-server redis-tools)"
+        if os.environ.get("TETHER_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OwnServer:
+    """A ``redis-server`` of one test, on a loopback port and data dir of its own, so it can be
+    killed and restarted (never the shared server). Appends every write to its AOF with fsync,
+    so a SIGKILL loses nothing it acknowledged."""
+
+    def __init__(self, data_dir: Any, *extra: str, port: int | None = None) -> None:
+        self.dir = data_dir
+        self.port = port or free_port()
+        self.extra = list(extra)
+        self.proc: Any = None
+
+    def start(self, limit: float = 10.0) -> None:
+        import subprocess
+        import time
+
+        import redis
+
+        binaries_or_skip("redis-server")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "always"]
+        args += ["--save", "", *self.extra]
+        with (self.dir / "server.log").open("a") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        password = self._password()
+        deadline = time.monotonic() + limit
+        while True:
+            client = redis.Redis(port=self.port, password=password, socket_connect_timeout=1)
+            try:
+                if client.ping():
+                    return
+            except redis.exceptions.BusyLoadingError:
+                pass
+            except redis.exceptions.ConnectionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise
+            finally:
+                client.close()
+            time.sleep(0.02)
+
+    def _password(self) -> str | None:
+        if "--requirepass" in self.extra:
+            return self.extra[self.extra.index("--requirepass") + 1]
+        return None
+
+    def kill(self) -> None:
+        """SIGKILL the server (the process this object started) and wait for it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def url(self, db: int = 0) -> str:
+        password = self._password()
+        auth = f":{password}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"

@@ -81,6 +81,8 @@ class RedisSaver(SyncBackedAsyncMixin):
             raise ConfigurationError(
                 "RedisSaver needs a client or a URL: RedisSaver.from_conn_string('redis://...')"
             )
+        self.prefix = check_prefix(key_prefix)
+        self.ttl_ms, self.refresh_on_read = _ttl_options(ttl)
         self._owns_client = client is None
         if client is None:
             assert url is not None
@@ -89,8 +91,6 @@ class RedisSaver(SyncBackedAsyncMixin):
             self.is_cluster = type(client).__name__ == "RedisCluster"
         self.client = client
         self.url = connection.mask(url) if url else connection.describe(client)
-        self.prefix = check_prefix(key_prefix)
-        self.ttl_ms, self.refresh_on_read = _ttl_options(ttl)
         self.lease_ttl = float(lease_ttl)
         self._cache = deltas.WriteCache()
         self._scripts = {
@@ -485,13 +485,13 @@ def _ttl_options(ttl: dict[str, Any] | None) -> tuple[int, bool]:
         )
     minutes = ttl.get("default_ttl")
     refresh = ttl.get("refresh_on_read", False)
+    if not isinstance(refresh, bool):
+        raise ConfigurationError(f"ttl['refresh_on_read'] must be True or False, got {refresh!r}")
     if minutes is None:
-        return 0, bool(refresh)
+        return 0, refresh
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
         raise ConfigurationError(
             f"ttl['default_ttl'] must be a number of minutes > 0 (or None: no expiry), "
             f"got {minutes!r}"
         )
-    if not isinstance(refresh, bool):
-        raise ConfigurationError(f"ttl['refresh_on_read'] must be True or False, got {refresh!r}")
     return max(1, int(minutes * 60_000)), refresh
