@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 import redis_service
 
 from ._spawn import Children, base_args, graph_on, oldest_first, thread_config, wait_for_marker

@@ -11,8 +11,8 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 import redis
-import redis_service
 
+import redis_service
 from tether.checkpoint.redis import RedisSaver
 from tether.errors import BackendUnavailable
 from tether.graph import END, START, StateGraph

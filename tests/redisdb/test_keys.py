@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis_service
 from redis.crc import key_slot
 
+import redis_service
 from tether.checkpoint.redis.keys import ThreadKeys, escape
 from tether.errors import BackendUnavailable, ConfigurationError
 
@@ -70,9 +70,11 @@ def test_unreachable_server_names_the_url_with_the_password_masked() -> None:
     from tether.checkpoint.redis import RedisSaver
 
     url = "redis://user:s3cret@127.0.0.1:1/0"
-    with RedisSaver.from_conn_string(url, socket_connect_timeout=1) as saver:
-        with pytest.raises(BackendUnavailable) as caught:
-            saver.get_tuple({"configurable": {"thread_id": "t"}})
+    with (
+        RedisSaver.from_conn_string(url, socket_connect_timeout=1) as saver,
+        pytest.raises(BackendUnavailable) as caught,
+    ):
+        saver.get_tuple({"configurable": {"thread_id": "t"}})
     message = str(caught.value)
     assert "redis://user:***@127.0.0.1:1/0" in message
     assert "s3cret" not in message

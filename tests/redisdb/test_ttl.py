@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis_service
 
+import redis_service
 from tether.errors import ConfigurationError
 
 from .helpers import put_step, thread_keys, ttls
