@@ -28,7 +28,8 @@ def require(url: str = URL) -> None:
     if url not in _reachable:
         import redis
 
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        plain = url.replace("+cluster://", "://", 1)
+        client = redis.Redis.from_url(plain, socket_connect_timeout=2)
         try:
             client.ping()
             _reachable[url] = None
@@ -87,11 +88,21 @@ def binaries_or_skip(*names: str) -> None:
 
 
 def free_port() -> int:
+    """A loopback port that is free, and so is the port 10000 above it (a cluster node's bus;
+    hence ports below 30000)."""
+    import random
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        port = random.randint(21000, 29999)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free loopback port pair found for a test redis-server")
 
 
 class OwnServer:
@@ -149,3 +160,80 @@ class OwnServer:
         password = self._password()
         auth = f":{password}@" if password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+
+
+class Cluster:
+    """A real Redis Cluster of three masters on loopback ports, started once per session on
+    first use (``redis-server --cluster-enabled yes`` + ``redis-cli --cluster create``) and
+    stopped by ``stop_cluster`` (tests/conftest.py, at session end)."""
+
+    def __init__(self) -> None:
+        import tempfile
+        from pathlib import Path
+
+        self.root = Path(tempfile.mkdtemp(prefix="tether-redis-cluster-"))
+        self.servers = [
+            OwnServer(self.root / f"node{i}", "--cluster-enabled", "yes", "--appendonly", "no")
+            for i in range(3)
+        ]
+
+    def start(self) -> None:
+        import subprocess
+
+        binaries_or_skip("redis-server", "redis-cli")
+        for server in self.servers:
+            server.start()
+        nodes = [f"127.0.0.1:{s.port}" for s in self.servers]
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0"],
+            input="yes\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        self._wait_ok()
+
+    def _wait_ok(self, limit: float = 30.0) -> None:
+        import time
+
+        import redis
+
+        deadline = time.monotonic() + limit
+        for server in self.servers:
+            client = redis.Redis(port=server.port)
+            try:
+                while client.cluster("info").get("cluster_state") != "ok":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the test Redis Cluster never reached state ok")
+                    time.sleep(0.05)
+            finally:
+                client.close()
+
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.servers[0].port}"
+
+    def stop(self) -> None:
+        import shutil
+
+        for server in self.servers:
+            server.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_cluster: list[Cluster] = []
+
+
+def cluster_saver(**options: Any) -> Any:
+    """A saver on the session's Redis Cluster (started on first use), fresh key prefix."""
+    if not _cluster:
+        binaries_or_skip("redis-server", "redis-cli")
+        made = Cluster()
+        _cluster.append(made)
+        made.start()
+    return fresh_saver(_cluster[0].url(), **options)
+
+
+def stop_cluster() -> None:
+    while _cluster:
+        _cluster.pop().stop()

@@ -35,6 +35,7 @@ SAVER_FACTORIES: dict[str, SaverFactory] = {
     ),
     "sqlite-memory": lambda request: SqliteSaver.from_conn_string(":memory:"),
     "redis": lambda request: redis_service.fresh_saver(),
+    "redis-cluster": lambda request: redis_service.cluster_saver(),
 }
 
 

@@ -37,10 +37,10 @@ def _sqlite_memory(tmp_path: Path) -> Any:
     return SqliteSaver(path=":memory:")
 
 
-def _redis(tmp_path: Path) -> Any:
+def _redis(tmp_path: Path, cluster: bool = False) -> Any:
     import redis_service
 
-    return redis_service.fresh_saver()
+    return redis_service.cluster_saver() if cluster else redis_service.fresh_saver()
 
 
 SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
@@ -48,6 +48,7 @@ SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
     "sqlite-file": _sqlite_file,
     "sqlite-memory": _sqlite_memory,
     "redis": _redis,
+    "redis-cluster": lambda tmp_path: _redis(tmp_path, cluster=True),
 }
 
 
