@@ -9,7 +9,7 @@ chained rows build on exist, runs a list of hash/sorted-set operations, marks th
 updated, and sets the thread's TTL on all of its keys together.
 ``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
 delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
-``DROP``: every key of a thread but its lease. ``PIN``: pin (no TTL) or unpin a thread.
+``DROP``: every key of a thread (but a held lease and its epoch). ``PIN``: pin (no TTL) or unpin a thread.
 """
 
 from __future__ import annotations
@@ -154,11 +154,12 @@ return 1
 DROP = (
     _COMMON
     + r"""
--- KEYS: thread.  Deletes every key of the thread except its lease and fencing epoch.
+-- KEYS: thread.  Deletes every key of the thread; a held lease and its epoch stay.
 local base = thread_base(KEYS[1])
 for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
   for _, name in ipairs(NS_PARTS) do redis.call('DEL', base .. ':' .. tag .. ':' .. name) end
 end
+if redis.call('EXISTS', base .. ':lease') == 0 then redis.call('DEL', base .. ':epoch') end
 return redis.call('DEL', KEYS[1], base .. ':ns')
 """
 )
