@@ -9,7 +9,8 @@ chained rows build on exist, runs a list of hash/sorted-set operations, marks th
 updated, and sets the thread's TTL on all of its keys together.
 ``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
 delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
-``DROP``: every key of a thread (but a held lease and its epoch). ``PIN``: pin (no TTL) or unpin a thread.
+``DROP``: every key of a thread (but a held lease and its epoch). ``PIN``: pin (no TTL) or
+unpin a thread.
 """
 
 from __future__ import annotations
