@@ -12,16 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from tether.checkpoint.base import (
-    CheckpointTuple,
-    RunnableConfig,
-    get_checkpoint_id,
-    get_checkpoint_ns,
-    get_thread_id,
-)
+from tether.checkpoint.base import CheckpointTuple, RunnableConfig, list_scope
 from tether.checkpoint.redis import records
 from tether.checkpoint.redis.keys import NS_PARTS, ThreadKeys, ns_tag, part
-from tether.constants import CHECKPOINT_NS, CONF, THREAD_ID
+from tether.constants import THREAD_ID
 from tether.errors import ConfigurationError, CorruptDataError, SerializationError, StorageError
 
 if TYPE_CHECKING:
@@ -45,18 +39,7 @@ def select(
     saver: RedisSaver, config: RunnableConfig | None, before: RunnableConfig | None
 ) -> Selected:
     """The ids ``list`` may yield, newest first (values are loaded later, page by page)."""
-    thread_id = get_thread_id(config) if config else None
-    configurable = (config or {}).get(CONF) or {}
-    ns = get_checkpoint_ns(config) if config and CHECKPOINT_NS in configurable else None
-    exact = get_checkpoint_id(config)
-    before_id = None
-    if before is not None:
-        before_id = get_checkpoint_id(before)
-        if before_id is None:
-            raise ConfigurationError(
-                "list(before=...) needs before['configurable']['checkpoint_id']: "
-                "pass the config of the checkpoint to list older ones than"
-            )
+    thread_id, ns, exact, before_id = list_scope(config, before)
     selected: Selected = []
     with saver._mapped("list checkpoints"):
         for tid in [thread_id] if thread_id is not None else _catalog(saver):
