@@ -98,3 +98,13 @@ def test_saver_from_a_client_is_not_closed_by_it() -> None:
     finally:
         redis_service.delete_prefix(client, prefix)
         client.close()
+
+
+def test_a_tls_url_opens_a_tls_client_and_masks_its_password() -> None:
+    import redis
+
+    from tether.checkpoint.redis import RedisSaver
+
+    with RedisSaver.from_conn_string("rediss://:pw@127.0.0.1:1/3") as saver:
+        assert saver.url == "rediss://:***@127.0.0.1:1/3"
+        assert saver.client.connection_pool.connection_class is redis.SSLConnection

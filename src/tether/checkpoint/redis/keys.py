@@ -49,6 +49,15 @@ def field(*parts: str) -> str:
     return "\x00".join(part(p) for p in parts)
 
 
+def netstrings(items: Iterable[str | bytes]) -> bytes:
+    """Items as one byte string of ``<length>:<bytes>`` (one script argument, not many)."""
+    out = []
+    for item in items:
+        data = item.encode() if isinstance(item, str) else item
+        out.append(b"%d:%s" % (len(data), data))
+    return b"".join(out)
+
+
 def check_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
         raise ConfigurationError(

@@ -11,6 +11,7 @@ checkpoint, blobs, head move and task writes land together, on Redis Cluster too
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,7 @@ from tether.checkpoint.base import (
 )
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.redis import connection, maintenance, records, scripts
-from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, ns_tag
+from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, netstrings, ns_tag
 from tether.errors import ConfigurationError, MissingConfigKey, StorageError
 
 Op = tuple[str, str, str, bytes | str]
@@ -286,10 +287,8 @@ class RedisSaver(SyncBackedAsyncMixin):
             "1" if touch else "0",
             thread_id,
             len(bases),
-            *bases,
+            netstrings(itertools.chain(bases, itertools.chain.from_iterable(ops))),
         ]
-        for op in ops:
-            args.extend(op)
         names = [keys.thread, keys.lease, keys.epoch, keys.spaces, *keys.ns(ns)]
         if touch and not self.is_cluster:
             names.append(keys.catalog)

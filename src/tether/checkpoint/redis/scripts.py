@@ -32,6 +32,16 @@ local function expire_thread(thread_key, ttl)
 end
 local ESC = {['\0'] = '\1\2', ['\1'] = '\1\1', ['\n'] = '\1\3'}
 local function esc(s) return (string.gsub(s, '[%z\1\n]', ESC)) end
+local function items(s)
+  local out, pos, last = {}, 1, #s
+  while pos <= last do
+    local colon = string.find(s, ':', pos, true)
+    local n = tonumber(string.sub(s, pos, colon - 1))
+    out[#out + 1] = string.sub(s, colon + 1, colon + n)
+    pos = colon + n + 1
+  end
+  return out
+end
 """
 
 APPLY = (
@@ -39,7 +49,7 @@ APPLY = (
     + r"""
 -- KEYS: thread, lease, epoch, spaces, <8 namespace keys>, [catalog]
 -- ARGV: check_lease, owner, epoch, lease_ms, ttl_ms, now, ns_tag, ns, touch, thread_id,
---       n_bases, bases..., then ops (op, arg, field, value)...
+--       n_bases, items: the bases then the ops (op, arg, field, value), as netstrings
 if ARGV[1] == '1' then
   local holder = redis.call('GET', KEYS[2])
   local epoch = redis.call('GET', KEYS[3]) or '0'
@@ -53,14 +63,15 @@ if ARGV[1] == '1' then
     return {'busy', redis.call('PTTL', KEYS[2])}
   end
 end
+local A = items(ARGV[12])
 local n_bases = tonumber(ARGV[11])
 local missing = {}
-for i = 12, 11 + n_bases do
-  if redis.call('HEXISTS', KEYS[9], ARGV[i]) == 0 then missing[#missing + 1] = ARGV[i] end
+for i = 1, n_bases do
+  if redis.call('HEXISTS', KEYS[9], A[i]) == 0 then missing[#missing + 1] = A[i] end
 end
 if #missing > 0 then return {'missing', missing} end
-for i = 12 + n_bases, #ARGV, 4 do
-  local op, arg, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+for i = n_bases + 1, #A, 4 do
+  local op, arg, field, value = A[i], A[i + 1], A[i + 2], A[i + 3]
   if op == 'H' then redis.call('HSET', KEYS[tonumber(arg)], field, value)
   elseif op == 'N' then redis.call('HSETNX', KEYS[tonumber(arg)], field, value)
   elseif op == 'Z' then redis.call('ZADD', KEYS[tonumber(arg)], 0, field)
