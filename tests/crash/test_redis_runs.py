@@ -92,11 +92,12 @@ def test_writer_that_lost_its_lease_is_refused(children: Children, files: Files,
     assert not any("work:A" in (s.values.get("log") or []) for s in chain)
 
 
+@pytest.mark.parametrize("driver", ["sync", "async"])
 def test_sigkill_inside_a_node_then_resume_in_a_fresh_process(
-    children: Children, files: Files, url: str
+    children: Children, files: Files, url: str, driver: str
 ) -> None:
     args = ["crash_run.py", "--scenario", "chain", *base_args(url, "chain", files)]
-    args += ["--lease-ttl", "2"]
+    args += ["--lease-ttl", "2", *(["--use-async"] if driver == "async" else [])]
 
     first = children.run("first", *args)
     assert first.returncode == -signal.SIGKILL, first.describe()

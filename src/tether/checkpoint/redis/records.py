@@ -24,6 +24,8 @@ from tether.checkpoint.redis.keys import field
 from tether.errors import CorruptDataError, SerializationError
 
 Typed = tuple[str, bytes]
+Known = dict[str, tuple[str, str, bytes]]
+"""Per channel: (version, tag, bytes) of a serialized value a saver holds already."""
 Rows = dict[tuple[str, str], deltas.BlobRow]
 
 _UNESCAPES = {"\x01": "\x01", "\x02": "\x00", "\x03": "\n"}
@@ -82,10 +84,13 @@ def blob_rows(flat: Sequence[bytes], where: str) -> Rows:
 class Loaded:
     """One checkpoint as read by the ``READ`` script, decoded into a ``CheckpointTuple``."""
 
-    def __init__(self, serde: SerializerProtocol, where: str) -> None:
+    def __init__(self, serde: SerializerProtocol, where: str, known: Known | None = None) -> None:
         self.serde = serde
         self.where = where
+        self.known = known or {}
         self.chains: dict[str, deltas.Chain] = {}
+        self.values: Known = {}
+        """The serialized values read (or known), by channel: what to remember of a head."""
 
     def build(self, thread_id: str, ns: str, found: Sequence[Any]) -> CheckpointTuple:
         raw_id, raw_body, raw_meta, flat_rows, raw_writes = found
@@ -97,18 +102,12 @@ class Loaded:
         metadata = decode(self.serde, (meta_tag, meta_data), where)
         rows = blob_rows(flat_rows, where)
         values: dict[str, Any] = {}
-        for channel, version in checkpoint["channel_versions"].items():
-            chain = deltas.walk(rows, channel, str(version))
-            if not chain:
-                continue
-            at = f"{where}, channel {channel!r}"
-            try:
-                typed = chain.value()
-            except ValueError as exc:
-                raise CorruptDataError(f"{at}: {exc}") from exc
-            self.chains[channel] = chain
+        for channel, raw_version in checkpoint["channel_versions"].items():
+            version = str(raw_version)
+            typed = self._typed(rows, channel, version, f"{where}, channel {channel!r}")
             if typed is not None:
-                values[channel] = decode(self.serde, typed, at)
+                self.values[channel] = (version, *typed)
+                values[channel] = decode(self.serde, typed, f"{where}, channel {channel!r}")
         checkpoint["channel_values"] = values
         return CheckpointTuple(
             config=checkpoint_config(thread_id, ns, checkpoint_id),
@@ -117,6 +116,20 @@ class Loaded:
             parent_config=checkpoint_config(thread_id, ns, parent_id) if parent_id else None,
             pending_writes=self._writes(raw_writes, where),
         )
+
+    def _typed(self, rows: Rows, channel: str, version: str, at: str) -> Typed | None:
+        """A channel's serialized value: known already, or assembled from the rows read."""
+        known = self.known.get(channel)
+        if known is not None and known[0] == version:
+            return known[1], known[2]
+        chain = deltas.walk(rows, channel, version)
+        if not chain:
+            return None
+        self.chains[channel] = chain
+        try:
+            return chain.value()
+        except ValueError as exc:
+            raise CorruptDataError(f"{at}: {exc}") from exc
 
     def _writes(self, raw: Sequence[bytes], where: str) -> list[tuple[str, str, Any]]:
         rows = sorted(

@@ -45,6 +45,7 @@ from tether.checkpoint.base import (
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.redis import connection, maintenance, records, scripts
 from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, netstrings, ns_tag
+from tether.checkpoint.thread_cache import ThreadCache
 from tether.errors import ConfigurationError, MissingConfigKey, StorageError
 
 Op = tuple[str, str, str, bytes | str]
@@ -94,6 +95,7 @@ class RedisSaver(SyncBackedAsyncMixin):
         self.url = connection.mask(url) if url else connection.describe(client)
         self.lease_ttl = float(lease_ttl)
         self._cache = deltas.WriteCache()
+        self._known: ThreadCache[tuple[str, str], records.Known] = ThreadCache(1024)
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
             for name in ("APPLY", "READ", "LEASE", "RELEASE", "DROP", "PIN")
@@ -210,7 +212,26 @@ class RedisSaver(SyncBackedAsyncMixin):
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
         self._commit(thread_id, ns, config, planned, ops, f"store checkpoint {checkpoint_id!r}")
         self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
+        self._remember_values(thread_id, ns, checkpoint, planned)
         return checkpoint_config(thread_id, ns, checkpoint_id)
+
+    def _remember_values(
+        self, thread_id: str, ns: str, checkpoint: Checkpoint, planned: Planned
+    ) -> None:
+        """Remember the serialized values of the checkpoint just stored, so reading it back
+        skips their rows."""
+        before = self._known.get((thread_id, ns)) or {}
+        changed = {c: (v, w) for c, v, _, w in planned}
+        known: records.Known = {}
+        for channel, raw_version in checkpoint["channel_versions"].items():
+            version = str(raw_version)
+            if channel in changed:
+                written = changed[channel][1]
+                if written is not None and changed[channel][0] == version:
+                    known[channel] = (version, written.tag, written.data)
+            elif channel in before and before[channel][0] == version:
+                known[channel] = before[channel]
+        self._known.put_many([((thread_id, ns), known)])
 
     def _plan(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
@@ -365,14 +386,20 @@ class RedisSaver(SyncBackedAsyncMixin):
     ) -> tuple[CheckpointTuple, dict[str, deltas.Chain]] | None:
         keys = self._keys(thread_id)
         refresh = self.ttl_ms if self.refresh_on_read else 0
+        known = self._known.get((thread_id, ns)) or {}
+        skip = netstrings(field(c, v) for c, (v, _, _) in known.items())
         with self._mapped(f"read thread {thread_id!r}"):
             found = self._scripts["READ"](
-                keys=[keys.thread, *keys.ns(ns)], args=[checkpoint_id or "", refresh]
+                keys=[keys.thread, *keys.ns(ns)], args=[checkpoint_id or "", refresh, skip]
             )
         if not found:
             return None
-        loader = records.Loaded(self.serde, f"Redis at {self.url}, thread {thread_id!r}")
-        return loader.build(thread_id, ns, found), loader.chains
+        where = f"Redis at {self.url}, thread {thread_id!r}"
+        loader = records.Loaded(self.serde, where, known)
+        item = loader.build(thread_id, ns, found)
+        if checkpoint_id is None:
+            self._known.put_many([((thread_id, ns), loader.values)])
+        return item, loader.chains
 
     def list(
         self,
@@ -393,7 +420,7 @@ class RedisSaver(SyncBackedAsyncMixin):
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, blob and write of the thread (all namespaces)."""
         maintenance.drop(self, str(thread_id))
-        self._cache.forget([str(thread_id)])
+        self._forget([str(thread_id)])
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint, blob and write (all namespaces) to another thread id."""
@@ -403,7 +430,7 @@ class RedisSaver(SyncBackedAsyncMixin):
                 f"copy_thread: source and target are the same thread {source!r}"
             )
         maintenance.copy_thread(self, source, target)
-        self._cache.forget([target])
+        self._forget([target])
 
     def prune(
         self,
@@ -421,13 +448,17 @@ class RedisSaver(SyncBackedAsyncMixin):
                 maintenance.drop(self, thread_id)
             else:
                 maintenance.prune(self, thread_id, keep)
-        self._cache.forget(ids)
+        self._forget(ids)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) written by these runs."""
         runs = set(as_id_list(run_ids))
         if runs:
-            self._cache.forget(maintenance.delete_for_runs(self, runs))
+            self._forget(maintenance.delete_for_runs(self, runs))
+
+    def _forget(self, thread_ids: Sequence[str]) -> None:
+        self._cache.forget(thread_ids)
+        self._known.forget(thread_ids)
 
     # --- TTL --------------------------------------------------------------------------------
 

@@ -99,7 +99,8 @@ return {'ok'}
 READ = (
     _COMMON
     + r"""
--- KEYS: thread, <8 namespace keys>.  ARGV: checkpoint id ('' = the head), refresh ttl_ms
+-- KEYS: thread, <8 namespace keys>.  ARGV: checkpoint id ('' = the head), refresh ttl_ms,
+-- the value fields the caller holds already (netstrings: their rows are not returned)
 local cid = ARGV[1]
 if cid == '' then
   local top = redis.call('ZREVRANGEBYLEX', KEYS[2], '+', '-', 'LIMIT', 0, 1)
@@ -111,6 +112,7 @@ if not body then return false end
 local meta = redis.call('HGET', KEYS[4], cid)
 local need = redis.call('HGET', KEYS[5], cid) or ''
 local rows, seen = {}, {}
+for _, field in ipairs(items(ARGV[3] or '')) do seen[field] = true end
 for field in string.gmatch(need, '[^\n]+') do
   local at, hops = field, 0
   while at and not seen[at] and hops < 1030 do
