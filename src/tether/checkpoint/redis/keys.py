@@ -41,7 +41,9 @@ def escape(text: str) -> str:
 
 def part(text: str) -> str:
     """A field part with NUL, ``\\x01`` and newline escaped (see the module docstring)."""
-    return text.translate(_PART_ESCAPES)
+    if "\x00" in text or "\x01" in text or "\n" in text:
+        return text.translate(_PART_ESCAPES)
+    return text
 
 
 def field(*parts: str) -> str:

@@ -210,7 +210,9 @@ class RedisSaver(SyncBackedAsyncMixin):
             ("Z", "5", checkpoint_id, ""),
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
-        self._commit(thread_id, ns, config, planned, ops, f"store checkpoint {checkpoint_id!r}")
+        self._commit(
+            thread_id, ns, config, checkpoint, planned, ops, f"store checkpoint {checkpoint_id!r}"
+        )
         self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
         self._remember_values(thread_id, ns, checkpoint, planned)
         return checkpoint_config(thread_id, ns, checkpoint_id)
@@ -237,35 +239,50 @@ class RedisSaver(SyncBackedAsyncMixin):
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
     ) -> Planned:
         """A row per changed channel: full, delta or reference (what was stored last), or empty."""
+        return [
+            self._plan_one(checkpoint, channel, str(version), (thread_id, ns, channel))
+            for channel, version in new_versions.items()
+        ]
+
+    def _plan_one(
+        self, checkpoint: Checkpoint, channel: str, version: str, key: deltas.Key | None
+    ) -> tuple[str, str, deltas.BlobRow, deltas.Written | None]:
+        """How to store one channel's value: planned on what was stored last (``key``), or in
+        full (``key`` None)."""
         values = checkpoint["channel_values"]
-        planned: Planned = []
-        for channel, raw_version in new_versions.items():
-            version = str(raw_version)
-            if channel not in values:
-                planned.append((channel, version, deltas.EMPTY_ROW, None))
-                continue
-            tag, data = dump_channel_value(self.serde, channel, values[channel])
-            row, written = self._cache.plan((thread_id, ns, channel), version, tag, data)
-            planned.append((channel, version, row, written))
-        return planned
+        if channel not in values:
+            return channel, version, deltas.EMPTY_ROW, None
+        tag, data = dump_channel_value(self.serde, channel, values[channel])
+        if key is None:
+            return channel, version, *deltas.full_row(version, tag, data)
+        return channel, version, *self._cache.plan(key, version, tag, data)
 
     def _commit(
         self,
         thread_id: str,
         ns: str,
         config: RunnableConfig,
+        checkpoint: Checkpoint,
         planned: Planned,
         ops: list[Op],
         action: str,
     ) -> None:
-        """Run ``APPLY`` with the writer's lease check; a row whose base is gone (pruned or
-        deleted by another process) is stored in full instead, and the script runs again."""
+        """Run ``APPLY`` with the writer's lease check. Rows the checkpoint reads but does not
+        write (its unchanged channels, the bases of its deltas and references) must exist; one
+        that is gone (pruned, or deleted by another process) is written in full from the
+        checkpoint's own value, and the script runs again."""
+        stored = {p[0] for p in planned}
+        unchanged = {
+            field(c, str(v)): (c, str(v))
+            for c, v in checkpoint["channel_versions"].items()
+            if c not in stored
+        }
         for _ in range(3):
             blob_ops: list[Op] = [
                 ("B", records.link_of(c, row), field(c, v), records.pack_blob(row))
                 for c, v, row, _ in planned
             ]
-            bases = sorted({op[1] for op in blob_ops if op[1]})
+            bases = sorted({op[1] for op in blob_ops if op[1]} | set(unchanged))
             result = self.apply(thread_id, ns, blob_ops + ops, bases, config=config, action=action)
             if result is None:
                 return
@@ -277,6 +294,9 @@ class RedisSaver(SyncBackedAsyncMixin):
                         version,
                         *deltas.full_row(version, row.type_tag, written.data),
                     )
+            for name in missing & set(unchanged):
+                channel, version = unchanged.pop(name)
+                planned.append(self._plan_one(checkpoint, channel, version, None))
         raise StorageError(f"could not {action} in thread {thread_id!r}: its rows kept vanishing")
 
     def apply(
@@ -296,25 +316,25 @@ class RedisSaver(SyncBackedAsyncMixin):
         keys = self._keys(thread_id)
         token = lease.lease_token(config) if config is not None else None
         now = repr(time.time())
-        args: list[Any] = [
+        header = [
             "1" if config is not None else "0",
             token[0] if token else "",
             str(token[1]) if token else "",
-            int(self.lease_ttl * 1000),
-            self.ttl_ms,
+            str(int(self.lease_ttl * 1000)),
+            str(self.ttl_ms),
             now,
             ns_tag(ns),
             ns,
             "1" if touch else "0",
             thread_id,
-            len(bases),
-            netstrings(itertools.chain(bases, itertools.chain.from_iterable(ops))),
+            str(len(bases)),
         ]
-        names = [keys.thread, keys.lease, keys.epoch, keys.spaces, *keys.ns(ns)]
+        payload = netstrings(itertools.chain(header, bases, itertools.chain.from_iterable(ops)))
+        names = [keys.thread]
         if touch and not self.is_cluster:
             names.append(keys.catalog)
         with self._mapped(f"{action} in thread {thread_id!r}"):
-            result = self._scripts["APPLY"](keys=names, args=args)
+            result = self._scripts["APPLY"](keys=names, args=[payload])
             if touch and self.is_cluster:
                 self.client.zadd(keys.catalog, {thread_id: float(now)})
         status = result[0].decode()
@@ -390,7 +410,7 @@ class RedisSaver(SyncBackedAsyncMixin):
         skip = netstrings(field(c, v) for c, (v, _, _) in known.items())
         with self._mapped(f"read thread {thread_id!r}"):
             found = self._scripts["READ"](
-                keys=[keys.thread, *keys.ns(ns)], args=[checkpoint_id or "", refresh, skip]
+                keys=[keys.thread], args=[checkpoint_id or "", refresh, ns_tag(ns), skip]
             )
         if not found:
             return None

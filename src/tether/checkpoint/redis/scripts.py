@@ -1,8 +1,10 @@
 """The Lua scripts of the Redis backend: each touches the keys of one thread only (one slot).
 
 Every change to a thread is one script run, so Redis applies it whole or not at all and no
-reader sees half of it. Scripts use core commands only (no modules, no KEYS, no SCAN). Keys of
-a thread's other namespaces are derived from its thread key (same hash tag, same slot).
+reader sees half of it. Scripts use core commands only (no modules, no KEYS, no SCAN). They are
+given the thread's key (plus the catalog's on a single server, where it is in reach) and derive
+the thread's other keys from it: all carry its hash tag, so all are in its slot. Variable-length
+arguments travel as one netstring argument (cheaper for the client to send than many).
 
 ``APPLY`` (every write): checks the writer's lease and fencing epoch, checks that the rows
 chained rows build on exist, runs a list of hash/sorted-set operations, marks the thread
@@ -47,51 +49,54 @@ end
 APPLY = (
     _COMMON
     + r"""
--- KEYS: thread, lease, epoch, spaces, <8 namespace keys>, [catalog]
--- ARGV: check_lease, owner, epoch, lease_ms, ttl_ms, now, ns_tag, ns, touch, thread_id,
---       n_bases, items: the bases then the ops (op, arg, field, value), as netstrings
-if ARGV[1] == '1' then
-  local holder = redis.call('GET', KEYS[2])
-  local epoch = redis.call('GET', KEYS[3]) or '0'
-  if ARGV[2] ~= '' then
-    if holder == ARGV[2] and epoch == ARGV[3] then
-      redis.call('PEXPIRE', KEYS[2], ARGV[4])
-    elseif holder or epoch ~= ARGV[3] then
+-- KEYS: thread, [catalog].  ARGV[1], netstrings: check_lease, owner, epoch, lease_ms, ttl_ms,
+-- now, ns_tag, ns, touch, thread_id, n_bases, the bases, then ops (op, arg, field, value).
+-- K: thread, lease, epoch, spaces, then the namespace's keys (all under the thread's tag).
+local A = items(ARGV[1])
+local base = thread_base(KEYS[1])
+local K = {KEYS[1], base .. ':lease', base .. ':epoch', base .. ':ns'}
+for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. A[7] .. ':' .. name end
+if A[1] == '1' then
+  local holder = redis.call('GET', K[2])
+  local epoch = redis.call('GET', K[3]) or '0'
+  if A[2] ~= '' then
+    if holder == A[2] and epoch == A[3] then
+      redis.call('PEXPIRE', K[2], A[4])
+    elseif holder or epoch ~= A[3] then
       return {'lost', epoch}
     end
   elseif holder then
-    return {'busy', redis.call('PTTL', KEYS[2])}
+    return {'busy', redis.call('PTTL', K[2])}
   end
 end
-local A = items(ARGV[12])
-local n_bases = tonumber(ARGV[11])
+local n_bases = tonumber(A[11])
 local missing = {}
-for i = 1, n_bases do
-  if redis.call('HEXISTS', KEYS[9], A[i]) == 0 then missing[#missing + 1] = A[i] end
+for i = 12, 11 + n_bases do
+  if redis.call('HEXISTS', K[9], A[i]) == 0 then missing[#missing + 1] = A[i] end
 end
 if #missing > 0 then return {'missing', missing} end
-for i = n_bases + 1, #A, 4 do
+for i = 12 + n_bases, #A, 4 do
   local op, arg, field, value = A[i], A[i + 1], A[i + 2], A[i + 3]
-  if op == 'H' then redis.call('HSET', KEYS[tonumber(arg)], field, value)
-  elseif op == 'N' then redis.call('HSETNX', KEYS[tonumber(arg)], field, value)
-  elseif op == 'Z' then redis.call('ZADD', KEYS[tonumber(arg)], 0, field)
-  elseif op == 'D' then redis.call('HDEL', KEYS[tonumber(arg)], field)
-  elseif op == 'R' then redis.call('ZREM', KEYS[tonumber(arg)], field)
+  if op == 'H' then redis.call('HSET', K[tonumber(arg)], field, value)
+  elseif op == 'N' then redis.call('HSETNX', K[tonumber(arg)], field, value)
+  elseif op == 'Z' then redis.call('ZADD', K[tonumber(arg)], 0, field)
+  elseif op == 'D' then redis.call('HDEL', K[tonumber(arg)], field)
+  elseif op == 'R' then redis.call('ZREM', K[tonumber(arg)], field)
   elseif op == 'C' then
-    if redis.call(field, KEYS[tonumber(arg)]) ~= tonumber(value) then return {'changed'} end
+    if redis.call(field, K[tonumber(arg)]) ~= tonumber(value) then return {'changed'} end
   elseif op == 'B' then
-    if redis.call('HSETNX', KEYS[9], field, value) == 1 and arg ~= '' then
-      redis.call('HSET', KEYS[10], field, arg)
+    if redis.call('HSETNX', K[9], field, value) == 1 and arg ~= '' then
+      redis.call('HSET', K[10], field, arg)
     end
   end
 end
-if ARGV[9] == '1' then
-  redis.call('HSETNX', KEYS[1], 'created_at', ARGV[6])
-  redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
-  redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
-  if KEYS[13] then redis.call('ZADD', KEYS[13], ARGV[6], ARGV[10]) end
+if A[9] == '1' then
+  redis.call('HSETNX', K[1], 'created_at', A[6])
+  redis.call('HSET', K[1], 'updated_at', A[6])
+  redis.call('HSET', K[4], A[7], A[8])
+  if KEYS[2] then redis.call('ZADD', KEYS[2], A[6], A[10]) end
 end
-expire_thread(KEYS[1], ARGV[5])
+expire_thread(K[1], A[5])
 return {'ok'}
 """
 )
@@ -99,42 +104,46 @@ return {'ok'}
 READ = (
     _COMMON
     + r"""
--- KEYS: thread, <8 namespace keys>.  ARGV: checkpoint id ('' = the head), refresh ttl_ms,
--- the value fields the caller holds already (netstrings: their rows are not returned)
+-- KEYS: thread.  ARGV: checkpoint id ('' = the head), refresh ttl_ms, namespace tag, the
+-- value fields the caller holds already (netstrings: their rows are not returned).
+local base = thread_base(KEYS[1])
+local K = {KEYS[1]}
+for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. ARGV[3] .. ':' .. name end
 local cid = ARGV[1]
 if cid == '' then
-  local top = redis.call('ZREVRANGEBYLEX', KEYS[2], '+', '-', 'LIMIT', 0, 1)
+  local top = redis.call('ZREVRANGEBYLEX', K[2], '+', '-', 'LIMIT', 0, 1)
   if #top == 0 then return false end
   cid = top[1]
 end
-local body = redis.call('HGET', KEYS[3], cid)
+local body = redis.call('HGET', K[3], cid)
 if not body then return false end
-local meta = redis.call('HGET', KEYS[4], cid)
-local need = redis.call('HGET', KEYS[5], cid) or ''
-local rows, seen = {}, {}
-for _, field in ipairs(items(ARGV[3] or '')) do seen[field] = true end
+local meta = redis.call('HGET', K[4], cid)
+local need = redis.call('HGET', K[5], cid) or ''
+local rows, seen, skip = {}, {}, {}
+for _, field in ipairs(items(ARGV[4] or '')) do skip[field] = true end
 for field in string.gmatch(need, '[^\n]+') do
   local at, hops = field, 0
+  if skip[field] then at = nil end
   while at and not seen[at] and hops < 1030 do
     seen[at] = true
-    local row = redis.call('HGET', KEYS[6], at)
+    local row = redis.call('HGET', K[6], at)
     if not row then break end
     rows[#rows + 1] = at
     rows[#rows + 1] = row
-    at = redis.call('HGET', KEYS[7], at)
+    at = redis.call('HGET', K[7], at)
     hops = hops + 1
   end
 end
 local prefix = esc(cid) .. '\0'
-local fields = redis.call('ZRANGEBYLEX', KEYS[9], '[' .. prefix, '(' .. esc(cid) .. '\1')
+local fields = redis.call('ZRANGEBYLEX', K[9], '[' .. prefix, '(' .. esc(cid) .. '\1')
 local writes = {}
 if #fields > 0 then
-  local values = redis.call('HMGET', KEYS[8], unpack(fields))
+  local values = redis.call('HMGET', K[8], unpack(fields))
   for i, field in ipairs(fields) do
     if values[i] then writes[#writes + 1] = values[i] end
   end
 end
-expire_thread(KEYS[1], ARGV[2])
+expire_thread(K[1], ARGV[2])
 return {cid, body, meta or '', rows, writes}
 """
 )
