@@ -50,13 +50,8 @@ def new_prefix() -> str:
 
 def delete_prefix(client: Any, prefix: str) -> None:
     """Delete the keys under ``prefix`` (test cleanup only: SCAN is never on a saver's path)."""
-    for node_keys in _scan(client, prefix + "*"):
-        for key in node_keys:
-            client.delete(key)
-
-
-def _scan(client: Any, pattern: str) -> Any:
-    yield list(client.scan_iter(match=pattern, count=500))
+    for key in list(client.scan_iter(match=prefix + "*", count=500)):
+        client.delete(key)
 
 
 def fresh_saver(url: str = URL, **options: Any) -> Any:

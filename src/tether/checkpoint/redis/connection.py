@@ -68,9 +68,9 @@ def mapped(url: str, action: str) -> Iterator[None]:
         yield
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
         raise BackendUnavailable(
-            f"Redis at {mask(url)} is unreachable while trying to {action}: {exc}. Nothing "
-            f"after the last stored checkpoint was kept; check the server and run again "
-            f"(the thread resumes from its last checkpoint)"
+            f"Redis at {mask(url)} is unreachable while trying to {action}: {exc}. What was "
+            f"stored before stays stored; once the server answers, run again (a thread resumes "
+            f"from its last checkpoint)"
         ) from exc
     except redis.exceptions.RedisError as exc:
         raise StorageError(f"Redis at {mask(url)} refused to {action}: {exc}") from exc

@@ -64,10 +64,14 @@ def _catalog(saver: RedisSaver) -> list[str]:
     """Every thread in the catalog; entries of threads that expired are removed on the way."""
     catalog = ThreadKeys(saver.prefix, "").catalog
     threads = [t.decode() for t in saver.client.zrange(catalog, 0, -1)]
-    gone = [t for t in threads if not saver.client.exists(ThreadKeys(saver.prefix, t).spaces)]
+    pipe = saver.client.pipeline(transaction=False)
+    for thread_id in threads:
+        pipe.exists(ThreadKeys(saver.prefix, thread_id).spaces)
+    there = pipe.execute() if threads else []
+    gone = [t for t, found in zip(threads, there, strict=True) if not found]
     if gone:
         saver.client.zrem(catalog, *gone)
-    return [t for t in threads if t not in set(gone)]
+    return [t for t, found in zip(threads, there, strict=True) if found]
 
 
 def iter_loaded(
