@@ -9,7 +9,9 @@ how to measure its storage size, and when it is available. SQLite is available w
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -143,6 +145,45 @@ def _open_sqlite(api: Api, workdir: Path, *, synchronous: str = "NORMAL") -> Ite
         yield OpenSaver(saver, lambda: sqlite_size(path))
 
 
+REDIS_URL = os.environ.get("TETHER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+"""The bench's Redis: db 11 of the local server; each saver writes under a key prefix of its
+own and deletes its keys when done."""
+
+
+def redis_bytes(client: Any, prefix: str) -> int:
+    """``MEMORY USAGE`` summed over the keys under ``prefix`` (bench only: uses SCAN)."""
+    return sum(
+        int(client.memory_usage(key, samples=0) or 0)
+        for key in client.scan_iter(match=prefix + "*", count=1000)
+    )
+
+
+@contextmanager
+def _open_redis(api: Api, workdir: Path) -> Iterator[OpenSaver]:
+    """tether's RedisSaver on plain Redis; LangGraph's, whose ``setup()`` needs the RediSearch
+    and RedisJSON modules (a plain Redis answers ``unknown command 'FT...'``)."""
+    assert api.RedisSaver is not None
+    if api.library != "tether":
+        with api.RedisSaver.from_conn_string(REDIS_URL) as saver:
+            saver.setup()
+            yield OpenSaver(saver)
+        return
+    prefix = f"tether-bench:{uuid.uuid4().hex[:8]}:"
+    with api.RedisSaver.from_conn_string(REDIS_URL, key_prefix=prefix) as saver:
+        saver.setup()
+        try:
+            yield OpenSaver(saver, lambda: redis_bytes(saver.client, prefix))
+        finally:
+            for key in saver.client.scan_iter(match=prefix + "*", count=1000):
+                saver.client.delete(key)
+
+
+def _redis_unavailable(api: Api) -> str | None:
+    if api.RedisSaver is None:
+        return api.redis_unavailable or f"{api.label} has no RedisSaver"
+    return None
+
+
 def _always(api: Api) -> str | None:
     return None
 
@@ -163,6 +204,7 @@ BACKENDS: dict[str, Backend] = {
         lambda api, workdir: _open_sqlite(api, workdir, synchronous="FULL"),
         _sqlite_unavailable,
     ),
+    "redis": Backend("redis", "Redis memory (MEMORY USAGE)", _open_redis, _redis_unavailable),
 }
 
 

@@ -214,6 +214,7 @@ def _count_history(graph: Any, config: dict[str, Any]) -> int:
 
 def _chat_reads(sides: list[Side], plan: ChatPlan) -> None:
     config = {"configurable": {"thread_id": "w2-chat"}}
+    sides = [side for side in sides if side.graph is not None]  # a side that failed setup
     for _, side in alternating(sides, plan.get_state_reps):
         got = timed(side, "get_state", partial(side.graph.get_state, config))
         if got is not None:

@@ -44,12 +44,15 @@ class Api:
     InMemorySaver: Any
     SqliteSaver: Any | None
     sqlite_unavailable: str | None = None
+    RedisSaver: Any | None = None
+    redis_unavailable: str | None = None
 
 
 _MODULES = {
     "tether": ("tether.graph", "tether.checkpoint.memory", "tether.checkpoint.sqlite"),
     "langgraph": ("langgraph.graph", "langgraph.checkpoint.memory", "langgraph.checkpoint.sqlite"),
 }
+_REDIS_MODULES = {"tether": "tether.checkpoint.redis", "langgraph": "langgraph.checkpoint.redis"}
 
 
 def load_api(library: str, label: str | None = None) -> Api:
@@ -66,6 +69,7 @@ def load_api(library: str, label: str | None = None) -> Api:
         sqlite_saver = importlib.import_module(sqlite_mod).SqliteSaver
     except (ImportError, AttributeError) as exc:
         why_not = f"{sqlite_mod}: {type(exc).__name__}: {exc}"
+    redis_saver, redis_why_not = _optional(_REDIS_MODULES[library], "RedisSaver")
     return Api(
         label=label or library,
         library=library,
@@ -77,7 +81,17 @@ def load_api(library: str, label: str | None = None) -> Api:
         InMemorySaver=memory.InMemorySaver,
         SqliteSaver=sqlite_saver,
         sqlite_unavailable=why_not,
+        RedisSaver=redis_saver,
+        redis_unavailable=redis_why_not,
     )
+
+
+def _optional(module: str, name: str) -> tuple[Any | None, str | None]:
+    """``(module.name, None)``, or ``(None, why)`` when it does not import."""
+    try:
+        return getattr(importlib.import_module(module), name), None
+    except (ImportError, AttributeError) as exc:
+        return None, f"{module}: {type(exc).__name__}: {exc}"
 
 
 # --- W1: linear graph -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from saver_kit import MODES, Driver
 
+import redis_service
 from tether.checkpoint.base import BaseCheckpointSaver
 from tether.checkpoint.memory import InMemorySaver
 from tether.checkpoint.sqlite import SqliteSaver
@@ -33,6 +34,8 @@ SAVER_FACTORIES: dict[str, SaverFactory] = {
         str(request.getfixturevalue("tmp_path") / "checkpoints.db")
     ),
     "sqlite-memory": lambda request: SqliteSaver.from_conn_string(":memory:"),
+    "redis": lambda request: redis_service.fresh_saver(),
+    "redis-cluster": lambda request: redis_service.cluster_saver(),
 }
 
 

@@ -148,7 +148,7 @@ def sql(db: Path, query: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def base_args(db: Path, thread_id: str, files: Files) -> list[str]:
+def base_args(db: Path | str, thread_id: str, files: Files) -> list[str]:
     return ["--db", str(db), "--thread", thread_id, "--workdir", str(files.workdir)]
 
 
@@ -172,8 +172,18 @@ def oldest_first(history: Sequence[Any]) -> list[Any]:
 
 
 @contextmanager
-def graph_on(db: Path, builder: Any) -> Iterator[Any]:
-    """The graph ``builder`` compiled over a fresh SqliteSaver on ``db``, in this process."""
+def graph_on(db: Path | str, builder: Any) -> Iterator[Any]:
+    """The graph ``builder`` compiled over a fresh SqliteSaver on ``db`` (a RedisSaver for a
+    ``redis://`` URL, keys under ``TETHER_TEST_REDIS_PREFIX``), in this process."""
+    if str(db).startswith("redis"):
+        import os
+
+        from tether.checkpoint.redis import RedisSaver
+
+        prefix = os.environ["TETHER_TEST_REDIS_PREFIX"]
+        with RedisSaver.from_conn_string(str(db), key_prefix=prefix) as saver:
+            yield builder.compile(checkpointer=saver)
+        return
     from tether.checkpoint.sqlite import SqliteSaver
 
     with SqliteSaver.from_conn_string(str(db)) as saver:

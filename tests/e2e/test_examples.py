@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import redis_service
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 KEY_LINE: dict[str, str] = {
@@ -36,6 +38,9 @@ NEEDS: dict[str, tuple[str, str | None]] = {
     "redis_backend.py": ("tether.checkpoint.redis", "TETHER_REDIS_URL"),
 }
 
+# The test servers' URLs, given to an example whose env var is unset (and checked first).
+SERVICE_URLS = {"TETHER_REDIS_URL": (redis_service.URL, redis_service.require)}
+
 
 def module_exists(name: str) -> bool:
     try:
@@ -50,7 +55,10 @@ def skip_reason(example: str) -> str | None:
     module, env_var = NEEDS[example]
     if not module_exists(module):
         return f"{module} does not exist yet"
-    if env_var and not os.environ.get(env_var):
+    if env_var in SERVICE_URLS:
+        url, require = SERVICE_URLS[env_var]
+        require(url)  # skips, or fails under TETHER_REQUIRE_SERVICES=1, when unreachable
+    elif env_var and not os.environ.get(env_var):
         if os.environ.get("TETHER_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{example} needs {env_var} (TETHER_REQUIRE_SERVICES=1)")
         return f"set {env_var} to run this example against a server"
@@ -82,10 +90,13 @@ def example_param(name: str) -> object:
 
 
 @pytest.mark.parametrize("example", [example_param(name) for name in sorted(KEY_LINE)])
-def test_example_runs(example: str, tmp_path: Path) -> None:
+def test_example_runs(example: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reason = skip_reason(example)
     if reason:
         pytest.skip(reason)
+    for env_var, (url, _) in SERVICE_URLS.items():
+        if not os.environ.get(env_var):
+            monkeypatch.setenv(env_var, url)
 
     out = run_example(example, tmp_path)
     assert KEY_LINE[example] in out, out

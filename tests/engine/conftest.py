@@ -37,10 +37,18 @@ def _sqlite_memory(tmp_path: Path) -> Any:
     return SqliteSaver(path=":memory:")
 
 
+def _redis(tmp_path: Path, cluster: bool = False) -> Any:
+    import redis_service
+
+    return redis_service.cluster_saver() if cluster else redis_service.fresh_saver()
+
+
 SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
     "memory": lambda tmp_path: InMemorySaver(),
     "sqlite-file": _sqlite_file,
     "sqlite-memory": _sqlite_memory,
+    "redis": _redis,
+    "redis-cluster": lambda tmp_path: _redis(tmp_path, cluster=True),
 }
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "get_checkpoint_ns",
     "get_thread_id",
     "index_writes",
+    "list_scope",
     "prune_keep_count",
 ]
 
@@ -243,6 +244,32 @@ def prune_keep_count(strategy: str, keep_last: int | None) -> int:
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise ConfigurationError(f"prune keep_last must be an int >= 1, got {keep_last!r}")
     return keep_last
+
+
+class ListScope(NamedTuple):
+    """What a ``list()`` call selects; None means "any"."""
+
+    thread_id: str | None
+    ns: str | None
+    checkpoint_id: str | None
+    before_id: str | None
+
+
+def list_scope(config: Mapping[str, Any] | None, before: Mapping[str, Any] | None) -> ListScope:
+    """The thread, namespace (only if the config names one), checkpoint id and ``before``
+    cursor of a ``list()`` call; ``before`` without a checkpoint id: ``ConfigurationError``."""
+    thread_id = get_thread_id(config) if config else None
+    configurable = (config or {}).get(CONF) or {}
+    ns = get_checkpoint_ns(config) if config and CHECKPOINT_NS in configurable else None
+    before_id = None
+    if before is not None:
+        before_id = get_checkpoint_id(before)
+        if before_id is None:
+            raise ConfigurationError(
+                "list(before=...) needs before['configurable']['checkpoint_id']: "
+                "pass the config of the checkpoint to list older ones than"
+            )
+    return ListScope(thread_id, ns, get_checkpoint_id(config), before_id)
 
 
 def check_limit(limit: Any) -> int | None:

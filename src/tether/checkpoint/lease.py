@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from tether.constants import CONF
-from tether.errors import ThreadBusy
+from tether.errors import ConflictError, ThreadBusy
 
 LEASE_KEY = "__tether_lease__"
 """Config key (under ``configurable``) carrying the writer's ``(owner, epoch)`` token."""
@@ -51,6 +54,46 @@ def lease_token(config: Mapping[str, Any] | None) -> tuple[str, int] | None:
         return None
     owner, epoch = token
     return str(owner), int(epoch)
+
+
+_HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    """A fresh lease holder id: ``host:pid:random`` (so a dead holder on this host is known)."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False only when the owner is a process of this machine that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def lost_error(thread_id: str, mine: int, current: int) -> ConflictError:
+    """The error a write gets when its run's lease was taken over (the epoch moved)."""
+    return ConflictError(
+        f"this run lost its lease on thread {thread_id!r} (held at epoch {mine}, the thread is "
+        f"now at epoch {current}: another run took over after the lease expired); its write was "
+        f"refused. Raise lease_ttl if nodes run longer than it"
+    )
+
+
+def busy_write_error(thread_id: str) -> ThreadBusy:
+    """The error a write without the lease gets while another run holds it."""
+    return ThreadBusy(
+        f"thread {thread_id!r} is being run by another writer; this write was refused "
+        f"(one writer per thread): wait for the run to finish"
+    )
 
 
 Attempt = Callable[[], "Lease | float | None"]

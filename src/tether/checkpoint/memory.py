@@ -49,9 +49,10 @@ from tether.checkpoint.base import (
     get_checkpoint_ns,
     get_thread_id,
     index_writes,
+    list_scope,
     prune_keep_count,
 )
-from tether.constants import CHECKPOINT_NS, CONF, THREAD_ID
+from tether.constants import THREAD_ID
 from tether.errors import ConfigurationError, MissingConfigKey
 
 __all__ = ["InMemorySaver", "MemorySaver", "ThreadInfo"]
@@ -300,18 +301,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
         self, config: RunnableConfig | None, before: RunnableConfig | None
     ) -> builtins.list[tuple[str, str, str]]:
         """Return (checkpoint_id, thread_id, ns) of the candidates, newest first."""
-        thread_id = get_thread_id(config) if config else None
-        configurable = (config or {}).get(CONF) or {}
-        ns = get_checkpoint_ns(config) if config and CHECKPOINT_NS in configurable else None
-        exact = get_checkpoint_id(config)
-        before_id = None
-        if before is not None:
-            before_id = get_checkpoint_id(before)
-            if before_id is None:
-                raise ConfigurationError(
-                    "list(before=...) needs before['configurable']['checkpoint_id']: "
-                    "pass the config of the checkpoint to list older ones than"
-                )
+        thread_id, ns, exact, before_id = list_scope(config, before)
         keys: builtins.list[tuple[str, str, str]] = []
         with self._lock:
             if thread_id is None:

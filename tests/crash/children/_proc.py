@@ -73,10 +73,18 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 @contextmanager
 def open_saver(args: argparse.Namespace, cls: type[SqliteSaver] = SqliteSaver) -> Iterator[Any]:
-    """``cls.from_conn_string(db)``, with ``lease_ttl`` only when the test asked for one."""
+    """``cls.from_conn_string(db)`` (a ``RedisSaver`` for a ``redis://`` URL), with
+    ``lease_ttl`` only when the test asked for one."""
     kwargs: dict[str, Any] = {}
     if args.lease_ttl is not None:
         kwargs["lease_ttl"] = args.lease_ttl
+    if args.db.startswith("redis"):  # the test put the key prefix in the environment
+        from tether.checkpoint.redis import RedisSaver
+
+        prefix = os.environ["TETHER_TEST_REDIS_PREFIX"]
+        with RedisSaver.from_conn_string(args.db, key_prefix=prefix, **kwargs) as saver:
+            yield saver
+        return
     with cls.from_conn_string(args.db, **kwargs) as saver:
         yield saver
 

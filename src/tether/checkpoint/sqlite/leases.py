@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import time
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tether.checkpoint.lease import Lease, lease_token
-from tether.errors import ConflictError, ThreadBusy
+from tether.checkpoint.lease import Lease, lease_token, new_owner
+from tether.checkpoint.lease import lost_error as _lost
+from tether.checkpoint.lease import owner_alive as _alive
+from tether.errors import ThreadBusy
 
 if TYPE_CHECKING:
     from tether.checkpoint.sqlite.connection import Connections
-
-_HOST = socket.gethostname()
-
-
-def _alive(owner: str) -> bool:
-    """False only when the owner is a process of this machine that no longer exists."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != _HOST or not pid_text.isdigit():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float | None:
@@ -40,7 +22,7 @@ def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float
     A lease held by a process of this machine that no longer exists (killed, crashed) is taken
     over at once instead of waiting for it to expire.
     """
-    owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+    owner = new_owner()
     with conns.write(f"take the lease on thread {thread_id!r}") as conn:
         epoch, holder_expires = _try_take(conn, thread_id, owner, ttl)
     return holder_expires if epoch is None else Lease(thread_id, owner, epoch)
@@ -101,14 +83,6 @@ def check_write(
             f"thread {thread_id!r} is being run by another writer; this write was refused "
             f"(one writer per thread): wait for the run to finish"
         )
-
-
-def _lost(thread_id: str, mine: int, current: int) -> ConflictError:
-    return ConflictError(
-        f"this run lost its lease on thread {thread_id!r} (held at epoch {mine}, the thread is "
-        f"now at epoch {current}: another run took over after the lease expired); its write was "
-        f"refused. Raise lease_ttl if nodes run longer than it"
-    )
 
 
 def release(conn: sqlite3.Connection, lease: Lease, status: str | None, stamp: str) -> None:

@@ -1,0 +1,548 @@
+"""``RedisSaver``: checkpoints in plain Redis or Valkey (core commands only), cluster-safe.
+
+The storage model is SQLite's (DESIGN.md section 3, ``tether.checkpoint.deltas``): a checkpoint
+record per step, a blob row per changed channel (full, delta, reference or empty), pending
+writes per task, a head per namespace (the greatest id of a lexically ordered set), and a thread
+catalog (a sorted set by last update). Every key of a thread shares one hash tag
+(``tether.checkpoint.redis.keys``) and every change is one Lua script (``scripts``), so a step's
+checkpoint, blobs, head move and task writes land together, on Redis Cluster too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from typing_extensions import Self
+
+from tether.checkpoint import deltas, lease
+from tether.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PruneStrategy,
+    RunnableConfig,
+    SerializerProtocol,
+    SyncBackedAsyncMixin,
+    WriteCall,
+    as_id_list,
+    check_limit,
+    checkpoint_config,
+    dump_channel_value,
+    dump_value,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+    get_checkpoint_ns,
+    get_thread_id,
+    index_writes,
+    prune_keep_count,
+)
+from tether.checkpoint.lease import Lease
+from tether.checkpoint.redis import connection, maintenance, records, scripts
+from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, netstrings, ns_tag
+from tether.checkpoint.thread_cache import ThreadCache
+from tether.errors import ConfigurationError, MissingConfigKey, StorageError
+from tether.urls import mask_url
+
+Op = tuple[str, str, str, bytes | str]
+"""One operation of the ``APPLY`` script: (op, key index or link, field, value)."""
+Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
+
+_WRITES, _WK = "11", "12"
+
+
+class RedisSaver(SyncBackedAsyncMixin):
+    """Checkpoints in Redis: sync and async methods, one writer per thread, optional TTL.
+
+    ``RedisSaver.from_conn_string("redis://localhost:6379/0")`` (a context manager that closes
+    it, or the saver itself), or ``RedisSaver(client)`` around a ``redis.Redis`` or
+    ``redis.cluster.RedisCluster`` you opened (``decode_responses=False``; you close it).
+    ``ttl={"default_ttl": minutes, "refresh_on_read": bool}`` expires a whole thread that long
+    after its last write (or read); ``key_prefix`` keeps several apps apart on one server.
+    """
+
+    supports_leases = True
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        url: str | None = None,
+        key_prefix: str = "tether:",
+        ttl: dict[str, Any] | None = None,
+        serde: SerializerProtocol | None = None,
+        lease_ttl: float = 30.0,
+        **client_options: Any,
+    ) -> None:
+        super().__init__(serde=serde)
+        if client is None and url is None:
+            raise ConfigurationError(
+                "RedisSaver needs a client or a URL: RedisSaver.from_conn_string('redis://...')"
+            )
+        self.prefix = check_prefix(key_prefix)
+        self.ttl_ms, self.refresh_on_read = _ttl_options(ttl)
+        self._owns_client = client is None
+        if client is None:
+            assert url is not None
+            client, self.is_cluster = connection.open_client(url, **client_options)
+        else:
+            self.is_cluster = type(client).__name__ == "RedisCluster"
+        self.client = client
+        self.url = mask_url(url) if url else connection.describe(client)
+        self.lease_ttl = float(lease_ttl)
+        self._cache = deltas.WriteCache()
+        self._known: ThreadCache[tuple[str, str], records.Known] = ThreadCache(1024)
+        self._scripts = {
+            name: client.register_script(getattr(scripts, name))
+            for name in ("APPLY", "READ", "LEASE", "RELEASE", "DROP", "PIN")
+        }
+        self._executor: ThreadPoolExecutor | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    def from_conn_string(cls, conn_string: str, **options: Any) -> Self:
+        """A saver on the server at ``conn_string`` (``redis://``, ``rediss://``,
+        ``redis+cluster://``); use it with ``with`` (closed on exit) or keep and ``close()`` it.
+
+        Options: ``key_prefix``, ``ttl``, ``serde``, ``lease_ttl`` (seconds, default 30), and
+        any ``redis.Redis.from_url`` keyword (``socket_timeout``, ...).
+        """
+        return cls(url=conn_string, **options)
+
+    def setup(self) -> None:
+        """Check the server answers and load the scripts. Idempotent; nothing else to create."""
+        with self._mapped("set up"):
+            self.client.ping()
+            for script in self._scripts.values():
+                script.sha = self.client.script_load(script.script)
+
+    def close(self) -> None:
+        """Close the client if this saver opened it, and the worker threads of async calls."""
+        if self._owns_client:
+            self.client.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    async def _run_sync(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(4, thread_name_prefix="tether-redis")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def _mapped(self, action: str) -> Any:
+        return connection.mapped(self.url, action)
+
+    def _keys(self, thread_id: str) -> ThreadKeys:
+        return ThreadKeys(self.prefix, thread_id)
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint, the blobs of its changed channels, and move the head: atomically."""
+        return self.put_step([], config, checkpoint, metadata, new_versions)
+
+    def put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store task writes and the checkpoint that follows them in one script run."""
+        thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
+        checkpoint_id = checkpoint.get("id")
+        if not checkpoint_id:
+            raise ConfigurationError(
+                f"cannot store a checkpoint without an 'id' in thread {thread_id!r}: "
+                "build checkpoints with tether.checkpoint.base.empty_checkpoint()"
+            )
+        ops: list[Op] = []
+        for call in writes:
+            if (get_thread_id(call[0]), get_checkpoint_ns(call[0])) == (thread_id, ns):
+                ops += self._write_ops(*call)
+            else:
+                self.put_writes(*call)
+        meta = get_checkpoint_metadata(config, metadata)
+        body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+        ops += [
+            (
+                "H",
+                "6",
+                checkpoint_id,
+                records.pack_body(
+                    dump_value(self.serde, body, "checkpoint"),
+                    get_checkpoint_id(config),
+                    meta.get("run_id"),
+                ),
+            ),
+            ("H", "7", checkpoint_id, records.pack_meta(dump_value(self.serde, meta, "metadata"))),
+            (
+                "H",
+                "8",
+                checkpoint_id,
+                "\n".join(field(c, str(v)) for c, v in checkpoint["channel_versions"].items()),
+            ),
+            ("Z", "5", checkpoint_id, ""),
+        ]
+        planned = self._plan(thread_id, ns, checkpoint, new_versions)
+        self._commit(
+            thread_id, ns, config, checkpoint, planned, ops, f"store checkpoint {checkpoint_id!r}"
+        )
+        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
+        self._remember_values(thread_id, ns, checkpoint, planned)
+        return checkpoint_config(thread_id, ns, checkpoint_id)
+
+    def _remember_values(
+        self, thread_id: str, ns: str, checkpoint: Checkpoint, planned: Planned
+    ) -> None:
+        """Remember the serialized values of the checkpoint just stored, so reading it back
+        skips their rows."""
+        before = self._known.get((thread_id, ns)) or {}
+        changed = {c: (v, w) for c, v, _, w in planned}
+        known: records.Known = {}
+        for channel, raw_version in checkpoint["channel_versions"].items():
+            version = str(raw_version)
+            if channel in changed:
+                written = changed[channel][1]
+                if written is not None and changed[channel][0] == version:
+                    known[channel] = (version, written.tag, written.data)
+            elif channel in before and before[channel][0] == version:
+                known[channel] = before[channel]
+        self._known.put_many([((thread_id, ns), known)])
+
+    def _plan(
+        self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
+    ) -> Planned:
+        """A row per changed channel: full, delta or reference (what was stored last), or empty."""
+        return [
+            self._plan_one(checkpoint, channel, str(version), (thread_id, ns, channel))
+            for channel, version in new_versions.items()
+        ]
+
+    def _plan_one(
+        self, checkpoint: Checkpoint, channel: str, version: str, key: deltas.Key | None
+    ) -> tuple[str, str, deltas.BlobRow, deltas.Written | None]:
+        """How to store one channel's value: planned on what was stored last (``key``), or in
+        full (``key`` None)."""
+        values = checkpoint["channel_values"]
+        if channel not in values:
+            return channel, version, deltas.EMPTY_ROW, None
+        tag, data = dump_channel_value(self.serde, channel, values[channel])
+        if key is None:
+            return channel, version, *deltas.full_row(version, tag, data)
+        return channel, version, *self._cache.plan(key, version, tag, data)
+
+    def _commit(
+        self,
+        thread_id: str,
+        ns: str,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        planned: Planned,
+        ops: list[Op],
+        action: str,
+    ) -> None:
+        """Run ``APPLY`` with the writer's lease check. Rows the checkpoint reads but does not
+        write (its unchanged channels, the bases of its deltas and references) must exist; one
+        that is gone (pruned, or deleted by another process) is written in full from the
+        checkpoint's own value, and the script runs again."""
+        stored = {p[0] for p in planned}
+        unchanged = {
+            field(c, str(v)): (c, str(v))
+            for c, v in checkpoint["channel_versions"].items()
+            if c not in stored
+        }
+        for _ in range(3):
+            blob_ops: list[Op] = [
+                ("B", records.link_of(c, row), field(c, v), records.pack_blob(row))
+                for c, v, row, _ in planned
+            ]
+            bases = sorted({op[1] for op in blob_ops if op[1]} | set(unchanged))
+            result = self.apply(thread_id, ns, blob_ops + ops, bases, config=config, action=action)
+            if result is None:
+                return
+            missing = set(result)
+            for i, (channel, version, row, written) in enumerate(planned):
+                if records.link_of(channel, row) in missing and written is not None:
+                    planned[i] = (
+                        channel,
+                        version,
+                        *deltas.full_row(version, row.type_tag, written.data),
+                    )
+            for name in missing & set(unchanged):
+                channel, version = unchanged.pop(name)
+                planned.append(self._plan_one(checkpoint, channel, version, None))
+        raise StorageError(f"could not {action} in thread {thread_id!r}: its rows kept vanishing")
+
+    def apply(
+        self,
+        thread_id: str,
+        ns: str,
+        ops: Sequence[Op],
+        bases: Sequence[str] = (),
+        *,
+        config: RunnableConfig | None = None,
+        action: str,
+        touch: bool = True,
+    ) -> list[str] | None:
+        """Run the ``APPLY`` script on one namespace of a thread: None, or the base fields that
+        are missing (nothing was changed then). ``config`` set: a write checked against the
+        thread's lease (``ThreadBusy``/``ConflictError``)."""
+        keys = self._keys(thread_id)
+        token = lease.lease_token(config) if config is not None else None
+        now = repr(time.time())
+        header = [
+            "1" if config is not None else "0",
+            token[0] if token else "",
+            str(token[1]) if token else "",
+            str(int(self.lease_ttl * 1000)),
+            str(self.ttl_ms),
+            now,
+            ns_tag(ns),
+            ns,
+            "1" if touch else "0",
+            thread_id,
+            str(len(bases)),
+        ]
+        payload = netstrings(itertools.chain(header, bases, itertools.chain.from_iterable(ops)))
+        names = [keys.thread]
+        if touch and not self.is_cluster:
+            names.append(keys.catalog)
+        with self._mapped(f"{action} in thread {thread_id!r}"):
+            result = self._scripts["APPLY"](keys=names, args=[payload])
+            if touch and self.is_cluster:
+                self.client.zadd(keys.catalog, {thread_id: float(now)})
+        status = result[0].decode()
+        if status == "ok":
+            return None
+        if status == "missing":
+            return [f.decode() for f in result[1]]
+        if status == "busy":
+            raise lease.busy_write_error(thread_id)
+        if status == "changed":
+            return ["changed"]
+        assert token is not None
+        raise lease.lost_error(thread_id, token[1], int(result[1]))
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
+        ops = self._write_ops(config, writes, task_id, task_path)
+        if not ops:
+            return
+        thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
+        self.apply(thread_id, ns, ops, config=config, action=f"store writes of task {task_id!r}")
+
+    def _write_ops(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> list[Op]:
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id is None:
+            raise MissingConfigKey(
+                f"put_writes for task {task_id!r} in thread {get_thread_id(config)!r} needs "
+                "config['configurable']['checkpoint_id']: the checkpoint the task ran from"
+            )
+        indexed, upsert = index_writes(writes)
+        ops: list[Op] = []
+        for idx, channel, value in indexed:
+            typed = dump_channel_value(self.serde, channel, value)
+            name = field(checkpoint_id, task_id, str(idx))
+            row = records.pack_write(channel, typed, task_path, task_id, idx)
+            ops += [("H" if upsert else "N", _WRITES, name, row), ("Z", _WK, name, "")]
+        return ops
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the head of its namespace: one script run."""
+        thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
+        checkpoint_id = get_checkpoint_id(config)
+        loaded = self._read(thread_id, ns, checkpoint_id)
+        if loaded is None:
+            return None
+        item, chains = loaded
+        if checkpoint_id is None:  # the head is what the next write builds on
+            self._cache.remember(
+                ((thread_id, ns, c), chain.written()) for c, chain in chains.items()
+            )
+        return item
+
+    def _read(
+        self, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> tuple[CheckpointTuple, dict[str, deltas.Chain]] | None:
+        keys = self._keys(thread_id)
+        refresh = self.ttl_ms if self.refresh_on_read else 0
+        known = self._known.get((thread_id, ns)) or {}
+        skip = netstrings(field(c, v) for c, (v, _, _) in known.items())
+        with self._mapped(f"read thread {thread_id!r}"):
+            found = self._scripts["READ"](
+                keys=[keys.thread], args=[checkpoint_id or "", refresh, ns_tag(ns), skip]
+            )
+        if not found:
+            return None
+        where = f"Redis at {self.url}, thread {thread_id!r}"
+        loader = records.Loaded(self.serde, where, known)
+        item = loader.build(thread_id, ns, found)
+        if checkpoint_id is None:
+            self._known.put_many([((thread_id, ns), loader.values)])
+        return item, loader.chains
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first, from the ordered id sets; metadata filters read only the
+        small metadata records, values load only for the checkpoints yielded."""
+        limit = check_limit(limit)
+        selected = maintenance.select(self, config, before)
+        return maintenance.iter_loaded(self, selected, filter or {}, limit, skip=not config)
+
+    # --- maintenance ------------------------------------------------------------------------
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, blob and write of the thread (all namespaces)."""
+        maintenance.drop(self, str(thread_id))
+        self._forget([str(thread_id)])
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, blob and write (all namespaces) to another thread id."""
+        source, target = str(source_thread_id), str(target_thread_id)
+        if source == target:
+            raise ConfigurationError(
+                f"copy_thread: source and target are the same thread {source!r}"
+            )
+        maintenance.copy_thread(self, source, target)
+        self._forget([target])
+
+    def prune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy = "keep_latest",
+        keep_last: int | None = None,
+    ) -> None:
+        """Keep the newest ``keep_last`` checkpoints per namespace (or none with "delete"),
+        with their writes and every row their values are read from."""
+        keep = prune_keep_count(strategy, keep_last)
+        ids = as_id_list(thread_ids)
+        for thread_id in ids:
+            if keep == 0:
+                maintenance.drop(self, thread_id)
+            else:
+                maintenance.prune(self, thread_id, keep)
+        self._forget(ids)
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) written by these runs."""
+        runs = set(as_id_list(run_ids))
+        if runs:
+            self._forget(maintenance.delete_for_runs(self, runs))
+
+    def _forget(self, thread_ids: Sequence[str]) -> None:
+        self._cache.forget(thread_ids)
+        self._known.forget(thread_ids)
+
+    # --- TTL --------------------------------------------------------------------------------
+
+    def pin_thread(self, thread_id: str) -> None:
+        """Keep a thread forever: its keys lose their TTL until ``unpin_thread``."""
+        self._pin(str(thread_id), True)
+
+    def unpin_thread(self, thread_id: str) -> None:
+        """Let a pinned thread expire again (``default_ttl`` from now)."""
+        self._pin(str(thread_id), False)
+
+    def _pin(self, thread_id: str, pin: bool) -> None:
+        with self._mapped(f"{'pin' if pin else 'unpin'} thread {thread_id!r}"):
+            self._scripts["PIN"](
+                keys=[self._keys(thread_id).thread], args=["1" if pin else "0", self.ttl_ms]
+            )
+
+    # --- leases -----------------------------------------------------------------------------
+
+    def _try_lease(self, thread_id: str) -> Lease | float | None:
+        keys = self._keys(thread_id)
+        owner = lease.new_owner()
+        holder = ""
+        for _ in range(2):
+            with self._mapped(f"take the lease on thread {thread_id!r}"):
+                got = self._scripts["LEASE"](
+                    keys=[keys.lease, keys.epoch, keys.thread],
+                    args=[owner, int(self.lease_ttl * 1000), holder, self.ttl_ms],
+                )
+            if got[0] == 1:
+                return Lease(thread_id, owner, int(got[1]))
+            holder = got[2].decode()
+            if lease.owner_alive(holder):  # else: its process is gone, take over at once
+                break
+        return time.time() + max(int(got[1]), 0) / 1000
+
+    def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
+        keys = self._keys(lease.thread_id)
+        with self._mapped(f"release the lease on thread {lease.thread_id!r}"):
+            self._scripts["RELEASE"](
+                keys=[keys.lease, keys.epoch, keys.thread],
+                args=[lease.owner, lease.epoch, status or "", repr(time.time())],
+            )
+
+
+def _ttl_options(ttl: dict[str, Any] | None) -> tuple[int, bool]:
+    """``(milliseconds, refresh_on_read)`` from LangGraph's ``ttl`` dict (minutes)."""
+    if ttl is None:
+        return 0, False
+    if not isinstance(ttl, dict) or set(ttl) - {"default_ttl", "refresh_on_read"}:
+        raise ConfigurationError(
+            f"ttl must be a dict with 'default_ttl' (minutes) and 'refresh_on_read' (bool), "
+            f"got {ttl!r}"
+        )
+    minutes = ttl.get("default_ttl")
+    refresh = ttl.get("refresh_on_read", False)
+    if not isinstance(refresh, bool):
+        raise ConfigurationError(f"ttl['refresh_on_read'] must be True or False, got {refresh!r}")
+    if minutes is None:
+        return 0, refresh
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
+        raise ConfigurationError(
+            f"ttl['default_ttl'] must be a number of minutes > 0 (or None: no expiry), "
+            f"got {minutes!r}"
+        )
+    return max(1, int(minutes * 60_000)), refresh

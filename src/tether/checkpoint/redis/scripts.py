@@ -1,0 +1,208 @@
+"""The Lua scripts of the Redis backend: each touches the keys of one thread only (one slot).
+
+Every change to a thread is one script run, so Redis applies it whole or not at all and no
+reader sees half of it. Scripts use core commands only (no modules, no KEYS, no SCAN). They are
+given the thread's key (plus the catalog's on a single server, where it is in reach) and derive
+the thread's other keys from it: all carry its hash tag, so all are in its slot. Variable-length
+arguments travel as one netstring argument (cheaper for the client to send than many).
+
+``APPLY`` (every write): checks the writer's lease and fencing epoch, checks that the rows
+chained rows build on exist, runs a list of hash/sorted-set operations, marks the thread
+updated, and sets the thread's TTL on all of its keys together.
+``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
+delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
+``DROP``: every key of a thread (but a held lease and its epoch). ``PIN``: pin (no TTL) or
+unpin a thread.
+"""
+
+from __future__ import annotations
+
+_COMMON = r"""
+local NS_PARTS = {'ids', 'cp', 'meta', 'need', 'blobs', 'links', 'writes', 'wk'}
+local function thread_base(thread_key) return string.sub(thread_key, 1, -3) end
+local function expire_thread(thread_key, ttl)
+  if tonumber(ttl) <= 0 or redis.call('HGET', thread_key, 'pinned') then return end
+  local base = thread_base(thread_key)
+  for _, key in ipairs({thread_key, base .. ':ns', base .. ':epoch'}) do
+    redis.call('PEXPIRE', key, ttl)
+  end
+  for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
+    for _, name in ipairs(NS_PARTS) do
+      redis.call('PEXPIRE', base .. ':' .. tag .. ':' .. name, ttl)
+    end
+  end
+end
+local ESC = {['\0'] = '\1\2', ['\1'] = '\1\1', ['\n'] = '\1\3'}
+local function esc(s) return (string.gsub(s, '[%z\1\n]', ESC)) end
+local function items(s)
+  local out, pos, last = {}, 1, #s
+  while pos <= last do
+    local colon = string.find(s, ':', pos, true)
+    local n = tonumber(string.sub(s, pos, colon - 1))
+    out[#out + 1] = string.sub(s, colon + 1, colon + n)
+    pos = colon + n + 1
+  end
+  return out
+end
+"""
+
+APPLY = (
+    _COMMON
+    + r"""
+-- KEYS: thread, [catalog].  ARGV[1], netstrings: check_lease, owner, epoch, lease_ms, ttl_ms,
+-- now, ns_tag, ns, touch, thread_id, n_bases, the bases, then ops (op, arg, field, value).
+-- K: thread, lease, epoch, spaces, then the namespace's keys (all under the thread's tag).
+local A = items(ARGV[1])
+local base = thread_base(KEYS[1])
+local K = {KEYS[1], base .. ':lease', base .. ':epoch', base .. ':ns'}
+for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. A[7] .. ':' .. name end
+if A[1] == '1' then
+  local holder = redis.call('GET', K[2])
+  local epoch = redis.call('GET', K[3]) or '0'
+  if A[2] ~= '' then
+    if holder == A[2] and epoch == A[3] then
+      redis.call('PEXPIRE', K[2], A[4])
+    elseif holder or epoch ~= A[3] then
+      return {'lost', epoch}
+    end
+  elseif holder then
+    return {'busy', redis.call('PTTL', K[2])}
+  end
+end
+local n_bases = tonumber(A[11])
+local missing = {}
+for i = 12, 11 + n_bases do
+  if redis.call('HEXISTS', K[9], A[i]) == 0 then missing[#missing + 1] = A[i] end
+end
+if #missing > 0 then return {'missing', missing} end
+for i = 12 + n_bases, #A, 4 do
+  local op, arg, field, value = A[i], A[i + 1], A[i + 2], A[i + 3]
+  if op == 'H' then redis.call('HSET', K[tonumber(arg)], field, value)
+  elseif op == 'N' then redis.call('HSETNX', K[tonumber(arg)], field, value)
+  elseif op == 'Z' then redis.call('ZADD', K[tonumber(arg)], 0, field)
+  elseif op == 'D' then redis.call('HDEL', K[tonumber(arg)], field)
+  elseif op == 'R' then redis.call('ZREM', K[tonumber(arg)], field)
+  elseif op == 'C' then
+    if redis.call(field, K[tonumber(arg)]) ~= tonumber(value) then return {'changed'} end
+  elseif op == 'B' then
+    if redis.call('HSETNX', K[9], field, value) == 1 and arg ~= '' then
+      redis.call('HSET', K[10], field, arg)
+    end
+  end
+end
+if A[9] == '1' then
+  redis.call('HSETNX', K[1], 'created_at', A[6])
+  redis.call('HSET', K[1], 'updated_at', A[6])
+  redis.call('HSET', K[4], A[7], A[8])
+  if KEYS[2] then redis.call('ZADD', KEYS[2], A[6], A[10]) end
+end
+expire_thread(K[1], A[5])
+return {'ok'}
+"""
+)
+
+READ = (
+    _COMMON
+    + r"""
+-- KEYS: thread.  ARGV: checkpoint id ('' = the head), refresh ttl_ms, namespace tag, the
+-- value fields the caller holds already (netstrings: their rows are not returned).
+local base = thread_base(KEYS[1])
+local K = {KEYS[1]}
+for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. ARGV[3] .. ':' .. name end
+local cid = ARGV[1]
+if cid == '' then
+  local top = redis.call('ZREVRANGEBYLEX', K[2], '+', '-', 'LIMIT', 0, 1)
+  if #top == 0 then return false end
+  cid = top[1]
+end
+local body = redis.call('HGET', K[3], cid)
+if not body then return false end
+local meta = redis.call('HGET', K[4], cid)
+local need = redis.call('HGET', K[5], cid) or ''
+local rows, seen, skip = {}, {}, {}
+for _, field in ipairs(items(ARGV[4] or '')) do skip[field] = true end
+for field in string.gmatch(need, '[^\n]+') do
+  local at, hops = field, 0
+  if skip[field] then at = nil end
+  while at and not seen[at] and hops < 1030 do
+    seen[at] = true
+    local row = redis.call('HGET', K[6], at)
+    if not row then break end
+    rows[#rows + 1] = at
+    rows[#rows + 1] = row
+    at = redis.call('HGET', K[7], at)
+    hops = hops + 1
+  end
+end
+local prefix = esc(cid) .. '\0'
+local fields = redis.call('ZRANGEBYLEX', K[9], '[' .. prefix, '(' .. esc(cid) .. '\1')
+local writes = {}
+if #fields > 0 then
+  local values = redis.call('HMGET', K[8], unpack(fields))
+  for i, field in ipairs(fields) do
+    if values[i] then writes[#writes + 1] = values[i] end
+  end
+end
+expire_thread(K[1], ARGV[2])
+return {cid, body, meta or '', rows, writes}
+"""
+)
+
+LEASE = (
+    _COMMON
+    + r"""
+-- KEYS: lease, epoch, thread.  ARGV: owner, lease_ms, holder to take over ('' = none), ttl_ms
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[3] then return {0, redis.call('PTTL', KEYS[1]), holder} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[3], 'status', 'busy')
+expire_thread(KEYS[3], ARGV[4])
+return {1, epoch}
+"""
+)
+
+RELEASE = r"""
+-- KEYS: lease, epoch, thread.  ARGV: owner, epoch, status ('' = keep), now
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSET', KEYS[3], 'status', ARGV[3], 'updated_at', ARGV[4])
+end
+return 1
+"""
+
+DROP = (
+    _COMMON
+    + r"""
+-- KEYS: thread.  Deletes every key of the thread; a held lease and its epoch stay.
+local base = thread_base(KEYS[1])
+for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
+  for _, name in ipairs(NS_PARTS) do redis.call('DEL', base .. ':' .. tag .. ':' .. name) end
+end
+if redis.call('EXISTS', base .. ':lease') == 0 then redis.call('DEL', base .. ':epoch') end
+return redis.call('DEL', KEYS[1], base .. ':ns')
+"""
+)
+
+PIN = (
+    _COMMON
+    + r"""
+-- KEYS: thread.  ARGV: '1' pin (no expiry) | '0' unpin (expire in ttl_ms), ttl_ms
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local base = thread_base(KEYS[1])
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], 'pinned', '1')
+  for _, key in ipairs({KEYS[1], base .. ':ns', base .. ':epoch'}) do redis.call('PERSIST', key) end
+  for _, tag in ipairs(redis.call('HKEYS', base .. ':ns')) do
+    for _, name in ipairs(NS_PARTS) do redis.call('PERSIST', base .. ':' .. tag .. ':' .. name) end
+  end
+else
+  redis.call('HDEL', KEYS[1], 'pinned')
+  expire_thread(KEYS[1], ARGV[2])
+end
+return 1
+"""
+)
