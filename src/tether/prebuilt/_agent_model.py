@@ -14,6 +14,7 @@ from langchain_core.runnables import Runnable, RunnableBinding, RunnableLambda, 
 
 from tether.config import get_runtime
 from tether.errors import ConfigurationError, InvalidUpdateError
+from tether.integrations.langchain.tracing import chain_run
 
 PROMPT_NAME = "Prompt"
 NEED_MORE_STEPS = "Sorry, need more steps to process this request."
@@ -81,14 +82,21 @@ class ModelCaller:
     # -- nodes ---------------------------------------------------------------------------------
 
     def agent_node(self) -> DualNode:
+        """The ``agent`` node; a tracer sees its model call inside a ``call_model`` run, as
+        LangGraph reports it."""
+
         def call(state: Any, config: Any) -> Any:
-            response = self._runnable(self._pick(state)).invoke(self._input(state), config)
-            return self._answer(state, response)
+            with chain_run(config.get("callbacks"), "call_model", state) as run:
+                response = self._runnable(self._pick(state)).invoke(self._input(state), config)
+                run.output = self._answer(state, response)
+            return run.output
 
         async def acall(state: Any, config: Any) -> Any:
-            model = await self._apick(state)
-            response = await self._runnable(model).ainvoke(self._input(state), config)
-            return self._answer(state, response)
+            with chain_run(config.get("callbacks"), "call_model", state) as run:
+                model = await self._apick(state)
+                response = await self._runnable(model).ainvoke(self._input(state), config)
+                run.output = self._answer(state, response)
+            return run.output
 
         return DualNode(call, acall)
 
