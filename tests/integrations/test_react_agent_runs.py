@@ -72,6 +72,13 @@ def test_react_agent_run_tree_in_a_sync_invoke_matches_langgraph(
     assert got == RECORDED[f"sequential-{version}"]["callbacks"]
 
 
+def test_structured_response_agent_events_match_langgraph(saver: SqliteSaver) -> None:
+    got, answer = react_agents.structured("tether", saver)
+    assert answer == react_agents.Trip(city="Lisbon", booked=True)
+    assert any(e["name"] == "generate_structured_response" for e in got)
+    assert got == RECORDED["structured-v2"]["events"]
+
+
 def test_parallel_step_comparison_still_sees_a_missing_event() -> None:
     recorded = RECORDED["parallel-v2"]["events"]
     dropped = [e for e in recorded if (e["name"], e["event"]) != ("book_trip", "on_tool_end")]

@@ -67,6 +67,27 @@ class DualNode:
         return await self._async(state, config)
 
 
+def traced_node(
+    name: str,
+    sync: Callable[[Any, Any], Any],
+    asynchronous: Callable[[Any, Any], Awaitable[Any]],
+) -> DualNode:
+    """A node whose body a tracer sees as a chain run ``name`` inside the node's run, as
+    LangGraph reports the functions it wraps; the body's own calls stay the node's children."""
+
+    def call(state: Any, config: Any) -> Any:
+        with chain_run(config.get("callbacks"), name, state) as run:
+            run.output = sync(state, config)
+        return run.output
+
+    async def acall(state: Any, config: Any) -> Any:
+        with chain_run(config.get("callbacks"), name, state) as run:
+            run.output = await asynchronous(state, config)
+        return run.output
+
+    return DualNode(call, acall)
+
+
 @dataclasses.dataclass
 class ModelCaller:
     """Calls the agent's model: the ``agent`` and ``generate_structured_response`` nodes."""
@@ -82,23 +103,16 @@ class ModelCaller:
     # -- nodes ---------------------------------------------------------------------------------
 
     def agent_node(self) -> DualNode:
-        """The ``agent`` node; a tracer sees its model call inside a ``call_model`` run, as
-        LangGraph reports it."""
-
         def call(state: Any, config: Any) -> Any:
-            with chain_run(config.get("callbacks"), "call_model", state) as run:
-                response = self._runnable(self._pick(state)).invoke(self._input(state), config)
-                run.output = self._answer(state, response)
-            return run.output
+            response = self._runnable(self._pick(state)).invoke(self._input(state), config)
+            return self._answer(state, response)
 
         async def acall(state: Any, config: Any) -> Any:
-            with chain_run(config.get("callbacks"), "call_model", state) as run:
-                model = await self._apick(state)
-                response = await self._runnable(model).ainvoke(self._input(state), config)
-                run.output = self._answer(state, response)
-            return run.output
+            model = await self._apick(state)
+            response = await self._runnable(model).ainvoke(self._input(state), config)
+            return self._answer(state, response)
 
-        return DualNode(call, acall)
+        return traced_node("call_model", call, acall)
 
     def structured_node(self) -> DualNode:
         def call(state: Any, config: Any) -> Any:
@@ -109,7 +123,7 @@ class ModelCaller:
             messages, structured = self._structured(await self._apick(state), state)
             return {"structured_response": await structured.ainvoke(messages, config)}
 
-        return DualNode(call, acall)
+        return traced_node("generate_structured_response", call, acall)
 
     # -- the pieces both drivers share -----------------------------------------------------------
 
