@@ -79,6 +79,16 @@ def test_structured_response_agent_events_match_langgraph(saver: SqliteSaver) ->
     assert got == RECORDED["structured-v2"]["events"]
 
 
+def test_agent_with_model_hooks_events_match_langgraph(saver: SqliteSaver) -> None:
+    """With a post-model hook the agent node has a static edge, so its route runs at
+    ``seq:step:4``."""
+    got = react_agents.hooked("tether", saver)
+    assert {"pre_model_hook", "post_model_hook", "post_model_hook_router"} <= {
+        e["name"] for e in got
+    }
+    assert got == RECORDED["hooks-v2"]["events"]
+
+
 def test_parallel_step_comparison_still_sees_a_missing_event() -> None:
     recorded = RECORDED["parallel-v2"]["events"]
     dropped = [e for e in recorded if (e["name"], e["event"]) != ("book_trip", "on_tool_end")]

@@ -147,13 +147,14 @@ def _start_child(
     return (run, tokens), config
 
 
-def run_child(name: str, fn: Any, arg: Any, config: Any) -> Any:
-    """``fn(arg, config)`` as a chain run under the running node (LangGraph tags a node's
-    conditional edge ``seq:step:3``: after the node function and its channel writes)."""
+def run_child(name: str, fn: Any, arg: Any, config: Any, position: int) -> Any:
+    """``fn(arg, config)`` as a chain run under the running node, tagged ``seq:step:<position>``
+    (LangGraph's place for it in the node's sequence: after the node function, its state write
+    and one write per static edge)."""
     node_run = _node_run.get()
     if node_run is None:
         return fn(arg, config)
-    with chain_run(node_run.get_child("seq:step:3"), name, arg) as run:
+    with chain_run(node_run.get_child(f"seq:step:{position}"), name, arg) as run:
         answer = run.output = fn(arg, {**config, "callbacks": run.callbacks.get_child()})
     return answer
 
