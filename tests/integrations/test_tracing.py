@@ -147,3 +147,38 @@ def test_a_graph_called_inside_a_runnable_nests_under_it() -> None:
         ("LangGraph", "outer"),
         ("greet", "LangGraph"),
     ]
+
+
+def test_a_conditional_edge_run_is_tagged_with_its_place_after_the_static_edges() -> None:
+    """LangGraph 1.2.22 tags a path function's run ``seq:step:N``: the node function (1), its
+    state write (2), one write per static edge to a node or join (an edge to END has none),
+    then the node's conditional edges in the order they were added."""
+
+    def step(state: MessagesState) -> dict[str, Any]:
+        return {}
+
+    def first(state: MessagesState) -> str:
+        return "b"
+
+    def second(state: MessagesState) -> str:
+        return "b"
+
+    def done(state: MessagesState) -> str:
+        return lib.END
+
+    graph = StateGraph(MessagesState)
+    for name in "abcd":
+        graph.add_node(name, step)
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "c")
+    graph.add_edge(["a", "c"], "d")
+    graph.add_edge("a", lib.END)
+    graph.add_conditional_edges("a", first, ["b"])
+    graph.add_conditional_edges("a", second, ["b"])
+    graph.add_conditional_edges("b", done, [lib.END])
+    recorder = RunTreeRecorder()
+    graph.compile().invoke(INPUT, {"callbacks": [recorder]})
+    tags = [(r["name"], r["parent"], r["tags"]) for r in recorder.runs if r["kind"] == "chain"]
+    assert ("first", "a", ["seq:step:5"]) in tags
+    assert ("second", "a", ["seq:step:6"]) in tags
+    assert ("done", "b", ["seq:step:3"]) in tags

@@ -37,7 +37,7 @@ class RunObserver(Protocol):
 
 
 ObserverFactory = Callable[..., "RunObserver | None"]
-ChildRunner = Callable[[str, Callable[[Any, Any], Any], Any, Any], Any]
+ChildRunner = Callable[[str, Callable[[Any, Any], Any], Any, Any, int], Any]
 _factory: ObserverFactory | None = None
 _child_runner: ChildRunner | None = None
 
@@ -50,12 +50,15 @@ def register(factory: ObserverFactory, child_runner: ChildRunner) -> None:
     _child_runner = child_runner
 
 
-def traced_call(name: str, fn: Callable[[Any, Any], Any], arg: Any, config: Any) -> Any:
+def traced_call(
+    name: str, fn: Callable[[Any, Any], Any], arg: Any, config: Any, position: int
+) -> Any:
     """``fn(arg, config)``, reported as a child run ``name`` of the running node if it is
-    observed (a conditional edge's path function, as LangGraph reports it)."""
+    observed (a conditional edge's path function, as LangGraph reports it); ``position`` is
+    its place in the node's sequence (LangGraph's ``seq:step:N`` tag)."""
     if _child_runner is None:
         return fn(arg, config)
-    return _child_runner(name, fn, arg, config)
+    return _child_runner(name, fn, arg, config, position)
 
 
 def observe(

@@ -28,10 +28,13 @@ class Branch:
         """The nodes this branch can reach, when a path_map says so."""
         return list(self.path_map.values()) if self.path_map is not None else None
 
-    def writes(self, state: Any, config: dict[str, Any], source: str) -> list[tuple[str, Any]]:
-        """Run the path function and turn its answer into trigger writes."""
+    def writes(
+        self, state: Any, config: dict[str, Any], source: str, position: int
+    ) -> list[tuple[str, Any]]:
+        """Run the path function and turn its answer into trigger writes; ``position`` is the
+        branch's place in its node's sequence (a tracer's ``seq:step:N`` tag)."""
         name = getattr(self.path, "__name__", "Branch")
-        answer = observe.traced_call(name, self.call, state, config)
+        answer = observe.traced_call(name, self.call, state, config, position)
         items = answer if isinstance(answer, list | tuple) else [answer]
         out: list[tuple[str, Any]] = []
         for item in items:

@@ -175,8 +175,10 @@ class _Writers:
             state = task.fresh(writes) if task.fresh is not None else {}
             adapter = SchemaAdapter(self.graph.state_schema, tuple(self.graph.hints))
             view = adapter.build(state)
-            for branch in branches:
-                out.extend(branch.writes(view, task.config, name))
+            # LangGraph's node sequence: function, state write, a write per static edge, branches
+            first = 3 + len(self.static.get(name, ()))
+            for index, branch in enumerate(branches):
+                out.extend(branch.writes(view, task.config, name, first + index))
         return out
 
     def update_view(self, writes: Writes) -> Any:

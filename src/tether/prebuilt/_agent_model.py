@@ -14,6 +14,7 @@ from langchain_core.runnables import Runnable, RunnableBinding, RunnableLambda, 
 
 from tether.config import get_runtime
 from tether.errors import ConfigurationError, InvalidUpdateError
+from tether.integrations.langchain.tracing import chain_run
 
 PROMPT_NAME = "Prompt"
 NEED_MORE_STEPS = "Sorry, need more steps to process this request."
@@ -66,6 +67,27 @@ class DualNode:
         return await self._async(state, config)
 
 
+def traced_node(
+    name: str,
+    sync: Callable[[Any, Any], Any],
+    asynchronous: Callable[[Any, Any], Awaitable[Any]],
+) -> DualNode:
+    """A node whose body a tracer sees as a chain run ``name`` inside the node's run, as
+    LangGraph reports the functions it wraps; the body's own calls stay the node's children."""
+
+    def call(state: Any, config: Any) -> Any:
+        with chain_run(config.get("callbacks"), name, state) as run:
+            run.output = sync(state, config)
+        return run.output
+
+    async def acall(state: Any, config: Any) -> Any:
+        with chain_run(config.get("callbacks"), name, state) as run:
+            run.output = await asynchronous(state, config)
+        return run.output
+
+    return DualNode(call, acall)
+
+
 @dataclasses.dataclass
 class ModelCaller:
     """Calls the agent's model: the ``agent`` and ``generate_structured_response`` nodes."""
@@ -90,7 +112,7 @@ class ModelCaller:
             response = await self._runnable(model).ainvoke(self._input(state), config)
             return self._answer(state, response)
 
-        return DualNode(call, acall)
+        return traced_node("call_model", call, acall)
 
     def structured_node(self) -> DualNode:
         def call(state: Any, config: Any) -> Any:
@@ -101,7 +123,7 @@ class ModelCaller:
             messages, structured = self._structured(await self._apick(state), state)
             return {"structured_response": await structured.ainvoke(messages, config)}
 
-        return DualNode(call, acall)
+        return traced_node("generate_structured_response", call, acall)
 
     # -- the pieces both drivers share -----------------------------------------------------------
 

@@ -19,6 +19,9 @@ POST_HOOK = "post_model_hook"
 
 @dataclasses.dataclass
 class Routes:
+    """The agent's conditional edges; the methods carry LangGraph's names because a tracer
+    shows each as a run of that name."""
+
     entry: str
     """``"pre_model_hook"`` when there is one, else ``"agent"``"""
     post_hook: bool
@@ -33,12 +36,12 @@ class Routes:
                 graph.add_edge(POST_HOOK if self.post_hook else "agent", STRUCTURED)
             return
         graph.add_node("tools", tool_node)
-        graph.add_conditional_edges("agent", self.after_model, self._model_targets())
+        graph.add_conditional_edges("agent", self.should_continue, self._model_targets())
         if self.post_hook:
             targets = [self.entry, "tools", STRUCTURED if self.structured else END]
-            graph.add_conditional_edges(POST_HOOK, self.after_post_hook, targets)
+            graph.add_conditional_edges(POST_HOOK, self.post_model_hook_router, targets)
         if self.return_direct:
-            graph.add_conditional_edges("tools", self.after_tools, [self.entry, END])
+            graph.add_conditional_edges("tools", self.route_tool_responses, [self.entry, END])
         else:
             graph.add_edge("tools", self.entry)
 
@@ -53,7 +56,7 @@ class Routes:
             return POST_HOOK
         return STRUCTURED if self.structured else END
 
-    def after_model(self, state: Any) -> Any:
+    def should_continue(self, state: Any) -> Any:
         """To the tools when the model asked for some, else to the end of the turn."""
         last = state_value(state, "messages")[-1]
         if not isinstance(last, AIMessage) or not last.tool_calls:
@@ -64,7 +67,7 @@ class Routes:
             return POST_HOOK
         return _sends(last.tool_calls, state)
 
-    def after_post_hook(self, state: Any) -> Any:
+    def post_model_hook_router(self, state: Any) -> Any:
         """Run the tool calls still unanswered; else back to the model after tool answers,
         or finish."""
         messages = state_value(state, "messages")
@@ -77,7 +80,7 @@ class Routes:
             return self.entry
         return STRUCTURED if self.structured else END
 
-    def after_tools(self, state: Any) -> str:
+    def route_tool_responses(self, state: Any) -> str:
         """END when a return-direct tool answered last, else back to the model."""
         last: Any = None
         for last in reversed(state_value(state, "messages")):

@@ -14,10 +14,12 @@ alike (LangChain runs an async handler's coroutines for it), so this logic is wr
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManager
@@ -145,21 +147,44 @@ def _start_child(
     return (run, tokens), config
 
 
-def run_child(name: str, fn: Any, arg: Any, config: Any) -> Any:
-    """``fn(arg, config)`` as a chain run under the running node (LangGraph tags a node's
-    conditional edge ``seq:step:3``: after the node function and its channel writes)."""
+def run_child(name: str, fn: Any, arg: Any, config: Any, position: int) -> Any:
+    """``fn(arg, config)`` as a chain run under the running node, tagged ``seq:step:<position>``
+    (LangGraph's place for it in the node's sequence: after the node function, its state write
+    and one write per static edge)."""
     node_run = _node_run.get()
     if node_run is None:
         return fn(arg, config)
-    manager = CallbackManager.configure(inheritable_callbacks=node_run.get_child("seq:step:3"))
-    run = manager.on_chain_start(None, arg, name=name, run_id=uuid.uuid4())
-    try:
-        answer = fn(arg, {**config, "callbacks": run.get_child()})
-    except BaseException as exc:
-        run.on_chain_error(exc)
-        raise
-    run.on_chain_end(answer)
+    with chain_run(node_run.get_child(f"seq:step:{position}"), name, arg) as run:
+        answer = run.output = fn(arg, {**config, "callbacks": run.callbacks.get_child()})
     return answer
+
+
+class _ChainRun:
+    """A chain run begun by ``chain_run``: its callbacks, and the output it ends with."""
+
+    __slots__ = ("callbacks", "output")
+
+    def __init__(self, callbacks: Any) -> None:
+        self.callbacks = callbacks
+        self.output: Any = None
+
+
+@contextlib.contextmanager
+def chain_run(callbacks: Any, name: str, input: Any) -> Iterator[_ChainRun]:
+    """A chain run ``name`` under ``callbacks`` (a node config's ``"callbacks"``) for the
+    ``with`` body: it ends with what the body puts in ``.output``, or errs with what the body
+    raises. With no callbacks, no run and no cost."""
+    if not callbacks:
+        yield _ChainRun(None)
+        return
+    manager = CallbackManager.configure(inheritable_callbacks=callbacks)
+    run = _ChainRun(manager.on_chain_start(None, input, name=name, run_id=uuid.uuid4()))
+    try:
+        yield run
+    except BaseException as exc:
+        run.callbacks.on_chain_error(exc)
+        raise
+    run.callbacks.on_chain_end(run.output)
 
 
 def _nobody_listens(config: dict[str, Any]) -> bool:
