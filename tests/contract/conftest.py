@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+import pg_service
 import pytest
 from saver_kit import MODES, Driver
 
@@ -33,6 +34,7 @@ SAVER_FACTORIES: dict[str, SaverFactory] = {
         str(request.getfixturevalue("tmp_path") / "checkpoints.db")
     ),
     "sqlite-memory": lambda request: SqliteSaver.from_conn_string(":memory:"),
+    "postgres": lambda request: pg_service.fresh_saver(),
 }
 
 

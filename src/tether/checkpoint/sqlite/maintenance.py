@@ -25,6 +25,8 @@ class ListQuery:
     params: list[Any]
     python_filter: dict[str, Any]
 
+    filter_sql = staticmethod(metadata.filter_sql)  # another dialect passes its own
+
     @classmethod
     def build(
         cls,
@@ -52,7 +54,7 @@ class ListQuery:
                 )
             where.append("checkpoint_id < ?")
             params.append(before_id)
-        condition, filter_params, later = metadata.filter_sql(filter)
+        condition, filter_params, later = cls.filter_sql(filter)
         if condition is not None:
             where.append(condition)
             params += filter_params
@@ -133,8 +135,12 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
     )
 
 
-def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
-    """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need."""
+def prune(
+    conn: sqlite3.Connection, thread_ids: list[str], keep: int, keep_only: Any = None
+) -> None:
+    """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need
+    (``keep_only``: the dialect's ``_keep_only``, SQLite's by default)."""
+    keep_only = keep_only or _keep_only
     for thread_id in thread_ids:
         spaces = [
             r[0]
@@ -151,13 +157,16 @@ def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
                     (thread_id, ns, keep),
                 )
             ]
-            _keep_only(conn, thread_id, ns, kept)
+            keep_only(conn, thread_id, ns, kept)
         pieces.collect(conn, thread_id)
         _recount(conn, thread_id)
 
 
-def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
+def delete_for_runs(
+    conn: sqlite3.Connection, run_ids: list[str], keep_only: Any = None
+) -> list[str]:
     """Delete the runs' checkpoints; return the threads touched."""
+    keep_only = keep_only or _keep_only
     marks = ",".join("?" for _ in run_ids)
     doomed = conn.execute(
         f"SELECT DISTINCT thread_id, ns FROM checkpoints WHERE run_id IN ({marks})", run_ids
@@ -171,7 +180,7 @@ def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
                 (thread_id, ns, *run_ids),
             )
         ]
-        _keep_only(conn, thread_id, ns, kept)
+        keep_only(conn, thread_id, ns, kept)
     touched = sorted({t for t, _ in doomed})
     for thread_id in touched:
         pieces.collect(conn, thread_id)

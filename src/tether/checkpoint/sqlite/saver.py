@@ -72,6 +72,23 @@ class SqliteSaver(SyncBackedAsyncMixin):
 
     supports_leases = True
 
+    # Statements and helper modules a backend that shares this storage model replaces
+    # (``tether.checkpoint.postgres`` runs the same code on PostgreSQL).
+    _maintenance: Any = maintenance
+    _CHECKPOINT_SQL = (
+        "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
+        "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)"
+    )
+    _BLOBS_SQL = (
+        "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
+        "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    _WRITES_SQL = {
+        verb: f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
+        f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
+        for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
+    }
+
     def __init__(
         self,
         conn: sqlite3.Connection | None = None,
@@ -206,15 +223,11 @@ class SqliteSaver(SyncBackedAsyncMixin):
         encoded = [self._encode_writes(*call) for call in writes]
 
         def work(conn: sqlite3.Connection) -> None:
-            leases.check_write(conn, thread_id, config, self.lease_ttl)
+            self._check_write(conn, thread_id, config)
             for sql, params in encoded:
                 conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
             stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
-            conn.execute(
-                "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
-                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
-                row,
-            )
+            conn.execute(self._CHECKPOINT_SQL, row)
             if stored:
                 conn.execute(
                     "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?", (stored, thread_id)
@@ -269,10 +282,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
                         version,
                         *deltas.full_row(version, row.type_tag, remembered.data),
                     )
-        before = conn.total_changes
-        conn.executemany(
-            "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
-            "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        inserted = self._insert_rows(
+            conn,
+            self._BLOBS_SQL,
             pieces.store(
                 conn,
                 thread_id,
@@ -296,7 +308,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 10,
             ),
         )
-        if conn.total_changes - before == len(planned):
+        if inserted == len(planned):
             return sum(len(row.data) for _, _, row, _ in planned)
         return 0
 
@@ -316,7 +328,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         sql, params = self._encode_writes(config, writes, task_id, task_path)
 
         def work(conn: sqlite3.Connection) -> None:
-            leases.check_write(conn, thread_id, config, self.lease_ttl)
+            self._check_write(conn, thread_id, config)
             conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
 
         self._writes.run(work, f"store writes of task {task_id!r} in thread {thread_id!r}")
@@ -351,12 +363,17 @@ class SqliteSaver(SyncBackedAsyncMixin):
             )
             for idx, channel, value in indexed
         ]
-        verb = "INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"
-        sql = (
-            f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
-            f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
-        )
-        return sql, params
+        return self._WRITES_SQL["INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"], params
+
+    def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
+        """Refuse a write another run's lease excludes (renewing the writer's own lease)."""
+        leases.check_write(conn, thread_id, config, self.lease_ttl)
+
+    def _insert_rows(self, conn: Any, sql: str, params: list[tuple[Any, ...]]) -> int:
+        """Run an insert for every row; how many rows it inserted."""
+        before = conn.total_changes
+        conn.executemany(sql, params)
+        return int(conn.total_changes - before)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -457,7 +474,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; filtering and paging run in SQL, values load per page."""
-        query = maintenance.ListQuery.build(config, filter, before)
+        query = self._maintenance.ListQuery.build(config, filter, before)
         remaining = check_limit(limit)
         offset_key: tuple[str, str, str] | None = None
         while remaining is None or remaining > 0:
@@ -511,7 +528,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         """Delete every checkpoint, blob and write of the thread, and give the space back."""
         thread_id = str(thread_id)
         with self._conns.write(f"delete thread {thread_id!r}") as conn:
-            maintenance.delete_threads(conn, [thread_id])
+            self._maintenance.delete_threads(conn, [thread_id])
         self._forget([thread_id])
         self._conns.vacuum()
 
@@ -523,7 +540,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 f"copy_thread: source and target are the same thread {source!r}"
             )
         with self._conns.write(f"copy thread {source!r} to {target!r}") as conn:
-            maintenance.copy_thread(conn, source, target, _now())
+            self._maintenance.copy_thread(conn, source, target, _now())
         self._forget([target])
 
     def prune(
@@ -544,9 +561,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return
         with self._conns.write("prune threads") as conn:
             if keep == 0:
-                maintenance.delete_threads(conn, ids)
+                self._maintenance.delete_threads(conn, ids)
             else:
-                maintenance.prune(conn, ids, keep)
+                self._maintenance.prune(conn, ids, keep)
         self._forget(ids)
         self._conns.vacuum()
 
@@ -556,7 +573,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         if not ids:
             return
         with self._conns.write("delete runs") as conn:
-            touched = maintenance.delete_for_runs(conn, ids)
+            touched = self._maintenance.delete_for_runs(conn, ids)
         self._forget(touched)
         self._conns.vacuum()
 
