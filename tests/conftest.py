@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pg_service
 import pytest
+
+import pg_service
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,10 +18,10 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import pg_service
 import pytest
 from saver_kit import MODES, Driver
 
+import pg_service
 from tether.checkpoint.base import BaseCheckpointSaver
 from tether.checkpoint.memory import InMemorySaver
 from tether.checkpoint.sqlite import SqliteSaver

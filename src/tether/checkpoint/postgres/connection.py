@@ -76,14 +76,14 @@ class PgConn:
         self.schema = schema_name
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self.raw.execute(translate_sql(sql, self.schema), params)  # type: ignore[arg-type]
+        return self.raw.execute(translate_sql(sql, self.schema), params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run ``sql`` for every row (pipelined); the number of rows it changed."""
         if not rows:
             return 0
         with self.raw.cursor() as cur:
-            cur.executemany(translate_sql(sql, self.schema), rows)  # type: ignore[arg-type]
+            cur.executemany(translate_sql(sql, self.schema), rows)
             return max(cur.rowcount, 0)
 
 
@@ -151,7 +151,7 @@ class Connections:
             conn.autocommit = False
             self._configure(conn)
         elif pool is not None:
-            self.where = describe(pool.conninfo)
+            self.where = describe(str(pool.conninfo))
         else:
             assert conninfo is not None
             self.where = describe(conninfo)

@@ -47,7 +47,7 @@ def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float
             "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ? "
             "FOR UPDATE",
             (thread_id,),
-        ).fetchone()
+        ).fetchone() or (None, None, 0)
         if holder is not None and expires is not None and expires > now and _alive(holder):
             return float(expires)
         conn.execute(  # the holder is gone (a killed process of this machine): take over

@@ -102,7 +102,10 @@ def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
         (target, target, source),
     )
     for table, columns in (
-        ("blobs", "ns, channel, version, kind, base_version, count, depth, chain_bytes, type, data"),
+        (
+            "blobs",
+            "ns, channel, version, kind, base_version, count, depth, chain_bytes, type, data",
+        ),
         ("writes", "ns, checkpoint_id, task_id, idx, channel, type, data, task_path"),
         ("pieces", "digest, data"),
     ):
@@ -160,17 +163,7 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
             ns,
         ),
     )
-    head = conn.execute(
-        "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
-    ).fetchone()
-    if head is not None and head[0] not in set(kept):
-        if kept:
-            conn.execute(
-                "UPDATE heads SET checkpoint_id = ? WHERE thread_id = ? AND ns = ?",
-                (max(kept), thread_id, ns),
-            )
-        else:
-            conn.execute("DELETE FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns))
+    shared.move_head(conn, thread_id, ns, kept)
 
 
 prune = functools.partial(shared.prune, keep_only=_keep_only)

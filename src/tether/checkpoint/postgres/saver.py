@@ -10,7 +10,7 @@ an ``await``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from typing_extensions import Self
 
@@ -19,7 +19,7 @@ from tether.checkpoint.base import RunnableConfig, SerializerProtocol
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.postgres import leases, maintenance, schema
 from tether.checkpoint.postgres.connection import Connections, PgConn
-from tether.checkpoint.sqlite import batch, inline
+from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
 from tether.checkpoint.sqlite.saver import SqliteSaver, _now
 from tether.errors import ConfigurationError
@@ -34,7 +34,7 @@ class _Runner:
     def __init__(self, conns: Connections) -> None:
         self._conns = conns
 
-    def run(self, work: batch.Work, action: str) -> Any:
+    def run(self, work: Any, action: str) -> Any:
         return self._conns.run(work, action)
 
 
@@ -59,7 +59,7 @@ class PostgresSaver(SqliteSaver):
         "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
         "chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
     )
-    _WRITES_SQL = {
+    _WRITES_SQL: ClassVar[dict[str, str]] = {
         "INSERT OR REPLACE": (
             "INSERT INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, data, "
             "task_path) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (thread_id, ns, checkpoint_id, "
@@ -93,7 +93,7 @@ class PostgresSaver(SqliteSaver):
                 "psycopg.Connection: PostgresSaver.from_conn_string('postgresql://...')"
             )
         self.lease_ttl = float(lease_ttl)
-        self._conns = Connections(  # type: ignore[assignment]
+        self._pg = Connections(
             conn_string,
             self.namespace,
             pool=pool,
@@ -102,14 +102,15 @@ class PostgresSaver(SqliteSaver):
             max_size=max_size,
             before_commit=self._before_commit,
         )
-        self.path = f"{self._conns.where} schema {self.namespace!r}"
+        self._conns = self._pg  # type: ignore[assignment]
+        self.path = f"{self._pg.where} schema {self.namespace!r}"
         self._cache = deltas.WriteCache()
         self._known = inline.KnownValues()
-        self._writes = _Runner(self._conns)  # type: ignore[assignment]
+        self._writes = _Runner(self._pg)  # type: ignore[assignment]
         self._executor = None
 
     @classmethod
-    def open(cls, conn_string: str, **options: Any) -> Self:  # type: ignore[override]
+    def open(cls, conn_string: str, **options: Any) -> Self:
         """A saver on the database at ``conn_string``; call ``close()`` when done."""
         return cls(conn_string=conn_string, **options)
 
@@ -130,7 +131,7 @@ class PostgresSaver(SqliteSaver):
     def setup(self) -> None:
         """Create or upgrade the schema now (it also happens on first use). Idempotent; any
         number of processes may call it at once (an advisory lock serializes migrations)."""
-        self._conns.setup()  # type: ignore[attr-defined]
+        self._pg.setup()
 
     def _before_commit(self, conn: PgConn) -> None:  # type: ignore[override]
         """Called right before each write transaction commits. A seam for fault tests."""
@@ -142,11 +143,11 @@ class PostgresSaver(SqliteSaver):
         return int(conn.executemany(sql, params))
 
     def _try_lease(self, thread_id: str) -> Lease | float | None:
-        return leases.try_acquire(self._conns, thread_id, self.lease_ttl)  # type: ignore[arg-type]
+        return leases.try_acquire(self._pg, thread_id, self.lease_ttl)
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         stamp = _now()
-        self._conns.run(  # type: ignore[attr-defined]
+        self._pg.run(
             lambda conn: shared_leases.release(conn, lease, status, stamp),
             f"release the lease on thread {lease.thread_id!r}",
         )

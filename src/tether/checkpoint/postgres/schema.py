@@ -194,7 +194,7 @@ def _refuse_foreign(conn: PgConn, where: str) -> None:
     """Refuse a schema whose ``checkpoints``-like tables belong to something else (LangGraph)."""
     rows = conn.raw.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
-        (conn.schema, list(TABLES) + ["checkpoint_blobs", "checkpoint_writes"]),
+        (conn.schema, [*TABLES, "checkpoint_blobs", "checkpoint_writes"]),
     ).fetchall()
     if rows:
         names = ", ".join(sorted(r[0] for r in rows))

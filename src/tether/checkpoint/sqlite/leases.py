@@ -120,7 +120,7 @@ def _lost(thread_id: str, mine: int, current: int) -> ConflictError:
     )
 
 
-def release(conn: sqlite3.Connection, lease: Lease, status: str | None, stamp: str) -> None:
+def release(conn: sqlite3.Connection | Any, lease: Lease, status: str | None, stamp: str) -> None:
     conn.execute(
         "UPDATE threads SET lease_owner = NULL, lease_expires = NULL, "
         "status = coalesce(?, status), updated_at = ? "

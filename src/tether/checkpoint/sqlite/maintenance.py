@@ -234,6 +234,11 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "SELECT 1 FROM _needed n WHERE n.channel = blobs.channel AND n.version = blobs.version)",
         (thread_id, ns),
     )
+    move_head(conn, thread_id, ns, kept)
+
+
+def move_head(conn: sqlite3.Connection | Any, thread_id: str, ns: str, kept: list[str]) -> None:
+    """Move the head of (thread, ns) to the newest kept checkpoint if it was deleted."""
     head = conn.execute(
         "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
     ).fetchone()

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from typing_extensions import Self
 
@@ -83,7 +83,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
         "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     )
-    _WRITES_SQL = {
+    _WRITES_SQL: ClassVar[dict[str, str]] = {
         verb: f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
         f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
         for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
