@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pg_service
 import pytest
+
+import pg_service
 
 from ._spawn import Children
 from .children.graphs import Files
@@ -58,9 +59,7 @@ def _check_history(saver: Any, finished: int) -> None:
     assert len(history) == 3 * finished  # per run: input, start, work
 
 
-def test_reject_runs_one_at_a_time_and_refuses_the_rest(
-    children: Children, files: Files
-) -> None:
+def test_reject_runs_one_at_a_time_and_refuses_the_rest(children: Children, files: Files) -> None:
     results, saver = _hammer(children, files, "reject")
     with saver:
         done = sum(r["done"] for r in results)
