@@ -115,6 +115,11 @@ def translate(exc: Exception, where: str, action: str) -> TetherError:
     return StorageError(f"cannot {action} in {where}: {text}")
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """True for a tether error raised because a connection was dropped mid-read."""
+    return bool(getattr(exc, "connection_lost", False))
+
+
 def _lost(exc: Exception, raw: psycopg.Connection[Any] | None) -> bool:
     """True when ``exc`` means the connection itself is gone (not a statement error)."""
     if raw is not None and raw.broken:
@@ -174,10 +179,15 @@ class Connections:
             raise psycopg.OperationalError("the connection is closed")
         readable, _, _ = select.select([raw.fileno()], [], [], 0)
         if readable:
+            raw.close()  # the pool drops a closed connection (it would hand this one out again)
             raise psycopg.OperationalError("the server closed the idle connection")
         if time.monotonic() - self._idle_since.get(id(raw), time.monotonic()) > PING_AFTER:
-            raw.execute("SELECT 1")
-            raw.rollback()
+            try:
+                raw.execute("SELECT 1")
+                raw.rollback()
+            except psycopg.Error:
+                raw.close()
+                raise
 
     def _reset(self, raw: psycopg.Connection[Any]) -> None:
         self._idle_since[id(raw)] = time.monotonic()
@@ -292,13 +302,24 @@ class Connections:
             try:
                 yield PgConn(raw, self.schema)
             except psycopg.Error as exc:
-                raise translate(exc, self.where, action) from exc
+                error = translate(exc, self.where, action)
+                error.connection_lost = _lost(exc, raw)  # type: ignore[attr-defined]
+                raise error from exc
             finally:
                 if not raw.broken and not raw.closed:
                     with contextlib.suppress(psycopg.Error):
                         raw.rollback()
 
     query = read
+
+    def retry_read(self, fn: Callable[[], Any]) -> Any:
+        """``fn()``, once more when its connection was dropped (reads are idempotent)."""
+        try:
+            return fn()
+        except BackendUnavailable as exc:
+            if not connection_lost(exc) or self._conn is not None:
+                raise
+        return fn()
 
     @contextlib.contextmanager
     def write(self, action: str = "write") -> Iterator[PgConn]:

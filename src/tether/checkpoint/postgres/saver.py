@@ -10,19 +10,20 @@ an ``await``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from typing_extensions import Self
 
 from tether.checkpoint import deltas
-from tether.checkpoint.base import RunnableConfig, SerializerProtocol
+from tether.checkpoint.base import CheckpointTuple, RunnableConfig, SerializerProtocol
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.postgres import leases, maintenance, schema
-from tether.checkpoint.postgres.connection import Connections, PgConn
+from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
 from tether.checkpoint.sqlite.saver import SqliteSaver, _now
-from tether.errors import ConfigurationError
+from tether.errors import BackendUnavailable, ConfigurationError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
 
@@ -132,6 +133,32 @@ class PostgresSaver(SqliteSaver):
         """Create or upgrade the schema now (it also happens on first use). Idempotent; any
         number of processes may call it at once (an advisory lock serializes migrations)."""
         self._pg.setup()
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the thread's head (again on a fresh connection
+        when the first one was dropped)."""
+        return self._pg.retry_read(lambda: SqliteSaver.get_tuple(self, config))  # type: ignore[no-any-return]
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first (started again when the connection drops before the first
+        page arrives)."""
+        options = {"filter": filter, "before": before, "limit": limit}
+        yielded = False
+        try:
+            for item in SqliteSaver.list(self, config, **options):
+                yielded = True
+                yield item
+        except BackendUnavailable as exc:
+            if yielded or not connection_lost(exc):
+                raise
+            yield from SqliteSaver.list(self, config, **options)
 
     def _before_commit(self, conn: PgConn) -> None:  # type: ignore[override]
         """Called right before each write transaction commits. A seam for fault tests."""
