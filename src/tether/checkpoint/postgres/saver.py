@@ -10,7 +10,7 @@ an ``await``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from typing_extensions import Self
@@ -149,7 +149,7 @@ class PostgresSaver(SqliteSaver):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first (started again when the connection drops before the first
         page arrives)."""
-        options = {"filter": filter, "before": before, "limit": limit}
+        options: dict[str, Any] = {"filter": filter, "before": before, "limit": limit}
         yielded = False
         try:
             for item in SqliteSaver.list(self, config, **options):
@@ -166,7 +166,7 @@ class PostgresSaver(SqliteSaver):
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
         shared_leases.check_write(conn, thread_id, config, self.lease_ttl, " FOR UPDATE")
 
-    def _insert_rows(self, conn: Any, sql: str, params: list[tuple[Any, ...]]) -> int:
+    def _insert_rows(self, conn: Any, sql: str, params: Sequence[tuple[Any, ...]]) -> int:
         return int(conn.executemany(sql, params))
 
     def _try_lease(self, thread_id: str) -> Lease | float | None:
