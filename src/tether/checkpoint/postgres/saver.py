@@ -137,7 +137,7 @@ class PostgresSaver(SqliteSaver):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint ``config`` names, or the thread's head (again on a fresh connection
         when the first one was dropped)."""
-        return self._pg.retry_read(lambda: SqliteSaver.get_tuple(self, config))  # type: ignore[no-any-return]
+        return self._pg.retry_read(lambda: SqliteSaver.get_tuple(self, config))
 
     def list(
         self,
