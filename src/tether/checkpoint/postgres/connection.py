@@ -90,7 +90,8 @@ class PgConn:
 def translate(exc: Exception, where: str, action: str) -> TetherError:
     """A tether error for a driver error, naming the server (no password) and what to do."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, psycopg.errors.InvalidPassword) or "password authentication" in text:
+    refused = "password authentication" in text or ("role" in text and "does not exist" in text)
+    if isinstance(exc, psycopg.errors.InvalidPassword) or refused:
         return BackendUnavailable(
             f"cannot {action}: {where} refused the credentials ({text}); check the user and "
             f"password in the connection string"
