@@ -35,6 +35,7 @@ SAVER_FACTORIES: dict[str, SaverFactory] = {
     ),
     "sqlite-memory": lambda request: SqliteSaver.from_conn_string(":memory:"),
     "postgres": lambda request: pg_service.fresh_saver(),
+    "postgres-pgbouncer": lambda request: pg_service.fresh_bounced_saver(),
 }
 
 

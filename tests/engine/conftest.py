@@ -45,11 +45,20 @@ def _postgres(tmp_path: Path) -> Any:
     return pg_service.fresh_saver()
 
 
+def _postgres_pgbouncer(tmp_path: Path) -> Any:
+    if IS_LANGGRAPH_SHIM:
+        pytest.skip("the LangGraph validation shim checks semantics on the memory saver only")
+    import pg_service
+
+    return pg_service.fresh_bounced_saver()
+
+
 SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
     "memory": lambda tmp_path: InMemorySaver(),
     "sqlite-file": _sqlite_file,
     "sqlite-memory": _sqlite_memory,
     "postgres": _postgres,
+    "postgres-pgbouncer": _postgres_pgbouncer,
 }
 
 

@@ -60,3 +60,14 @@ def test_every_operation_stays_inside_its_namespace() -> None:
 def test_namespace_and_schema_must_agree() -> None:
     with pytest.raises(ConfigurationError, match="pass one"):
         PostgresSaver.from_conn_string("postgresql://127.0.0.1:1/x", namespace="a", schema="b")
+
+
+def test_prepared_statements_can_be_turned_on() -> None:
+    url = pg_service.database_url()
+    with PostgresSaver.from_conn_string(url, namespace=pg_service.SHARED, prepare=True) as saver:
+        graph = _graph(saver, "p")
+        for _ in range(8):  # past psycopg's threshold, so statements are prepared on the server
+            graph.invoke({"log": ["in"]}, {"configurable": {"thread_id": "prepared"}})
+        with saver._pg.read() as conn:
+            prepared = conn.raw.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+        assert prepared[0] > 0
