@@ -4,9 +4,12 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+import pg_service
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
@@ -34,6 +37,11 @@ NEEDS: dict[str, tuple[str, str | None]] = {
     "redis_backend.py": ("tether.checkpoint.redis", "TETHER_REDIS_URL"),
 }
 
+# Servers the test session provides when the env var is not set: its own database.
+SESSION_SERVERS: dict[str, Callable[[], str]] = {
+    "TETHER_POSTGRES_URL": pg_service.database_url,
+}
+
 
 def module_exists(name: str) -> bool:
     try:
@@ -48,6 +56,8 @@ def skip_reason(example: str) -> str | None:
     module, env_var = NEEDS[example]
     if not module_exists(module):
         return f"{module} does not exist yet"
+    if env_var in SESSION_SERVERS and not os.environ.get(env_var):
+        os.environ[env_var] = SESSION_SERVERS[env_var]()  # skips when the server is down
     if env_var and not os.environ.get(env_var):
         if os.environ.get("TETHER_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{example} needs {env_var} (TETHER_REQUIRE_SERVICES=1)")
