@@ -18,14 +18,14 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
-from tether.errors import ConfigurationError, SchemaVersionError
+from tether.checkpoint.base import check_namespace
+from tether.errors import SchemaVersionError
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
 SCHEMA_VERSION = 1
 TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces")
-_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LOCK_SALT = 0x54455448  # "TETH"
 _TABLE = re.compile(
     r"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TABLE IF NOT EXISTS)\s+(" + "|".join(TABLES) + r")\b",
@@ -137,12 +137,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_V1.split(";\n"), _V1_TRIGGER, _V1_
 
 def check_name(name: str) -> str:
     """A namespace (schema) name: lower-case letters, digits and ``_``, at most 63 long."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ConfigurationError(
-            f"namespace {name!r} is not a valid PostgreSQL schema name for tether: use lower-case "
-            f"letters, digits and '_' (at most 63, not starting with a digit), e.g. 'user_graph'"
-        )
-    return name
+    return check_namespace(name)
 
 
 def ensure(conn: PgConn, where: str) -> None:

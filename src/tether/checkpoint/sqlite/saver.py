@@ -34,6 +34,7 @@ from tether.checkpoint.base import (
     WriteCall,
     as_id_list,
     check_limit,
+    check_namespace,
     checkpoint_config,
     dump_channel_value,
     get_checkpoint_id,
@@ -97,6 +98,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         serde: SerializerProtocol | None = None,
         lease_ttl: float = 30.0,
         synchronous: str = "NORMAL",
+        namespace: str | None = None,
     ) -> None:
         super().__init__(serde=serde)
         if conn is None and path is None:
@@ -109,7 +111,8 @@ class SqliteSaver(SyncBackedAsyncMixin):
             check_path(path)
         self.path = path
         self.lease_ttl = float(lease_ttl)
-        self._conns = Connections(path, conn, self._before_commit, synchronous)
+        self.namespace = None if namespace is None else check_namespace(namespace)
+        self._conns = Connections(path, conn, self._before_commit, synchronous, self.namespace)
         self._cache = deltas.WriteCache()
         self._known = inline.KnownValues()
         self._writes = batch.GroupCommit(self._conns)
@@ -125,6 +128,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         serde: SerializerProtocol | None = None,
         lease_ttl: float = 30.0,
         synchronous: str = "NORMAL",
+        namespace: str | None = None,
     ) -> Self:
         """A saver on the file at ``conn_string`` (or ``:memory:``); call ``close()`` when done."""
         return cls(
@@ -132,6 +136,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             serde=serde,
             lease_ttl=lease_ttl,
             synchronous=synchronous,
+            namespace=namespace,
         )
 
     @classmethod
@@ -143,8 +148,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
         LangGraph's, the returned object is the saver, so passing it straight to
         ``compile(checkpointer=...)`` works too.
 
-        Options: ``serde``, ``lease_ttl`` (seconds, default 30) and ``synchronous``
-        ("NORMAL": durable against a killed process; "FULL": also against power loss).
+        Options: ``serde``, ``lease_ttl`` (seconds, default 30), ``synchronous``
+        ("NORMAL": durable against a killed process; "FULL": also against power loss) and
+        ``namespace`` (this saver's own tables, ``<namespace>__checkpoints`` and so on, so
+        several apps share one file and each sees only its rows).
         """
         return cls.open(conn_string, **options)
 
