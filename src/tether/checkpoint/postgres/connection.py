@@ -273,11 +273,14 @@ class Connections:
                 with self._raw() as raw:
                     try:
                         conn = PgConn(raw, self.schema)
-                        result = work(conn)
-                        if write:
-                            self._before_commit(conn)
-                        committing = True
-                        raw.commit()
+                        # Pipelined: statements whose results are not read go out with the next
+                        # one that is read, or with the COMMIT.
+                        with raw.pipeline():
+                            result = work(conn)
+                            if write:
+                                self._before_commit(conn)
+                            committing = True
+                            raw.commit()
                         return result
                     except BaseException:
                         if not raw.broken and not raw.closed:
