@@ -19,6 +19,8 @@ from typing import Any
 
 from workloads import Api
 
+import postgres
+
 
 @dataclass
 class OpenSaver:
@@ -163,6 +165,13 @@ BACKENDS: dict[str, Backend] = {
         lambda api, workdir: _open_sqlite(api, workdir, synchronous="FULL"),
         _sqlite_unavailable,
     ),
+    "postgres": Backend("postgres", "table bytes", postgres.opener, postgres.unavailable),
+    "postgres-commit-off": Backend(
+        "postgres-commit-off",
+        "table bytes",
+        lambda api, workdir: postgres.opener(api, workdir, commit="off"),
+        postgres.unavailable,
+    ),
 }
 
 
@@ -171,7 +180,9 @@ def build_configs(with_sync: bool) -> list[Config]:
     configs = [Config(b, None) for b in BACKENDS.values()]
     if with_sync:
         configs += [
-            Config(b, "sync") for b in BACKENDS.values() if b.name not in ("none", "sqlite-fsync")
+            Config(b, "sync")
+            for b in BACKENDS.values()
+            if b.name not in ("none", "sqlite-fsync", "postgres-commit-off")
         ]
     return configs
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from floors import CHECKPOINTS_PER_W1_INVOKE
 from report import Section, mb, ms
@@ -24,6 +25,7 @@ class Issue7Data:
     w4: list[W4Result] = field(default_factory=list)
     floors: dict[str, float] = field(default_factory=dict)  # synchronous -> raw commit ns
     payload_bytes: int = 0
+    pg: Any = None  # postgres.PgData: PostgreSQL floors, W4 and scale-out (issue 9)
 
 
 def _cells(sections: Sequence[Section]) -> dict[tuple[str, str], CellResult]:
