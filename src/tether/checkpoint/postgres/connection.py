@@ -154,7 +154,7 @@ class Connections:
         self._before_commit = before_commit or (lambda _conn: None)
         if conn is not None:
             self.where = describe(conn.info.dsn)
-            conn.autocommit = False
+            conn.autocommit = True  # transactions are explicit (see ``run``)
             self._configure(conn)
         elif pool is not None:
             self.where = describe(str(pool.conninfo))
@@ -198,7 +198,7 @@ class Connections:
             self._conninfo,
             min_size=1,
             max_size=self._pool_args["max_size"],
-            kwargs={"autocommit": False, "connect_timeout": CONNECT_TIMEOUT},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=self._configure,
             check=self._check,
             reset=self._reset,
@@ -235,12 +235,10 @@ class Connections:
     def _migrate(self, raw: psycopg.Connection[Any]) -> None:
         for attempt in (0, 1):
             try:
-                schema.ensure(PgConn(raw, self.schema), self.where)
-                raw.commit()
+                with raw.transaction():
+                    schema.ensure(PgConn(raw, self.schema), self.where)
                 return
             except psycopg.Error as exc:
-                with contextlib.suppress(psycopg.Error):
-                    raw.rollback()
                 if attempt or not _lost(exc, raw):
                     raise translate(exc, self.where, "set up the schema") from exc
 
@@ -271,22 +269,15 @@ class Connections:
             raw = None
             try:
                 with self._raw() as raw:
-                    try:
-                        conn = PgConn(raw, self.schema)
-                        # Pipelined: statements whose results are not read go out with the next
-                        # one that is read, or with the COMMIT.
-                        with raw.pipeline():
-                            result = work(conn)
-                            if write:
-                                self._before_commit(conn)
-                            committing = True
-                            raw.commit()
-                        return result
-                    except BaseException:
-                        if not raw.broken and not raw.closed:
-                            with contextlib.suppress(psycopg.Error):
-                                raw.rollback()
-                        raise
+                    conn = PgConn(raw, self.schema)
+                    # Pipelined: BEGIN and the statements whose results are not read go out
+                    # with the next one that is read, or with the COMMIT.
+                    with raw.pipeline(), raw.transaction():
+                        result = work(conn)
+                        if write:
+                            self._before_commit(conn)
+                        committing = True  # the block's end sends COMMIT
+                    return result
             except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                 if committing and write and _lost(exc, raw):
                     raise BackendUnavailable(
@@ -300,21 +291,29 @@ class Connections:
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager
-    def read(self, action: str = "read") -> Iterator[PgConn]:
-        """One transaction for several reads, ended when the block ends."""
-        with self._raw() as raw:
-            try:
-                yield PgConn(raw, self.schema)
-            except psycopg.Error as exc:
-                error = translate(exc, self.where, action)
-                error.connection_lost = _lost(exc, raw)  # type: ignore[attr-defined]
-                raise error from exc
-            finally:
-                if not raw.broken and not raw.closed:
-                    with contextlib.suppress(psycopg.Error):
-                        raw.rollback()
+    def _errors(self, raw: psycopg.Connection[Any], action: str) -> Iterator[None]:
+        """Driver errors as tether errors, marked when the connection itself was lost."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            error = translate(exc, self.where, action)
+            error.connection_lost = _lost(exc, raw)  # type: ignore[attr-defined]
+            raise error from exc
 
-    query = read
+    @contextlib.contextmanager
+    def read(self, action: str = "read") -> Iterator[PgConn]:
+        """One transaction (one snapshot) for several reads, ended when the block ends."""
+        with self._raw() as raw, self._errors(raw, action):
+            with raw.pipeline(), raw.transaction():
+                yield PgConn(raw, self.schema)
+
+    @contextlib.contextmanager
+    def query(self, action: str = "read") -> Iterator[PgConn]:
+        """A connection for a single statement, which is its own transaction."""
+        with self._raw() as raw, self._errors(raw, action):
+            yield PgConn(raw, self.schema)
+            if not raw.autocommit:  # a caller's pool without autocommit
+                raw.rollback()
 
     def retry_read(self, fn: Callable[[], Any]) -> Any:
         """``fn()``, once more when its connection was dropped (reads are idempotent)."""
@@ -328,20 +327,11 @@ class Connections:
     @contextlib.contextmanager
     def write(self, action: str = "write") -> Iterator[PgConn]:
         """A write transaction, committed if the block ends normally."""
-        with self._raw() as raw:
-            try:
+        with self._raw() as raw, self._errors(raw, action):
+            with raw.pipeline(), raw.transaction():
                 conn = PgConn(raw, self.schema)
                 yield conn
                 self._before_commit(conn)
-                raw.commit()
-            except psycopg.Error as exc:
-                with contextlib.suppress(psycopg.Error):
-                    raw.rollback()
-                raise translate(exc, self.where, action) from exc
-            except BaseException:
-                with contextlib.suppress(psycopg.Error):
-                    raw.rollback()
-                raise
 
     def vacuum(self) -> None:
         """Nothing to do: PostgreSQL's autovacuum gives dead rows' space back."""
