@@ -303,9 +303,8 @@ class Connections:
     @contextlib.contextmanager
     def read(self, action: str = "read") -> Iterator[PgConn]:
         """One transaction (one snapshot) for several reads, ended when the block ends."""
-        with self._raw() as raw, self._errors(raw, action):
-            with raw.pipeline(), raw.transaction():
-                yield PgConn(raw, self.schema)
+        with self._raw() as raw, self._errors(raw, action), raw.pipeline(), raw.transaction():
+            yield PgConn(raw, self.schema)
 
     @contextlib.contextmanager
     def query(self, action: str = "read") -> Iterator[PgConn]:
@@ -327,11 +326,10 @@ class Connections:
     @contextlib.contextmanager
     def write(self, action: str = "write") -> Iterator[PgConn]:
         """A write transaction, committed if the block ends normally."""
-        with self._raw() as raw, self._errors(raw, action):
-            with raw.pipeline(), raw.transaction():
-                conn = PgConn(raw, self.schema)
-                yield conn
-                self._before_commit(conn)
+        with self._raw() as raw, self._errors(raw, action), raw.pipeline(), raw.transaction():
+            conn = PgConn(raw, self.schema)
+            yield conn
+            self._before_commit(conn)
 
     def vacuum(self) -> None:
         """Nothing to do: PostgreSQL's autovacuum gives dead rows' space back."""
