@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from tether.checkpoint import deltas
 from tether.checkpoint.sqlite import maintenance as shared
-from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS, unpack_body
-from tether.errors import ConfigurationError
+from tether.checkpoint.sqlite.metadata import filter_items
+from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
@@ -39,9 +39,7 @@ def filter_sql(
     parts: list[str] = []
     params: list[Any] = []
     later: dict[str, Any] = {}
-    for key, value in (filter or {}).items():
-        if not isinstance(key, str):
-            raise ConfigurationError(f"metadata filter keys must be strings, got {key!r}")
+    for key, value in filter_items(filter):
         if _exact(value):
             parts.append(f"{column} @> ?::jsonb AND ({column} -> ?) = ?::jsonb")
             params += [json.dumps({key: value}), key, json.dumps(value)]
@@ -72,11 +70,7 @@ class ListQuery(shared.ListQuery):
         self, conn: Any, after: tuple[str, str, str] | None, size: int
     ) -> list[tuple[Any, ...]]:
         """One page, newest first, after the (checkpoint_id, thread_id, ns) cursor."""
-        where = list(self.where)
-        params = list(self.params)
-        if after is not None:
-            where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
-            params += list(after)
+        where, params = self.conditions(after)
         sql = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -134,14 +128,7 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
             f"AND NOT (checkpoint_id = ANY(?::text[]))",
             (thread_id, ns, kept),
         )
-    needed: set[tuple[str, str]] = set()
-    for checkpoint_id, body in conn.execute(
-        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
-        (thread_id, ns),
-    ).fetchall():
-        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
-        versions = unpack_body(body, where)["channel_versions"]
-        needed.update((c, str(v)) for c, v in versions.items())
+    needed = shared.kept_versions(conn, thread_id, ns)
     conn.execute(
         f"""
         WITH RECURSIVE reach(channel, version) AS (

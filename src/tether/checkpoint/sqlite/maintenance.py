@@ -64,11 +64,7 @@ class ListQuery:
         self, conn: sqlite3.Connection, after: tuple[str, str, str] | None, size: int
     ) -> list[tuple[Any, ...]]:
         """One page, newest first, after the (checkpoint_id, thread_id, ns) cursor."""
-        where = list(self.where)
-        params = list(self.params)
-        if after is not None:
-            where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
-            params += list(after)
+        where, params = self.conditions(after)
         # Order and cut the page on the key index alone, then read just those rows: sorting
         # whole rows (values inline) made listing several times slower.
         order = "ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC"
@@ -80,6 +76,15 @@ class ListQuery:
             f"WHERE rowid IN ({keys} {order} LIMIT ?) {order}"
         )
         return conn.execute(sql, [*params, size]).fetchall()
+
+    def conditions(self, after: tuple[str, str, str] | None) -> tuple[list[str], list[Any]]:
+        """The WHERE terms and parameters of a page after the cursor ``after``."""
+        where = list(self.where)
+        params = list(self.params)
+        if after is not None:
+            where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
+            params += list(after)
+        return where, params
 
     def accepts(self, metadata: Mapping[str, Any] | None) -> bool:
         if not self.python_filter:
@@ -206,16 +211,9 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "(channel TEXT, version TEXT, PRIMARY KEY (channel, version))"
     )
     conn.execute("DELETE FROM _needed")
-    for checkpoint_id, body in conn.execute(
-        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
-        (thread_id, ns),
-    ).fetchall():
-        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
-        versions = unpack_body(body, where)["channel_versions"]
-        conn.executemany(
-            "INSERT OR IGNORE INTO _needed VALUES (?, ?)",
-            [(c, str(v)) for c, v in versions.items()],
-        )
+    conn.executemany(
+        "INSERT INTO _needed VALUES (?, ?)", sorted(kept_versions(conn, thread_id, ns))
+    )
     conn.execute(
         """
         WITH RECURSIVE reach(channel, version) AS (
@@ -235,6 +233,18 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         (thread_id, ns),
     )
     move_head(conn, thread_id, ns, kept)
+
+
+def kept_versions(conn: sqlite3.Connection | Any, thread_id: str, ns: str) -> set[tuple[str, str]]:
+    """Every (channel, version) a remaining checkpoint of (thread, ns) names."""
+    needed: set[tuple[str, str]] = set()
+    for checkpoint_id, body in conn.execute(
+        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
+        (thread_id, ns),
+    ).fetchall():
+        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
+        needed.update((c, str(v)) for c, v in unpack_body(body, where)["channel_versions"].items())
+    return needed
 
 
 def move_head(conn: sqlite3.Connection | Any, thread_id: str, ns: str, kept: list[str]) -> None:
