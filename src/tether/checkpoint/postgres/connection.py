@@ -257,6 +257,8 @@ class Connections:
             return
         assert self.pool is not None
         with self.pool.connection() as raw:
+            if not self._own_pool:  # the caller's pool: its connections are not configured
+                self._configure(raw)
             yield raw
 
     # --- transactions -----------------------------------------------------------------------
