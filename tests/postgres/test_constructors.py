@@ -3,11 +3,11 @@ connection; all see the same rows."""
 
 from __future__ import annotations
 
-import pg_service
 import psycopg
 import psycopg_pool
 import pytest
 
+import pg_service
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.postgres import PostgresSaver
 
