@@ -56,6 +56,12 @@ class PostgresSaver(SqliteSaver):
         "ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
     )
+    _CHECKPOINT_AND_LEASE_SQL = (
+        "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
+        "WHERE thread_id = ? FOR UPDATE), stored AS ("
+        + _CHECKPOINT_SQL
+        + ") SELECT lease_owner, lease_expires, lease_epoch FROM lease"
+    )
     _BLOBS_SQL = (
         "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
         "chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
@@ -162,6 +168,14 @@ class PostgresSaver(SqliteSaver):
 
     def _before_commit(self, conn: PgConn) -> None:  # type: ignore[override]
         """Called right before each write transaction commits. A seam for fault tests."""
+
+    def _write_checkpoint(
+        self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]
+    ) -> None:
+        """Insert the checkpoint row and read (and lock) the thread's lease in one statement;
+        a refused write raises before the commit, so nothing of it lands."""
+        lease = conn.execute(self._CHECKPOINT_AND_LEASE_SQL, (thread_id, *row)).fetchone()
+        shared_leases.judge_write(conn, lease, thread_id, config, self.lease_ttl)
 
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
         shared_leases.check_write(conn, thread_id, config, self.lease_ttl, " FOR UPDATE")

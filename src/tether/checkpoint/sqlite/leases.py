@@ -86,11 +86,22 @@ def check_write(
     no takeover lands between this check and the write's commit; SQLite's write transaction
     already excludes every other writer).
     """
-    token = lease_token(config)
     row = conn.execute(
         "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?" + lock,
         (thread_id,),
     ).fetchone()
+    judge_write(conn, row, thread_id, config, ttl)
+
+
+def judge_write(
+    conn: sqlite3.Connection | Any,
+    row: tuple[Any, ...] | None,
+    thread_id: str,
+    config: Mapping[str, Any],
+    ttl: float,
+) -> None:
+    """``check_write`` given the thread's (lease_owner, lease_expires, lease_epoch) row."""
+    token = lease_token(config)
     if row is None or row[0] is None:
         if token is not None and row is not None and row[2] != token[1]:
             raise _lost(thread_id, token[1], row[2])

@@ -230,11 +230,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
         encoded = [self._encode_writes(*call) for call in writes]
 
         def work(conn: sqlite3.Connection) -> None:
-            self._check_write(conn, thread_id, config)
             for sql, params in encoded:
                 conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
             stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
-            conn.execute(self._CHECKPOINT_SQL, row)
+            self._write_checkpoint(conn, thread_id, config, row)
             if stored:
                 conn.execute(
                     "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?", (stored, thread_id)
@@ -371,6 +370,14 @@ class SqliteSaver(SyncBackedAsyncMixin):
             for idx, channel, value in indexed
         ]
         return self._WRITES_SQL["INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"], params
+
+    def _write_checkpoint(
+        self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]
+    ) -> None:
+        """Check the writer's lease, then insert the checkpoint row (the transaction is rolled
+        back if the lease refuses the write, so the order does not matter)."""
+        self._check_write(conn, thread_id, config)
+        conn.execute(self._CHECKPOINT_SQL, row)
 
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
         """Refuse a write another run's lease excludes (renewing the writer's own lease)."""
