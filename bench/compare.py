@@ -51,6 +51,8 @@ from workloads import (
     load_api,
 )
 
+import postgres
+
 REPO = Path(__file__).resolve().parent.parent
 W1 = InvokeWorkload("W1", "10-node linear graph", build_linear, linear_input, check_linear, 200)
 W3 = InvokeWorkload(
@@ -64,7 +66,7 @@ W2_ADD = ChatWorkload(
     check_chat,
 )
 CHATS = {"W2": W2_CHAT, "W2-ADD": W2_ADD}
-WORKLOADS = ("W1", "W2", "W2-ADD", "W3", "W4", "SCALE")
+WORKLOADS = ("W1", "W2", "W2-ADD", "W3", "W4", "SCALE", "PG")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -156,6 +158,9 @@ def run_all(
                 extra.scale = bench_scaleout(args.quick)
                 print(f"  scale-out: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
             continue
+        if key == "PG":
+            extra.pg = postgres.run_extras(apis, workdir, w1_checkpoint_bytes(), args.quick)
+            continue
         invokes = _scaled(W1 if key == "W1" else W3, args.quick)
 
         def run(cfg: Config, wl: InvokeWorkload = invokes) -> CellResult:
@@ -216,6 +221,14 @@ METHOD = """\
 """
 
 
+def all_targets(sections: list[Section], extra: Issue7Data, plan: ChatPlan) -> list[Any]:
+    """Issue 7's targets, then issue 10's (Redis), then issue 9's (PostgreSQL) when measured."""
+    rows = target_rows(sections, extra, plan.size_at) + redis_target_rows(sections, plan.size_at)
+    if extra.pg is not None:
+        rows += postgres.target_rows(sections, extra.pg, plan.size_at[-1])
+    return rows
+
+
 def render(
     args: argparse.Namespace,
     apis: list[Api],
@@ -247,8 +260,7 @@ def render(
     lines += [f"- bench run time: {elapsed:.0f} s", "", "## Package versions", ""]
     lines += [f"- {k}: {v}" for k, v in versions().items()]
     lines += ["", "## Method", "", METHOD.format(a=a, b=b, warmup=args.warmup, rounds=args.rounds)]
-    targets = target_rows(sections, extra, plan.size_at) + redis_target_rows(sections, plan.size_at)
-    lines += ["", *targets_table(sections, targets)]
+    lines += ["", *targets_table(sections, all_targets(sections, extra, plan))]
     for sec in sections:
         lines += [f"## {sec.key}: {sec.title}", ""]
         if sec.key in ("W2", "W2-add"):
@@ -259,6 +271,7 @@ def render(
     lines += w4_table(extra)
     lines += store_lines or []
     lines += scale_table(extra.scale)
+    lines += postgres.tables(sections, extra.pg) if extra.pg else []
     lines += failures(sections)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -275,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text)
     print("\n".join(summary(sections)))
-    print("\n".join(" | ".join(row[1:]) for row in target_rows(sections, extra, plan.size_at)))
+    print("\n".join(" | ".join(row[1:]) for row in all_targets(sections, extra, plan)))
     print(f"total {elapsed:.0f} s" + (f"; report written to {args.out}" if args.out else ""))
     failed = any(
         s.error and not expected_failure(c, s)

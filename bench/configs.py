@@ -21,6 +21,8 @@ from typing import Any
 
 from workloads import Api
 
+import postgres
+
 
 @dataclass
 class OpenSaver:
@@ -205,6 +207,13 @@ BACKENDS: dict[str, Backend] = {
         _sqlite_unavailable,
     ),
     "redis": Backend("redis", "Redis memory (MEMORY USAGE)", _open_redis, _redis_unavailable),
+    "postgres": Backend("postgres", "table bytes", postgres.opener, postgres.unavailable),
+    "postgres-commit-off": Backend(
+        "postgres-commit-off",
+        "table bytes",
+        lambda api, workdir: postgres.opener(api, workdir, commit="off"),
+        postgres.unavailable,
+    ),
 }
 
 
@@ -213,7 +222,9 @@ def build_configs(with_sync: bool) -> list[Config]:
     configs = [Config(b, None) for b in BACKENDS.values()]
     if with_sync:
         configs += [
-            Config(b, "sync") for b in BACKENDS.values() if b.name not in ("none", "sqlite-fsync")
+            Config(b, "sync")
+            for b in BACKENDS.values()
+            if b.name not in ("none", "sqlite-fsync", "postgres-commit-off")
         ]
     return configs
 

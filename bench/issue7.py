@@ -26,6 +26,7 @@ class Issue7Data:
     floors: dict[str, float] = field(default_factory=dict)  # synchronous -> raw commit ns
     payload_bytes: int = 0
     scale: list[Any] = field(default_factory=list)  # issue 10's scale-out results
+    pg: Any = None  # postgres.PgData: PostgreSQL floors, W4 and scale-out (issue 9)
 
 
 def _cells(sections: Sequence[Section]) -> dict[tuple[str, str], CellResult]:

@@ -34,9 +34,9 @@ class W4Side:
 
     api: Api
     saver: Any
-    conn: sqlite3.Connection
-    path: Path
     empty_checkpoint: Callable[[], dict[str, Any]]
+    measure: Callable[[], int]  # bytes stored
+    close: Callable[[], None]
     heads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ns: dict[str, int] = field(default_factory=lambda: {"put": 0, "get": 0, "list": 0})
     listed: int = 0
@@ -111,8 +111,20 @@ def _open(api: Api, workdir: Path, synchronous: str) -> W4Side:
     if hasattr(saver, "setup"):
         saver.setup()
     conn.execute(f"PRAGMA synchronous = {synchronous}")
-    base = importlib.import_module(f"{api.library}.checkpoint.base")
-    return W4Side(api, saver, conn, path, base.empty_checkpoint)
+
+    def close() -> None:
+        if api.library == "tether":
+            saver.close()  # its worker threads; the connection stays the caller's
+        conn.close()
+
+    return W4Side(api, saver, empty_checkpoint(api), lambda: sqlite_size(path), close)
+
+
+def empty_checkpoint(api: Api) -> Callable[[], dict[str, Any]]:
+    return importlib.import_module(f"{api.library}.checkpoint.base").empty_checkpoint  # type: ignore[no-any-return]
+
+
+OpenSide = Callable[[Api, Path, str], W4Side]
 
 
 def _each(sides: list[W4Side], n: int, step: Callable[[W4Side, int], None]) -> None:
@@ -129,9 +141,12 @@ def _each(sides: list[W4Side], n: int, step: Callable[[W4Side, int], None]) -> N
                 side.error = f"{type(exc).__name__}: {exc}"
 
 
-def bench_w4(apis: list[Api], workdir: Path, synchronous: str, quick: bool) -> W4Result:
+def bench_w4(
+    apis: list[Api], workdir: Path, synchronous: str, quick: bool, open_side: OpenSide = _open
+) -> W4Result:
+    """W4 on the savers ``open_side`` opens (SQLite at ``synchronous`` by default)."""
     puts, gets, lists = (PUTS // 5, GETS // 5, LISTS // 5) if quick else (PUTS, GETS, LISTS)
-    sides = [_open(api, workdir, synchronous) for api in apis]
+    sides = [open_side(api, workdir, synchronous) for api in apis]
     try:
         gc.collect()
         for thread in range(THREADS):
@@ -142,12 +157,10 @@ def bench_w4(apis: list[Api], workdir: Path, synchronous: str, quick: bool) -> W
         gc.collect()
         _each(sides, lists, lambda s, i: _list(s, i, puts))
         for side in sides:
-            side.size = sqlite_size(side.path)
+            side.size = side.measure()
     finally:
         for side in sides:
-            if side.api.library == "tether":
-                side.saver.close()  # its worker threads; the connection stays the caller's
-            side.conn.close()
+            side.close()
     return W4Result(synchronous, sides, puts * THREADS, gets, lists)
 
 

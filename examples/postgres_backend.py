@@ -3,8 +3,9 @@
 Needs a reachable PostgreSQL; the URL comes from ``TETHER_POSTGRES_URL`` (or ``DATABASE_URL``).
 
 Mappings from the seeds to the real API:
-- ``PostgresSaver.from_conn_string(url)`` is a context manager; call ``setup()`` once to
-  create the tables.
+- ``PostgresSaver.from_conn_string(url)`` is a context manager (or keep the saver it returns and
+  ``close()`` it); ``setup()`` creates the tables, and also happens on first use.
+- ``from_conn_string(url, namespace="app")`` keeps an app's rows in a schema of its own.
 - The async saver is ``tether.checkpoint.postgres.aio.AsyncPostgresSaver`` (the seeds import it
   from ``...postgres``), used with ``async with``.
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from saver_kit import MODES, Driver
 
+import pg_service
 import redis_service
 from tether.checkpoint.base import BaseCheckpointSaver
 from tether.checkpoint.memory import InMemorySaver
@@ -36,6 +37,8 @@ SAVER_FACTORIES: dict[str, SaverFactory] = {
     "sqlite-memory": lambda request: SqliteSaver.from_conn_string(":memory:"),
     "redis": lambda request: redis_service.fresh_saver(),
     "redis-cluster": lambda request: redis_service.cluster_saver(),
+    "postgres": lambda request: pg_service.fresh_saver(),
+    "postgres-pgbouncer": lambda request: pg_service.fresh_bounced_saver(),
 }
 
 

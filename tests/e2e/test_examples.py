@@ -4,10 +4,12 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import pg_service
 import redis_service
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
@@ -41,6 +43,11 @@ NEEDS: dict[str, tuple[str, str | None]] = {
 # The test servers' URLs, given to an example whose env var is unset (and checked first).
 SERVICE_URLS = {"TETHER_REDIS_URL": (redis_service.URL, redis_service.require)}
 
+# Servers the test session provides when the env var is not set: its own database.
+SESSION_SERVERS: dict[str, Callable[[], str]] = {
+    "TETHER_POSTGRES_URL": pg_service.database_url,
+}
+
 
 def module_exists(name: str) -> bool:
     try:
@@ -58,7 +65,10 @@ def skip_reason(example: str) -> str | None:
     if env_var in SERVICE_URLS:
         url, require = SERVICE_URLS[env_var]
         require(url)  # skips, or fails under TETHER_REQUIRE_SERVICES=1, when unreachable
-    elif env_var and not os.environ.get(env_var):
+        return None
+    if env_var in SESSION_SERVERS and not os.environ.get(env_var):
+        os.environ[env_var] = SESSION_SERVERS[env_var]()  # skips when the server is down
+    if env_var and not os.environ.get(env_var):
         if os.environ.get("TETHER_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{example} needs {env_var} (TETHER_REQUIRE_SERVICES=1)")
         return f"set {env_var} to run this example against a server"

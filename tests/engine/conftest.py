@@ -43,12 +43,30 @@ def _redis(tmp_path: Path, cluster: bool = False) -> Any:
     return redis_service.cluster_saver() if cluster else redis_service.fresh_saver()
 
 
+def _postgres(tmp_path: Path) -> Any:
+    if IS_LANGGRAPH_SHIM:
+        pytest.skip("the LangGraph validation shim checks semantics on the memory saver only")
+    import pg_service
+
+    return pg_service.fresh_saver()
+
+
+def _postgres_pgbouncer(tmp_path: Path) -> Any:
+    if IS_LANGGRAPH_SHIM:
+        pytest.skip("the LangGraph validation shim checks semantics on the memory saver only")
+    import pg_service
+
+    return pg_service.fresh_bounced_saver()
+
+
 SAVER_FACTORIES: dict[str, Callable[[Path], Any]] = {
     "memory": lambda tmp_path: InMemorySaver(),
     "sqlite-file": _sqlite_file,
     "sqlite-memory": _sqlite_memory,
     "redis": _redis,
     "redis-cluster": lambda tmp_path: _redis(tmp_path, cluster=True),
+    "postgres": _postgres,
+    "postgres-pgbouncer": _postgres_pgbouncer,
 }
 
 

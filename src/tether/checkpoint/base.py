@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal, NamedTuple, TypedDict
@@ -279,6 +280,20 @@ def check_limit(limit: Any) -> int | None:
     raise ConfigurationError(
         f"list(limit=...): limit must be an int >= 0 or None (no limit), got {limit!r}"
     )
+
+
+_NAMESPACE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def check_namespace(name: Any) -> str:
+    """A saver namespace: lower-case letters, digits and ``_``, at most 63, no leading digit
+    (it becomes a PostgreSQL schema name or a SQLite table-name prefix)."""
+    if not isinstance(name, str) or not _NAMESPACE.fullmatch(name):
+        raise ConfigurationError(
+            f"namespace {name!r} is not valid: use lower-case letters, digits and '_' (at most "
+            f"63, not starting with a digit), e.g. 'user_graph'"
+        )
+    return name
 
 
 def as_id_list(ids: Iterable[str] | str) -> list[str]:

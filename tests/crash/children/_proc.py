@@ -26,8 +26,8 @@ ERROR_EXIT = 3
 CRASH_EXIT = 137
 
 
-class SeamSaver(SqliteSaver):
-    """A SqliteSaver that crashes or pauses inside the commit that stores one chosen checkpoint.
+class Seam:
+    """A saver that crashes or pauses inside the commit that stores one chosen checkpoint.
 
     With ``arm_step`` set, the first ``_before_commit`` (inside a write transaction, before
     COMMIT) whose transaction holds a checkpoint row of step ``arm_step`` either ``os._exit``s
@@ -56,10 +56,20 @@ class SeamSaver(SqliteSaver):
         wait_for(self.files.marker("release"), WAIT_LIMIT)
 
 
+class SeamSaver(Seam, SqliteSaver):
+    """``SqliteSaver`` with the crash seam."""
+
+
+def is_postgres(db: str) -> bool:
+    """True when ``--db`` is a PostgreSQL connection string rather than a file."""
+    return db.startswith(("postgresql://", "postgres://")) or "dbname=" in db
+
+
 def parser(description: str) -> argparse.ArgumentParser:
     """Arguments every child takes: the database, the thread, the work folder, lease options."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--db", required=True)
+    p.add_argument("--db", required=True, help="a SQLite file, or a PostgreSQL URL")
+    p.add_argument("--namespace", default=None, help="PostgreSQL: the saver's namespace")
     p.add_argument("--thread", required=True)
     p.add_argument("--workdir", required=True, type=Path)
     p.add_argument("--lease-ttl", type=float, default=None)
@@ -72,9 +82,10 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 @contextmanager
-def open_saver(args: argparse.Namespace, cls: type[SqliteSaver] = SqliteSaver) -> Iterator[Any]:
-    """``cls.from_conn_string(db)`` (a ``RedisSaver`` for a ``redis://`` URL), with
-    ``lease_ttl`` only when the test asked for one."""
+def open_saver(args: argparse.Namespace, cls: type[Any] = SqliteSaver) -> Iterator[Any]:
+    """``cls.from_conn_string(db)``, with ``lease_ttl`` only when the test asked for one; a
+    ``RedisSaver`` for a ``redis://`` URL; on PostgreSQL (``--db`` a URL) the same saver there,
+    with the seam when ``cls`` has it."""
     kwargs: dict[str, Any] = {}
     if args.lease_ttl is not None:
         kwargs["lease_ttl"] = args.lease_ttl
@@ -85,6 +96,15 @@ def open_saver(args: argparse.Namespace, cls: type[SqliteSaver] = SqliteSaver) -
         with RedisSaver.from_conn_string(args.db, key_prefix=prefix, **kwargs) as saver:
             yield saver
         return
+    if is_postgres(args.db):
+        from tether.checkpoint.postgres import PostgresSaver
+
+        kwargs["namespace"] = args.namespace
+        cls = (
+            type("PgSeamSaver", (Seam, PostgresSaver), {})
+            if issubclass(cls, Seam)
+            else PostgresSaver
+        )
     with cls.from_conn_string(args.db, **kwargs) as saver:
         yield saver
 

@@ -135,7 +135,8 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
             f"{describe(path)} is at tether schema v{version}; this tether reads up to "
             f"v{schema.SCHEMA_VERSION}: upgrade tether (pip install -U tether)"
         )
-    if version == 0 and (others := schema.foreign_tables(conn) + _our_tables(conn)):
+    others = schema.foreign_tables(conn) if version == 0 else []
+    if others:
         raise SchemaVersionError(
             f"{describe(path)} already holds tables tether did not create ({', '.join(others)}); "
             f"it may be a LangGraph SqliteSaver file: use a new file for tether"
@@ -161,12 +162,6 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
         raise translate(exc, path, f"upgrade the schema from v{version}") from exc
 
 
-def _our_tables(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    ours = {"threads", "heads", "checkpoints", "blobs", "writes", "pieces"}
-    return sorted(r[0] for r in rows if r[0] in ours)
-
-
 def _enable_wal(conn: sqlite3.Connection, path: str) -> None:
     if path == ":memory:":
         return
@@ -183,14 +178,20 @@ class Connections:
         conn: sqlite3.Connection | None = None,
         before_commit: Callable[[sqlite3.Connection], None] | None = None,
         synchronous: str = "NORMAL",
+        namespace: str | None = None,
     ) -> None:
         self.path = path
         self.synchronous = synchronous
+        self.namespace = namespace
+        if conn is not None:
+            conn.isolation_level = None
         self._shared = (
             conn
             if conn is not None
             else (connect(path, synchronous) if path == ":memory:" else None)
         )
+        if self._shared is not None:
+            self._shared = self._in_namespace(self._shared)
         self._lock = threading.RLock()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -199,9 +200,13 @@ class Connections:
         self._identity: tuple[int, int] | None = None
         self.closed = False
         if self._shared is not None:
-            if conn is not None:
-                conn.isolation_level = None
             self._prepare(self._shared)
+
+    def _in_namespace(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        """``conn`` addressing this saver's namespace (its tables are ``<namespace>__...``)."""
+        if self.namespace is None:
+            return conn
+        return schema.Namespaced(conn, self.namespace)  # type: ignore[return-value]
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if not self._prepared:
@@ -237,11 +242,12 @@ class Connections:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.check_file("open the database")  # connecting would create an empty file
-            conn = connect(self.path, self.synchronous, must_exist=self._identity is not None)
+            raw = connect(self.path, self.synchronous, must_exist=self._identity is not None)
+            with self._lock:
+                self._all.append(raw)
+            conn = self._in_namespace(raw)
             self._prepare(conn)
             self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
         yield conn
 
     @contextlib.contextmanager

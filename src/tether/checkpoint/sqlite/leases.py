@@ -56,13 +56,33 @@ def _try_take(
 
 
 def check_write(
-    conn: sqlite3.Connection, thread_id: str, config: Mapping[str, Any], ttl: float
+    conn: sqlite3.Connection | Any,
+    thread_id: str,
+    config: Mapping[str, Any],
+    ttl: float,
+    lock: str = "",
 ) -> None:
-    """Refuse a write that another run's lease excludes; renew the writer's own lease."""
+    """Refuse a write that another run's lease excludes; renew the writer's own lease.
+
+    ``lock`` ends the statement that reads the lease (PostgreSQL passes ``" FOR UPDATE"`` so
+    no takeover lands between this check and the write's commit; SQLite's write transaction
+    already excludes every other writer).
+    """
     row = conn.execute(
-        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?",
+        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?" + lock,
         (thread_id,),
     ).fetchone()
+    judge_write(conn, row, thread_id, config, ttl)
+
+
+def judge_write(
+    conn: sqlite3.Connection | Any,
+    row: tuple[Any, ...] | None,
+    thread_id: str,
+    config: Mapping[str, Any],
+    ttl: float,
+) -> None:
+    """``check_write`` given the thread's (lease_owner, lease_expires, lease_epoch) row."""
     token = lease_token(config)
     if row is None or row[0] is None:
         if token is not None and row is not None and row[2] != token[1]:
@@ -85,7 +105,7 @@ def check_write(
         )
 
 
-def release(conn: sqlite3.Connection, lease: Lease, status: str | None, stamp: str) -> None:
+def release(conn: sqlite3.Connection | Any, lease: Lease, status: str | None, stamp: str) -> None:
     conn.execute(
         "UPDATE threads SET lease_owner = NULL, lease_expires = NULL, "
         "status = coalesce(?, status), updated_at = ? "

@@ -25,6 +25,8 @@ class ListQuery:
     params: list[Any]
     python_filter: dict[str, Any]
 
+    filter_sql = staticmethod(metadata.filter_sql)  # another dialect passes its own
+
     @classmethod
     def build(
         cls,
@@ -52,7 +54,7 @@ class ListQuery:
                 )
             where.append("checkpoint_id < ?")
             params.append(before_id)
-        condition, filter_params, later = metadata.filter_sql(filter)
+        condition, filter_params, later = cls.filter_sql(filter)
         if condition is not None:
             where.append(condition)
             params += filter_params
@@ -62,11 +64,7 @@ class ListQuery:
         self, conn: sqlite3.Connection, after: tuple[str, str, str] | None, size: int
     ) -> list[tuple[Any, ...]]:
         """One page, newest first, after the (checkpoint_id, thread_id, ns) cursor."""
-        where = list(self.where)
-        params = list(self.params)
-        if after is not None:
-            where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
-            params += list(after)
+        where, params = self.conditions(after)
         # Order and cut the page on the key index alone, then read just those rows: sorting
         # whole rows (values inline) made listing several times slower.
         order = "ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC"
@@ -78,6 +76,15 @@ class ListQuery:
             f"WHERE rowid IN ({keys} {order} LIMIT ?) {order}"
         )
         return conn.execute(sql, [*params, size]).fetchall()
+
+    def conditions(self, after: tuple[str, str, str] | None) -> tuple[list[str], list[Any]]:
+        """The WHERE terms and parameters of a page after the cursor ``after``."""
+        where = list(self.where)
+        params = list(self.params)
+        if after is not None:
+            where.append("(checkpoint_id, thread_id, ns) < (?, ?, ?)")
+            params += list(after)
+        return where, params
 
     def accepts(self, metadata: Mapping[str, Any] | None) -> bool:
         if not self.python_filter:
@@ -133,8 +140,12 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
     )
 
 
-def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
-    """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need."""
+def prune(
+    conn: sqlite3.Connection, thread_ids: list[str], keep: int, keep_only: Any = None
+) -> None:
+    """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need
+    (``keep_only``: the dialect's ``_keep_only``, SQLite's by default)."""
+    keep_only = keep_only or _keep_only
     for thread_id in thread_ids:
         spaces = [
             r[0]
@@ -151,13 +162,16 @@ def prune(conn: sqlite3.Connection, thread_ids: list[str], keep: int) -> None:
                     (thread_id, ns, keep),
                 )
             ]
-            _keep_only(conn, thread_id, ns, kept)
+            keep_only(conn, thread_id, ns, kept)
         pieces.collect(conn, thread_id)
         _recount(conn, thread_id)
 
 
-def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
+def delete_for_runs(
+    conn: sqlite3.Connection, run_ids: list[str], keep_only: Any = None
+) -> list[str]:
     """Delete the runs' checkpoints; return the threads touched."""
+    keep_only = keep_only or _keep_only
     marks = ",".join("?" for _ in run_ids)
     doomed = conn.execute(
         f"SELECT DISTINCT thread_id, ns FROM checkpoints WHERE run_id IN ({marks})", run_ids
@@ -171,7 +185,7 @@ def delete_for_runs(conn: sqlite3.Connection, run_ids: list[str]) -> list[str]:
                 (thread_id, ns, *run_ids),
             )
         ]
-        _keep_only(conn, thread_id, ns, kept)
+        keep_only(conn, thread_id, ns, kept)
     touched = sorted({t for t, _ in doomed})
     for thread_id in touched:
         pieces.collect(conn, thread_id)
@@ -197,16 +211,9 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "(channel TEXT, version TEXT, PRIMARY KEY (channel, version))"
     )
     conn.execute("DELETE FROM _needed")
-    for checkpoint_id, body in conn.execute(
-        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
-        (thread_id, ns),
-    ).fetchall():
-        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
-        versions = unpack_body(body, where)["channel_versions"]
-        conn.executemany(
-            "INSERT OR IGNORE INTO _needed VALUES (?, ?)",
-            [(c, str(v)) for c, v in versions.items()],
-        )
+    conn.executemany(
+        "INSERT INTO _needed VALUES (?, ?)", sorted(kept_versions(conn, thread_id, ns))
+    )
     conn.execute(
         """
         WITH RECURSIVE reach(channel, version) AS (
@@ -225,6 +232,23 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "SELECT 1 FROM _needed n WHERE n.channel = blobs.channel AND n.version = blobs.version)",
         (thread_id, ns),
     )
+    move_head(conn, thread_id, ns, kept)
+
+
+def kept_versions(conn: sqlite3.Connection | Any, thread_id: str, ns: str) -> set[tuple[str, str]]:
+    """Every (channel, version) a remaining checkpoint of (thread, ns) names."""
+    needed: set[tuple[str, str]] = set()
+    for checkpoint_id, body in conn.execute(
+        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
+        (thread_id, ns),
+    ).fetchall():
+        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
+        needed.update((c, str(v)) for c, v in unpack_body(body, where)["channel_versions"].items())
+    return needed
+
+
+def move_head(conn: sqlite3.Connection | Any, thread_id: str, ns: str, kept: list[str]) -> None:
+    """Move the head of (thread, ns) to the newest kept checkpoint if it was deleted."""
     head = conn.execute(
         "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
     ).fetchone()

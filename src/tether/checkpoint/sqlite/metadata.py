@@ -55,6 +55,14 @@ def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
     return None
 
 
+def filter_items(filter: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """The filter's (key, value) pairs; a key that is not a string is refused."""
+    for key in filter or {}:
+        if not isinstance(key, str):
+            raise ConfigurationError(f"metadata filter keys must be strings, got {key!r}")
+    return list((filter or {}).items())
+
+
 def filter_sql(
     filter: Mapping[str, Any] | None, column: str = "metadata"
 ) -> tuple[str | None, list[Any], dict[str, Any]]:
@@ -68,9 +76,7 @@ def filter_sql(
     parts: list[str] = []
     params: list[Any] = []
     later: dict[str, Any] = {}
-    for key, value in (filter or {}).items():
-        if not isinstance(key, str):
-            raise ConfigurationError(f"metadata filter keys must be strings, got {key!r}")
+    for key, value in filter_items(filter):
         test, test_params, exact = _value_test(value)
         if not exact:
             later[key] = value

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from typing_extensions import Self
 
@@ -35,6 +35,7 @@ from tether.checkpoint.base import (
     WriteCall,
     as_id_list,
     check_limit,
+    check_namespace,
     checkpoint_config,
     dump_channel_value,
     get_checkpoint_id,
@@ -75,6 +76,23 @@ class SqliteSaver(SyncBackedAsyncMixin):
 
     supports_leases = True
 
+    # Statements and helper modules a backend that shares this storage model replaces
+    # (``tether.checkpoint.postgres`` runs the same code on PostgreSQL).
+    _maintenance: Any = maintenance
+    _CHECKPOINT_SQL = (
+        "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
+        "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)"
+    )
+    _BLOBS_SQL = (
+        "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
+        "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    _WRITES_SQL: ClassVar[dict[str, str]] = {
+        verb: f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
+        f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
+        for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
+    }
+
     def __init__(
         self,
         conn: sqlite3.Connection | None = None,
@@ -83,6 +101,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         serde: SerializerProtocol | None = None,
         lease_ttl: float = 30.0,
         synchronous: str = "NORMAL",
+        namespace: str | None = None,
     ) -> None:
         super().__init__(serde=serde)
         if conn is None and path is None:
@@ -95,7 +114,8 @@ class SqliteSaver(SyncBackedAsyncMixin):
             check_path(path)
         self.path = path
         self.lease_ttl = float(lease_ttl)
-        self._conns = Connections(path, conn, self._before_commit, synchronous)
+        self.namespace = None if namespace is None else check_namespace(namespace)
+        self._conns = Connections(path, conn, self._before_commit, synchronous, self.namespace)
         self._cache = deltas.WriteCache()
         self._known = inline.KnownValues()
         self._writes = batch.GroupCommit(self._conns)
@@ -111,6 +131,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         serde: SerializerProtocol | None = None,
         lease_ttl: float = 30.0,
         synchronous: str = "NORMAL",
+        namespace: str | None = None,
     ) -> Self:
         """A saver on the file at ``conn_string`` (or ``:memory:``); call ``close()`` when done."""
         return cls(
@@ -118,6 +139,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
             serde=serde,
             lease_ttl=lease_ttl,
             synchronous=synchronous,
+            namespace=namespace,
         )
 
     @classmethod
@@ -129,8 +151,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
         LangGraph's, the returned object is the saver, so passing it straight to
         ``compile(checkpointer=...)`` works too.
 
-        Options: ``serde``, ``lease_ttl`` (seconds, default 30) and ``synchronous``
-        ("NORMAL": durable against a killed process; "FULL": also against power loss).
+        Options: ``serde``, ``lease_ttl`` (seconds, default 30), ``synchronous``
+        ("NORMAL": durable against a killed process; "FULL": also against power loss) and
+        ``namespace`` (this saver's own tables, ``<namespace>__checkpoints`` and so on, so
+        several apps share one file and each sees only its rows).
         """
         return cls.open(conn_string, **options)
 
@@ -209,15 +233,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
         encoded = [self._encode_writes(*call) for call in writes]
 
         def work(conn: sqlite3.Connection) -> None:
-            leases.check_write(conn, thread_id, config, self.lease_ttl)
             for sql, params in encoded:
                 conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
             stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
-            conn.execute(
-                "INSERT OR REPLACE INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, "
-                "step, source, run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?,?,2)",
-                row,
-            )
+            self._write_checkpoint(conn, thread_id, config, row)
             if stored:
                 conn.execute(
                     "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?", (stored, thread_id)
@@ -272,10 +291,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
                         version,
                         *deltas.full_row(version, row.type_tag, remembered.data),
                     )
-        before = conn.total_changes
-        conn.executemany(
-            "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
-            "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        inserted = self._insert_rows(
+            conn,
+            self._BLOBS_SQL,
             pieces.store(
                 conn,
                 thread_id,
@@ -299,7 +317,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 10,
             ),
         )
-        if conn.total_changes - before == len(planned):
+        if inserted == len(planned):
             return sum(len(row.data) for _, _, row, _ in planned)
         return 0
 
@@ -319,7 +337,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         sql, params = self._encode_writes(config, writes, task_id, task_path)
 
         def work(conn: sqlite3.Connection) -> None:
-            leases.check_write(conn, thread_id, config, self.lease_ttl)
+            self._check_write(conn, thread_id, config)
             conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
 
         self._writes.run(work, f"store writes of task {task_id!r} in thread {thread_id!r}")
@@ -354,12 +372,25 @@ class SqliteSaver(SyncBackedAsyncMixin):
             )
             for idx, channel, value in indexed
         ]
-        verb = "INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"
-        sql = (
-            f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
-            f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
-        )
-        return sql, params
+        return self._WRITES_SQL["INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"], params
+
+    def _write_checkpoint(
+        self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]
+    ) -> None:
+        """Check the writer's lease, then insert the checkpoint row (the transaction is rolled
+        back if the lease refuses the write, so the order does not matter)."""
+        self._check_write(conn, thread_id, config)
+        conn.execute(self._CHECKPOINT_SQL, row)
+
+    def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
+        """Refuse a write another run's lease excludes (renewing the writer's own lease)."""
+        leases.check_write(conn, thread_id, config, self.lease_ttl)
+
+    def _insert_rows(self, conn: Any, sql: str, params: list[tuple[Any, ...]]) -> int:
+        """Run an insert for every row; how many rows it inserted."""
+        before = conn.total_changes
+        conn.executemany(sql, params)
+        return int(conn.total_changes - before)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -478,7 +509,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; filtering and paging run in SQL, values load per page
         and decode one checkpoint at a time."""
-        query = maintenance.ListQuery.build(config, filter, before)
+        query = self._maintenance.ListQuery.build(config, filter, before)
         remaining = check_limit(limit)
         skip_corrupt = not config
         offset_key: tuple[str, str, str] | None = None
@@ -536,7 +567,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         """Delete every checkpoint, blob and write of the thread, and give the space back."""
         thread_id = str(thread_id)
         with self._conns.write(f"delete thread {thread_id!r}") as conn:
-            maintenance.delete_threads(conn, [thread_id])
+            self._maintenance.delete_threads(conn, [thread_id])
         self._forget([thread_id])
         self._conns.vacuum()
 
@@ -548,7 +579,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 f"copy_thread: source and target are the same thread {source!r}"
             )
         with self._conns.write(f"copy thread {source!r} to {target!r}") as conn:
-            maintenance.copy_thread(conn, source, target, _now())
+            self._maintenance.copy_thread(conn, source, target, _now())
         self._forget([target])
 
     def prune(
@@ -569,9 +600,9 @@ class SqliteSaver(SyncBackedAsyncMixin):
             return
         with self._conns.write("prune threads") as conn:
             if keep == 0:
-                maintenance.delete_threads(conn, ids)
+                self._maintenance.delete_threads(conn, ids)
             else:
-                maintenance.prune(conn, ids, keep)
+                self._maintenance.prune(conn, ids, keep)
         self._forget(ids)
         self._conns.vacuum()
 
@@ -581,7 +612,7 @@ class SqliteSaver(SyncBackedAsyncMixin):
         if not ids:
             return
         with self._conns.write("delete runs") as conn:
-            touched = maintenance.delete_for_runs(conn, ids)
+            touched = self._maintenance.delete_for_runs(conn, ids)
         self._forget(touched)
         self._conns.vacuum()
 

@@ -14,7 +14,10 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
+from typing import Any
 
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
@@ -158,7 +161,8 @@ MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 def stored_version(conn: sqlite3.Connection) -> int:
     """The schema version recorded in the file (0 for a new, empty file)."""
     has_meta = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tether_meta'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        (table_name(conn, "tether_meta"),),
     ).fetchone()
     if not has_meta:
         return 0
@@ -170,10 +174,62 @@ def foreign_tables(conn: sqlite3.Connection) -> list[str]:
     """Tables in a file tether did not create (a file that belongs to something else).
 
     A tether store's tables (``tether_store_*``) may share the file."""
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    ours = {"tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces"}
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    # Tables are tether's when their namespace (the default, or a prefix) has its meta table.
+    prefixes = {n[: -len("tether_meta")] for n in names if n.endswith("tether_meta")}
+    ours = {p + t for p in prefixes for t in TABLES}
     mine = ("sqlite_", "tether_store_")
-    return sorted(r[0] for r in rows if r[0] not in ours and not r[0].startswith(mine))
+    return sorted(n for n in names if n not in ours and not n.startswith(mine))
+
+
+TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces")
+_NAMES = "|".join(TABLES)
+_QUALIFY = re.compile(
+    rf"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TO|TABLE IF NOT EXISTS)\s+"
+    rf"({_NAMES}|checkpoints_v4|blobs_v4)\b"
+    rf"|(?<![\w.\"'$])({_NAMES})\.(?=[a-z_])"
+    rf"|\b(INDEX IF NOT EXISTS|TRIGGER)\s+(\w+)",
+    re.IGNORECASE,
+)
+
+
+def table_name(conn: Any, table: str) -> str:
+    """The name ``table`` has in ``conn``'s namespace."""
+    return f"{conn.prefix}{table}" if isinstance(conn, Namespaced) else table
+
+
+@functools.lru_cache(maxsize=1024)
+def in_namespace(sql: str, prefix: str) -> str:
+    """``sql`` with tether's table, index and trigger names given the namespace's prefix."""
+
+    def rename(m: re.Match[str]) -> str:
+        if m.group(2):
+            return f'{m.group(1)} "{prefix}{m.group(2)}"'
+        if m.group(3):
+            return f'"{prefix}{m.group(3)}".'
+        return f"{m.group(4)} {prefix}{m.group(5)}"
+
+    return _QUALIFY.sub(rename, sql)
+
+
+class Namespaced:
+    """A ``sqlite3.Connection`` whose statements address one namespace's tables
+    (``<namespace>__checkpoints`` and so on); everything else passes through."""
+
+    __slots__ = ("conn", "prefix")
+
+    def __init__(self, conn: sqlite3.Connection, namespace: str) -> None:
+        self.conn = conn
+        self.prefix = f"{namespace}__"
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(in_namespace(sql, self.prefix), params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        return self.conn.executemany(in_namespace(sql, self.prefix), rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:

@@ -1,0 +1,59 @@
+"""Writer leases in PostgreSQL: the ``threads`` row holds (owner, expiry, fencing epoch).
+
+Taking the lease is one upsert that only wins when the lease is free or expired (the row lock
+the upsert takes makes two takers serialize); every write locks the thread's row ``FOR UPDATE``
+while it checks the writer's token (``sqlite.leases.check_write`` with ``lock=" FOR UPDATE"``),
+so a takeover cannot slip between the check and the commit. The rules (a dead local holder is
+taken over at once, renewal at half the lease, the errors) are SQLite's, shared from
+``tether.checkpoint.sqlite.leases``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from tether.checkpoint.lease import Lease, new_owner, owner_alive
+from tether.checkpoint.sqlite.leases import _stamp
+
+if TYPE_CHECKING:
+    from tether.checkpoint.postgres.connection import Connections, PgConn
+
+_TAKE = (
+    "INSERT INTO threads (thread_id, created_at, updated_at, status, lease_owner, "
+    "lease_expires, lease_epoch) VALUES (?, ?, ?, 'busy', ?, ?, 1) "
+    "ON CONFLICT (thread_id) DO UPDATE SET lease_owner = EXCLUDED.lease_owner, "
+    "lease_expires = EXCLUDED.lease_expires, lease_epoch = threads.lease_epoch + 1, "
+    "status = 'busy', updated_at = EXCLUDED.updated_at "
+    "WHERE threads.lease_owner IS NULL OR threads.lease_expires IS NULL "
+    "OR threads.lease_expires <= ? "
+    "RETURNING lease_epoch"
+)
+
+
+def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float | None:
+    """One attempt: the lease, or when its holder's lease expires (epoch seconds)."""
+    owner = new_owner()
+
+    def work(conn: PgConn) -> Lease | float | None:
+        now = time.time()
+        stamp = _stamp()
+        got = conn.execute(_TAKE, (thread_id, stamp, stamp, owner, now + ttl, now)).fetchone()
+        if got is not None:
+            return Lease(thread_id, owner, int(got[0]))
+        holder, expires, epoch = conn.execute(
+            "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ? "
+            "FOR UPDATE",
+            (thread_id,),
+        ).fetchone() or (None, None, 0)
+        if holder is not None and expires is not None and expires > now and owner_alive(holder):
+            return float(expires)
+        conn.execute(  # the holder is gone (a killed process of this machine): take over
+            "UPDATE threads SET lease_owner = ?, lease_expires = ?, lease_epoch = ?, "
+            "status = 'busy', updated_at = ? WHERE thread_id = ?",
+            (owner, now + ttl, epoch + 1, stamp, thread_id),
+        )
+        return Lease(thread_id, owner, epoch + 1)
+
+    result: Lease | float | None = conns.run(work, f"take the lease on thread {thread_id!r}")
+    return result

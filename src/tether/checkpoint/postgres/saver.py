@@ -1,0 +1,226 @@
+"""``PostgresSaver``: checkpoints in PostgreSQL, shared by many processes on many machines.
+
+The storage model, its invariants and the code that plans and reads rows are SQLite's
+(``tether.checkpoint.sqlite.saver``: small values inline in the checkpoint row, deltas and
+references for the rest, one transaction per super-step); this class supplies PostgreSQL's
+connections (``connection``), schema (``schema``), leases (``leases``) and maintenance SQL
+(``maintenance``). Async methods run the same code in worker threads; a transaction never spans
+an ``await``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from typing_extensions import Self
+
+from tether.checkpoint import deltas
+from tether.checkpoint.base import CheckpointTuple, RunnableConfig, SerializerProtocol
+from tether.checkpoint.lease import Lease
+from tether.checkpoint.postgres import leases, maintenance, schema
+from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
+from tether.checkpoint.sqlite import inline
+from tether.checkpoint.sqlite import leases as shared_leases
+from tether.checkpoint.sqlite.saver import SqliteSaver, _now
+from tether.errors import BackendUnavailable, ConfigurationError
+
+_CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
+
+
+class _Runner:
+    """Runs a write in its own transaction (PostgreSQL needs no group commit), once more on a
+    fresh connection when the first was dropped before its commit."""
+
+    def __init__(self, conns: Connections) -> None:
+        self._conns = conns
+
+    def run(self, work: Any, action: str) -> Any:
+        return self._conns.run(work, action)
+
+
+class PostgresSaver(SqliteSaver):
+    """Checkpoints in a PostgreSQL database: sync and async methods, one writer a thread.
+
+    Build it with ``PostgresSaver.from_conn_string(url)`` (also a context manager that closes
+    it), ``PostgresSaver(pool)`` around a ``psycopg_pool.ConnectionPool``, or
+    ``PostgresSaver(conn)`` around one ``psycopg.Connection``. ``namespace=`` (or ``schema=``)
+    keeps this saver's rows in a schema of their own. The schema is created or upgraded on
+    first use; ``setup()`` does it explicitly.
+    """
+
+    _maintenance = maintenance
+    _CHECKPOINT_SQL = (
+        "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
+        "run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?::jsonb,?,2) "
+        "ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
+    )
+    _CHECKPOINT_AND_LEASE_SQL = (
+        "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
+        "WHERE thread_id = ? FOR UPDATE), stored AS ("
+        + _CHECKPOINT_SQL
+        + ") SELECT lease_owner, lease_expires, lease_epoch FROM lease"
+    )
+    _BLOBS_SQL = (
+        "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
+        "chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+    )
+    _WRITES_SQL: ClassVar[dict[str, str]] = {
+        "INSERT OR REPLACE": (
+            "INSERT INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, data, "
+            "task_path) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (thread_id, ns, checkpoint_id, "
+            "task_id, idx) DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, "
+            "data = EXCLUDED.data, task_path = EXCLUDED.task_path"
+        ),
+        "INSERT OR IGNORE": (
+            "INSERT INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, data, "
+            "task_path) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+        ),
+    }
+
+    def __init__(
+        self,
+        conn: Any = None,
+        *,
+        conn_string: str | None = None,
+        namespace: str | None = None,
+        schema: str | None = None,
+        serde: SerializerProtocol | None = None,
+        lease_ttl: float = 30.0,
+        prepare: bool = False,
+        max_size: int = 10,
+    ) -> None:
+        super(SqliteSaver, self).__init__(serde=serde)
+        self.namespace = _namespace(namespace, schema)
+        pool, single = _split_connection(conn)
+        if pool is None and single is None and conn_string is None:
+            raise ConfigurationError(
+                "PostgresSaver needs a connection string, a psycopg_pool.ConnectionPool or a "
+                "psycopg.Connection: PostgresSaver.from_conn_string('postgresql://...')"
+            )
+        self.lease_ttl = float(lease_ttl)
+        self._pg = Connections(
+            conn_string,
+            self.namespace,
+            pool=pool,
+            conn=single,
+            prepare=prepare,
+            max_size=max_size,
+            before_commit=self._before_commit,
+        )
+        self._conns = self._pg  # type: ignore[assignment]
+        self.path = f"{self._pg.where} schema {self.namespace!r}"
+        self._cache = deltas.WriteCache()
+        self._known = inline.KnownValues()
+        self._writes = _Runner(self._pg)  # type: ignore[assignment]
+        self._executor = None
+
+    @classmethod
+    def open(cls, conn_string: str, **options: Any) -> Self:
+        """A saver on the database at ``conn_string``; call ``close()`` when done."""
+        return cls(conn_string=conn_string, **options)
+
+    @classmethod
+    def from_conn_string(cls, conn_string: str, **options: Any) -> Self:
+        """A saver on the database at ``conn_string`` (``postgresql://user:pw@host/db``).
+
+        Use it as LangGraph documents, ``with PostgresSaver.from_conn_string(url) as saver:``
+        (closed on exit), or keep the returned saver and ``close()`` it yourself.
+
+        Options: ``namespace`` (or ``schema``: the PostgreSQL schema holding this saver's rows,
+        default ``public``), ``serde``, ``lease_ttl`` (seconds, default 30), ``prepare``
+        (server-side prepared statements: off by default, so PgBouncer in transaction mode
+        works), ``max_size`` (pool size, default 10).
+        """
+        return cls.open(conn_string, **options)
+
+    def setup(self) -> None:
+        """Create or upgrade the schema now (it also happens on first use). Idempotent; any
+        number of processes may call it at once (an advisory lock serializes migrations)."""
+        self._pg.setup()
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the thread's head (again on a fresh connection
+        when the first one was dropped)."""
+        return self._pg.retry_read(lambda: SqliteSaver.get_tuple(self, config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first (started again when the connection drops before the first
+        page arrives)."""
+        options: dict[str, Any] = {"filter": filter, "before": before, "limit": limit}
+        yielded = False
+        try:
+            for item in SqliteSaver.list(self, config, **options):
+                yielded = True
+                yield item
+        except BackendUnavailable as exc:
+            if yielded or not connection_lost(exc):
+                raise
+            yield from SqliteSaver.list(self, config, **options)
+
+    def _before_commit(self, conn: PgConn) -> None:  # type: ignore[override]
+        """Called right before each write transaction commits. A seam for fault tests."""
+
+    def _write_checkpoint(
+        self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]
+    ) -> None:
+        """Insert the checkpoint row and read (and lock) the thread's lease in one statement;
+        a refused write raises before the commit, so nothing of it lands."""
+        lease = conn.execute(self._CHECKPOINT_AND_LEASE_SQL, (thread_id, *row)).fetchone()
+        shared_leases.judge_write(conn, lease, thread_id, config, self.lease_ttl)
+
+    def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
+        shared_leases.check_write(conn, thread_id, config, self.lease_ttl, " FOR UPDATE")
+
+    def _insert_rows(self, conn: Any, sql: str, params: Sequence[tuple[Any, ...]]) -> int:
+        return int(conn.executemany(sql, params))
+
+    def _try_lease(self, thread_id: str) -> Lease | float | None:
+        return leases.try_acquire(self._pg, thread_id, self.lease_ttl)
+
+    def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
+        stamp = _now()
+        self._pg.run(
+            lambda conn: shared_leases.release(conn, lease, status, stamp),
+            f"release the lease on thread {lease.thread_id!r}",
+        )
+
+
+def _namespace(namespace: str | None, schema_name: str | None) -> str:
+    if namespace is not None and schema_name is not None and namespace != schema_name:
+        raise ConfigurationError(
+            f"PostgresSaver got namespace={namespace!r} and schema={schema_name!r}: they name the "
+            f"same thing, pass one"
+        )
+    return schema.check_name(namespace or schema_name or "public")
+
+
+def _split_connection(conn: Any) -> tuple[Any, Any]:
+    """``(pool, connection)`` from what the caller passed as ``conn``."""
+    if conn is None:
+        return None, None
+    import psycopg
+    import psycopg_pool
+
+    if isinstance(conn, psycopg_pool.ConnectionPool):
+        return conn, None
+    if isinstance(conn, psycopg.Connection):
+        return None, conn
+    if isinstance(conn, str):
+        raise ConfigurationError(
+            "PostgresSaver(conn) takes a pool or a connection; for a connection string use "
+            "PostgresSaver.from_conn_string(url)"
+        )
+    raise ConfigurationError(
+        f"PostgresSaver(conn) takes a psycopg_pool.ConnectionPool or a psycopg.Connection, got "
+        f"{type(conn).__name__}; an AsyncConnectionPool or AsyncConnection is not supported: "
+        f"give tether the connection string and it runs its own pool"
+    )

@@ -1,0 +1,201 @@
+"""tether's tables in a PostgreSQL schema, their version, and migrations under an advisory lock.
+
+One schema per namespace (``public`` by default) holds the same logical rows as the SQLite
+file (``docs/sqlite.md``): threads, heads, checkpoints, blobs, writes, pieces and
+``tether_meta`` with the schema version. Keys are ``COLLATE "C"`` so ids sort byte-wise, as
+they do in SQLite. ``ensure`` runs every migration a schema lacks inside one transaction that
+holds a transaction-level advisory lock on the schema's name, so any number of processes may
+call it at once (and it works through PgBouncer in transaction mode).
+
+Version history:
+  1. the tables above, the indexes for thread, run id and metadata filters, and a trigger that
+     moves the head and counts the thread's checkpoints when a checkpoint row is inserted.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import TYPE_CHECKING
+
+from tether.checkpoint.base import check_namespace
+from tether.errors import SchemaVersionError
+
+if TYPE_CHECKING:
+    from tether.checkpoint.postgres.connection import PgConn
+
+SCHEMA_VERSION = 1
+TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces")
+_LOCK_SALT = 0x54455448  # "TETH"
+_TABLE = re.compile(
+    r"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TABLE IF NOT EXISTS)\s+(" + "|".join(TABLES) + r")\b",
+    re.IGNORECASE,
+)
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS tether_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS threads (
+    thread_id TEXT COLLATE "C" PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'idle',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    lease_owner TEXT,
+    lease_expires DOUBLE PRECISION,
+    lease_epoch BIGINT NOT NULL DEFAULT 0,
+    checkpoint_count BIGINT NOT NULL DEFAULT 0,
+    bytes BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS heads (
+    thread_id TEXT COLLATE "C" NOT NULL,
+    ns TEXT COLLATE "C" NOT NULL,
+    checkpoint_id TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (thread_id, ns)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    thread_id TEXT COLLATE "C" NOT NULL,
+    ns TEXT COLLATE "C" NOT NULL,
+    checkpoint_id TEXT COLLATE "C" NOT NULL,
+    parent_id TEXT COLLATE "C",
+    ts TEXT NOT NULL,
+    step BIGINT,
+    source TEXT,
+    run_id TEXT,
+    metadata JSONB NOT NULL,
+    body BYTEA NOT NULL,
+    format INTEGER NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id)
+);
+CREATE INDEX IF NOT EXISTS checkpoints_by_id ON checkpoints (checkpoint_id, thread_id, ns);
+CREATE INDEX IF NOT EXISTS checkpoints_by_run ON checkpoints (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS checkpoints_by_metadata ON checkpoints
+    USING GIN (metadata jsonb_path_ops);
+CREATE TABLE IF NOT EXISTS blobs (
+    thread_id TEXT COLLATE "C" NOT NULL,
+    ns TEXT COLLATE "C" NOT NULL,
+    channel TEXT COLLATE "C" NOT NULL,
+    version TEXT COLLATE "C" NOT NULL,
+    kind INTEGER NOT NULL,
+    base_version TEXT COLLATE "C",
+    count BIGINT NOT NULL,
+    depth INTEGER NOT NULL,
+    chain_bytes BIGINT NOT NULL,
+    type TEXT,
+    data BYTEA,
+    PRIMARY KEY (thread_id, ns, channel, version)
+);
+CREATE TABLE IF NOT EXISTS writes (
+    thread_id TEXT COLLATE "C" NOT NULL,
+    ns TEXT COLLATE "C" NOT NULL,
+    checkpoint_id TEXT COLLATE "C" NOT NULL,
+    task_id TEXT COLLATE "C" NOT NULL,
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT,
+    data BYTEA,
+    task_path TEXT COLLATE "C" NOT NULL DEFAULT '',
+    PRIMARY KEY (thread_id, ns, checkpoint_id, task_id, idx)
+);
+CREATE TABLE IF NOT EXISTS pieces (
+    thread_id TEXT COLLATE "C" NOT NULL,
+    digest TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (thread_id, digest)
+)
+"""
+
+_V1_TRIGGER = """
+CREATE OR REPLACE FUNCTION "{schema}".tether_checkpoint_stored() RETURNS trigger
+LANGUAGE plpgsql AS $body$
+DECLARE
+    stamp TEXT := to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"');
+BEGIN
+    INSERT INTO "{schema}".heads (thread_id, ns, checkpoint_id)
+    VALUES (NEW.thread_id, NEW.ns, NEW.checkpoint_id)
+    ON CONFLICT (thread_id, ns) DO UPDATE
+    SET checkpoint_id = GREATEST(heads.checkpoint_id, EXCLUDED.checkpoint_id);
+    INSERT INTO "{schema}".threads (thread_id, created_at, updated_at, checkpoint_count)
+    VALUES (NEW.thread_id, stamp, stamp, 1)
+    ON CONFLICT (thread_id) DO UPDATE
+    SET updated_at = EXCLUDED.updated_at, checkpoint_count = threads.checkpoint_count + 1;
+    RETURN NULL;
+END
+$body$
+"""
+
+_V1_TRIGGER_ON = """
+CREATE TRIGGER tether_checkpoint_stored AFTER INSERT ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION "{schema}".tether_checkpoint_stored()
+"""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),)
+"""Per version, its statements; ``{schema}`` stands for the schema's name."""
+
+
+def check_name(name: str) -> str:
+    """A namespace (schema) name: lower-case letters, digits and ``_``, at most 63 long."""
+    return check_namespace(name)
+
+
+def ensure(conn: PgConn, where: str) -> None:
+    """Create or upgrade the schema to ``SCHEMA_VERSION`` (the caller commits)."""
+    name = conn.schema
+    found = _stored_version(conn)
+    if found == SCHEMA_VERSION:
+        return
+    conn.raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_SALT, name))
+    found = _stored_version(conn)  # another process may have finished meanwhile
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"schema {name!r} in {where} was written by a newer tether (schema v{found}; this "
+            f"tether knows up to v{SCHEMA_VERSION}): upgrade tether"
+        )
+    if found == 0:
+        _refuse_foreign(conn, where)
+    conn.raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[version - 1]:
+            if statement.strip():
+                conn.raw.execute(qualify(statement.replace("{schema}", name), name))
+        conn.execute(
+            "INSERT INTO tether_meta (key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (str(version),),
+        )
+
+
+@functools.lru_cache(maxsize=512)
+def qualify(sql: str, schema_name: str) -> str:
+    """``sql`` with tether's table names qualified by ``schema_name`` (already qualified
+    names, like those in the trigger function, are left alone)."""
+    return _TABLE.sub(lambda m: f'{m.group(1)} "{schema_name}".{m.group(2)}', sql)
+
+
+def _stored_version(conn: PgConn) -> int:
+    has_meta = conn.raw.execute(
+        "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'tether_meta'",
+        (conn.schema,),
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM tether_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _refuse_foreign(conn: PgConn, where: str) -> None:
+    """Refuse a schema whose ``checkpoints``-like tables belong to something else (LangGraph)."""
+    rows = conn.raw.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+        (conn.schema, [*TABLES, "checkpoint_blobs", "checkpoint_writes"]),
+    ).fetchall()
+    if rows:
+        names = ", ".join(sorted(r[0] for r in rows))
+        raise SchemaVersionError(
+            f"schema {conn.schema!r} in {where} already has tables tether did not create "
+            f"({names}; LangGraph's PostgresSaver uses these names): tether will not mix its "
+            f"rows with them. Give tether its own schema: "
+            f"PostgresSaver.from_conn_string(url, namespace='tether_app')"
+        )
