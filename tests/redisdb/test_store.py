@@ -137,6 +137,19 @@ def test_bad_key_prefix_is_refused() -> None:
         RedisStore.from_conn_string(redis_service.URL, key_prefix="a{b}")
 
 
+def test_a_client_decoding_responses_is_refused() -> None:
+    import redis
+
+    from tether.store.redis import RedisStore
+
+    client = redis.Redis.from_url(redis_service.URL, decode_responses=True)
+    try:
+        with pytest.raises(ConfigurationError, match="decode_responses=False"):
+            RedisStore(client)
+    finally:
+        client.close()
+
+
 def test_store_on_redis_cluster() -> None:
     for store in _open(redis_service.cluster_url()):
         assert store.client.__class__.__name__ == "RedisCluster"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
@@ -50,6 +50,8 @@ __all__ = ["RedisStore"]
 
 _ITEM_FIELDS = ("v", "c", "u", "t", "e")
 _SWEEP_CHUNK = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _text(value: bytes | str) -> str:
@@ -70,8 +72,8 @@ class RedisStore(StoreCore):
 
     ``RedisStore.from_conn_string("redis://localhost:6379/0")`` (closed by ``with`` or
     ``close()``), or ``RedisStore(client)`` around a ``redis.Redis``/``RedisCluster`` you
-    opened and close. ``key_prefix`` keeps several stores apart on one server; ``index`` an
-    ``IndexConfig`` for semantic search; ``ttl`` a ``TTLConfig``.
+    opened (``decode_responses=False``) and close. ``key_prefix`` keeps several stores apart
+    on one server; ``index`` an ``IndexConfig`` for semantic search; ``ttl`` a ``TTLConfig``.
     """
 
     def __init__(
@@ -94,6 +96,12 @@ class RedisStore(StoreCore):
         if client is None:
             assert url is not None
             client, _ = connection.open_client(url, **client_options)
+        kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+        if kwargs.get("decode_responses"):
+            raise ConfigurationError(
+                "RedisStore needs a client with decode_responses=False (vectors are stored as "
+                "bytes); open one without decode_responses, or pass a URL"
+            )
         self.client = client
         self.url = mask_url(url) if url else connection.describe(client)
         self._script = client.register_script(WRITE)
@@ -182,7 +190,7 @@ class RedisStore(StoreCore):
         stamp = now.isoformat()
         expires = "" if op.ttl is None else repr(now.timestamp() + op.ttl * 60)
         vectors = b"".join(pack(vector) for _, _, vector in documents)
-        order = str(int(now.timestamp() * 1_000_000))
+        order = str((now - _EPOCH) // _MICROSECOND)  # exact, unlike timestamp() * 1e6
         ttl = "" if op.ttl is None else repr(float(op.ttl))
         return ["P", ns, key, dumps_value(op), stamp, stamp, order, ttl, expires, vectors]
 
