@@ -1,4 +1,5 @@
-"""The one Lua script through which every RedisStore write goes (atomic per call).
+"""RedisStore's Lua scripts: ``WRITE``, through which every write goes (atomic per call), and
+``CANDIDATES``, the one read of a search.
 
 ``KEYS[1]`` is the store's base (``{<key_prefix>}``); the other keys are derived from it
 and share its hash tag, so on Redis Cluster they live in one slot. ``ARGV[1]`` is "now" (epoch
@@ -13,7 +14,11 @@ seconds, from the store's clock); then one record per op:
 Keys: ``:i:<ns>:<key>`` (hash of the item: v c u s t e x), ``:n:<ns>`` (sorted set of the
 namespace's keys scored by expiry, ``+inf`` without TTL), ``:ns`` (sorted set of namespaces,
 score 0, ranged by lex), ``:exp`` (sorted set ``<ns>/<key>`` by expiry, for the sweeper).
-Returns the number of items the ``X`` records deleted.
+``WRITE`` returns the number of items the ``X`` records deleted.
+
+``CANDIDATES``: ``ARGV`` = now, the namespace prefix's name (``""``: every namespace), then the
+item fields wanted. Returns, flat, per live item under the prefix: namespace, key, its ``s``
+(write order) and the fields (``""`` when absent).
 """
 
 WRITE = """
@@ -73,4 +78,33 @@ while i <= #ARGV do
   end
 end
 return removed
+"""
+
+CANDIDATES = """
+local base = KEYS[1]
+local lo, prefix = '(' .. ARGV[1], ARGV[2]
+local fields = {'s'}
+for j = 3, #ARGV do fields[#fields + 1] = ARGV[j] end
+local spaces
+if prefix == '' then
+  spaces = redis.call('ZRANGEBYLEX', base .. ':ns', '-', '+')
+else
+  spaces = redis.call('ZRANGEBYLEX', base .. ':ns', '[' .. prefix, '[' .. prefix)
+  -- deeper namespaces: prefix.anything ('/' sorts right after '.')
+  local deeper = redis.call('ZRANGEBYLEX', base .. ':ns', '[' .. prefix .. '.',
+    '(' .. prefix .. '/')
+  for _, ns in ipairs(deeper) do spaces[#spaces + 1] = ns end
+end
+local out = {}
+for _, ns in ipairs(spaces) do
+  for _, key in ipairs(redis.call('ZRANGEBYSCORE', base .. ':n:' .. ns, lo, '+inf')) do
+    local row = redis.call('HMGET', base .. ':i:' .. ns .. ':' .. key, unpack(fields))
+    if row[1] then
+      out[#out + 1] = ns
+      out[#out + 1] = key
+      for f = 1, #fields do out[#out + 1] = row[f] or '' end
+    end
+  end
+end
+return out
 """

@@ -11,7 +11,8 @@ writes land in one script call, atomically; a read within a batch sees the write
 
 ``search`` lists newest ``updated_at`` first, as the SQL stores do; filters run in Python with
 the shared rules (``tether.store.filters``); with a query, candidates (the prefix's live items)
-are ranked by exact cosine over their stored vectors (``tether.store.vectors.rank``).
+are ranked by exact cosine over their stored vectors (``tether.store.vectors.rank``). One
+script call (``script.CANDIDATES``) reads the candidates of a search.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from tether.store.base import (
 )
 from tether.store.core import Embedded, StoreCore, Vector, dumps_value
 from tether.store.filters import matches_filter, namespace_matches
-from tether.store.redis.script import WRITE
+from tether.store.redis.script import CANDIDATES, WRITE
 from tether.store.ttl import TTLConfig
 from tether.store.vectors import pack, rank
 from tether.urls import mask_url
@@ -105,6 +106,7 @@ class RedisStore(StoreCore):
         self.client = client
         self.url = mask_url(url) if url else connection.describe(client)
         self._script = client.register_script(WRITE)
+        self._read = client.register_script(CANDIDATES)
         self.is_setup = False
 
     @classmethod
@@ -211,35 +213,15 @@ class RedisStore(StoreCore):
             pending += self._refresh_args(ns, key, row[3], now)
         return _item(Item, op.namespace, op.key, row)
 
-    def _namespaces(self, prefix: tuple[str, ...]) -> list[bytes | str]:
-        index = self.base + ":ns"
-        if not prefix:
-            found: list[bytes | str] = self.client.zrangebylex(index, "-", "+")
-            return found
-        name = _ns_name(prefix)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zrangebylex(index, f"[{name}", f"[{name}")
-        pipe.zrangebylex(index, f"[{name}.", f"({name}/")  # '/' sorts right after '.'
-        exact, deeper = pipe.execute()
-        return [*exact, *deeper]
-
     def _candidates(self, op: SearchOp, now: datetime, fields: list[str]) -> list[list[Any]]:
-        """``[ns, key, order, *fields]`` of every live item under the prefix, newest first."""
-        spaces = [_text(ns) for ns in self._namespaces(op.namespace_prefix)]
-        pipe = self.client.pipeline(transaction=False)
-        for ns in spaces:
-            pipe.zrangebyscore(f"{self.base}:n:{ns}", f"({now.timestamp()!r}", "+inf")
-        addresses = [
-            (ns, _text(key))
-            for ns, keys in zip(spaces, pipe.execute(), strict=True)
-            for key in keys
-        ]
-        for ns, key in addresses:
-            pipe.hmget(self._item_key(ns, key), "s", *fields)
+        """``[ns, key, order, *fields]`` of every live item under the prefix, newest first
+        (one script call: the namespaces, their live keys and the fields, server side)."""
+        prefix = _ns_name(op.namespace_prefix) if op.namespace_prefix else ""
+        flat = self._read(keys=[self.base], args=[repr(now.timestamp()), prefix, *fields])
+        width = 3 + len(fields)
         rows = [
-            [ns, key, int(row[0]), *row[1:]]
-            for (ns, key), row in zip(addresses, pipe.execute(), strict=True)
-            if row[0] is not None
+            [_text(flat[i]), _text(flat[i + 1]), int(flat[i + 2]), *flat[i + 3 : i + width]]
+            for i in range(0, len(flat), width)
         ]
         rows.sort(key=lambda row: -row[2])
         return rows
@@ -273,7 +255,7 @@ class RedisStore(StoreCore):
         return found
 
     def _list_namespaces(self, op: ListNamespacesOp, now: datetime) -> list[tuple[str, ...]]:
-        spaces = [_text(ns) for ns in self._namespaces(())]
+        spaces = [_text(ns) for ns in self.client.zrangebylex(self.base + ":ns", "-", "+")]
         pipe = self.client.pipeline(transaction=False)
         for ns in spaces:
             pipe.zcount(f"{self.base}:n:{ns}", f"({now.timestamp()!r}", "+inf")
