@@ -4,6 +4,7 @@ in tests/contract (the ``redis`` factory)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -158,3 +159,20 @@ def test_store_on_redis_cluster() -> None:
         assert len(store.list_namespaces(prefix=("u",))) == 20
         store.delete(("u", "3"), "k3")
         assert store.get(("u", "3"), "k3") is None
+
+
+def test_async_redis_store_under_langgraphs_async_name() -> None:
+    redis_service.require()
+    from tether.store.redis.aio import AsyncRedisStore
+
+    prefix = redis_service.new_prefix()
+
+    async def scenario() -> Any:
+        async with AsyncRedisStore.from_conn_string(redis_service.URL, key_prefix=prefix) as st:
+            try:
+                await st.aput(("u",), "k", {"v": 1})
+                return (await st.aget(("u",), "k")).value, await st.alist_namespaces()
+            finally:
+                redis_service.delete_prefix(st.client, "{" + prefix + "}")
+
+    assert asyncio.run(scenario()) == ({"v": 1}, [("u",)])
