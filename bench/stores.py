@@ -4,18 +4,26 @@ For each store: ``put`` of N items (one per call), ``get`` of each, ``search`` w
 (numbers compared on a nested key), and semantic ``search(query=...)`` over an index of
 N items whose embed function is a cheap deterministic hash (so the bench times the store,
 not a model). LangGraph's SqliteStore needs ``setup()``; both sides get the same items.
+
+The Redis rows use ``TETHER_BENCH_REDIS_URL`` (default db 11 of the local server, as
+``configs.py``) under a key prefix of their own, deleted afterwards. LangGraph's RedisStore
+needs RediSearch, which plain Redis lacks: its ``setup()`` fails, and the error is listed
+under the table instead of its rates.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 DIMS = 64
+REDIS_URL = os.environ.get("TETHER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def hash_embed(texts: list[str]) -> list[list[float]]:
@@ -38,6 +46,8 @@ def _open(side: str, kind: str, path: Path, indexed: bool) -> Iterator[Any]:
         from langgraph.store.memory import InMemoryStore as LGMemory
 
         yield LGMemory(index=index)  # type: ignore[arg-type]
+    elif kind == "redis":
+        yield from _redis(side, index)
     elif side == "langgraph":
         from langgraph.store.sqlite import SqliteStore as LGSqlite
 
@@ -53,6 +63,25 @@ def _open(side: str, kind: str, path: Path, indexed: bool) -> Iterator[Any]:
 
         with SqliteStore.from_conn_string(str(path), index=index) as store:  # type: ignore[arg-type]
             yield store
+
+
+def _redis(side: str, index: dict[str, Any] | None) -> Iterator[Any]:
+    if side == "langgraph":
+        from langgraph.store.redis import RedisStore as LGRedis
+
+        with LGRedis.from_conn_string(REDIS_URL, index=index) as store:  # type: ignore[arg-type]
+            store.setup()  # fails on plain Redis (no RediSearch): reported, not timed
+            yield store
+        return
+    from tether.store.redis import RedisStore
+
+    prefix = f"tether-bench:{uuid.uuid4().hex[:8]}:"
+    with RedisStore.from_conn_string(REDIS_URL, key_prefix=prefix, index=index) as store:  # type: ignore[arg-type]
+        try:
+            yield store
+        finally:
+            for key in list(store.client.scan_iter(match="{" + prefix + "}*", count=500)):
+                store.client.delete(key)
 
 
 def _rate(count: int, run: Callable[[], None], warm: Callable[[], None] | None = None) -> float:
@@ -110,14 +139,21 @@ def bench_stores(workdir: Path, quick: bool = False) -> list[str]:
         "| store | operation | tether ops/s | LangGraph ops/s | tether / LangGraph |",
         "|---|---|---|---|---|",
     ]
-    for kind in ("memory", "sqlite"):
+    failures: list[str] = []
+    for kind in ("memory", "sqlite", "redis"):
         rates = {}
         for side in ("tether", "langgraph"):
             path = workdir / f"store-{side}-{kind}.db"
             # LangGraph's SqliteStore index needs sqlite-vec loaded as an extension
             semantic_ok = not (side == "langgraph" and kind == "sqlite")
-            with _open(side, kind, path, indexed=semantic_ok) as store:
-                rates[side] = _measure(store, n, searches, semantic_ok)
+            try:
+                with _open(side, kind, path, indexed=semantic_ok) as store:
+                    rates[side] = _measure(store, n, searches, semantic_ok)
+            except Exception as exc:  # a backend that cannot run here: reported below
+                if side == "tether":
+                    raise
+                failures.append(f"LangGraph's {kind} store failed: {type(exc).__name__}: {exc}")
+                rates[side] = dict.fromkeys(rates["tether"])
         for op, ours in rates["tether"].items():
             theirs = rates["langgraph"][op]
             ratio = f"{ours / theirs:.2f}x" if ours and theirs else "n/a"
@@ -127,6 +163,7 @@ def bench_stores(workdir: Path, quick: bool = False) -> list[str]:
         "n/a: LangGraph's SqliteStore with an index loads the sqlite-vec extension, which this "
         "Python's sqlite3 cannot load (no enable_load_extension); tether's scan needs none."
     )
+    lines += ["", *(f"- {line[:300]}" for line in failures)] if failures else []
     return [*lines, ""]
 
 

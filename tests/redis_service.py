@@ -219,14 +219,19 @@ class Cluster:
 _cluster: list[Cluster] = []
 
 
-def cluster_saver(**options: Any) -> Any:
-    """A saver on the session's Redis Cluster (started on first use), fresh key prefix."""
+def cluster_url() -> str:
+    """The URL of the session's Redis Cluster, started on first use."""
     if not _cluster:
         binaries_or_skip("redis-server", "redis-cli")
         made = Cluster()
         _cluster.append(made)
         made.start()
-    return fresh_saver(_cluster[0].url(), **options)
+    return _cluster[0].url()
+
+
+def cluster_saver(**options: Any) -> Any:
+    """A saver on the session's Redis Cluster (started on first use), fresh key prefix."""
+    return fresh_saver(cluster_url(), **options)
 
 
 def stop_cluster() -> None:

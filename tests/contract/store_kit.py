@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+import redis_service
+import tether
 from tether.store.base import BaseStore
 from tether.store.memory import InMemoryStore
 from tether.store.sqlite import SqliteStore
@@ -35,11 +37,29 @@ def _sqlite_file(request: pytest.FixtureRequest, **options: Any) -> AbstractCont
     return _sqlite(str(folder / "store.db"), **options)
 
 
+@contextmanager
+def _redis(request: pytest.FixtureRequest, **options: Any) -> Iterator[BaseStore]:
+    """A RedisStore on the test db with a fresh key prefix; its keys are deleted after."""
+    if getattr(tether, "__tether_shim__", False):
+        pytest.skip("the LangGraph validation shim has no tether RedisStore")
+    redis_service.require()
+    from tether.store.redis import RedisStore
+
+    prefix = redis_service.new_prefix()
+    store = RedisStore.from_conn_string(redis_service.URL, key_prefix=prefix, **options)
+    try:
+        yield store
+    finally:
+        redis_service.delete_prefix(store.client, "{" + prefix + "}")
+        store.close()
+
+
 StoreFactory = Callable[..., AbstractContextManager[BaseStore]]
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": lambda request, **options: _memory_store(**options),
     "sqlite-memory": lambda request, **options: _sqlite(":memory:", **options),
     "sqlite-file": _sqlite_file,
+    "redis": _redis,
 }
 
 

@@ -8,12 +8,14 @@ search, TTL, filter and recall tests are in ``test_store_search.py``, on the sam
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from store_kit import PARAMS, driven
+from store_kit import PARAMS, STORE_FACTORIES, driven
 
 from tether.errors import ConfigurationError, SerializationError, StorageError
 from tether.store.base import (
@@ -440,3 +442,26 @@ def test_async_twins(store: BaseStore) -> None:
     assert out["namespaces"] == [("users", "u1"), ("users", "u2")]
     assert out["batch"][0] is None and out["batch"][1].value == {"n": 10}
     assert store.get(("users", "u1"), "k") is None
+
+
+# --- seed 003 on every backend --------------------------------------------------------------
+
+
+@pytest.fixture(params=list(STORE_FACTORIES))
+def plain_store(request: pytest.FixtureRequest) -> Iterator[BaseStore]:
+    """A fresh store of each backend (once per backend: the graph calls it as it likes)."""
+    with STORE_FACTORIES[request.param](request) as made:
+        yield made
+
+
+def test_seed_003_user_preferences_shared_across_threads(plain_store: BaseStore) -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "cross_thread_store.py"
+    spec = importlib.util.spec_from_file_location("cross_thread_store", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    example.scenario(plain_store, type(plain_store).__name__)  # asserts the replies itself
+
+    assert plain_store.get(("user-1", "prefs"), "settings").value == {"theme": "dark"}
+    assert plain_store.get(("user-2", "prefs"), "settings") is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 from abc import abstractmethod
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -17,13 +18,13 @@ from typing import Any, NamedTuple
 
 from typing_extensions import Self
 
-from tether.errors import ConfigurationError
+from tether.errors import ConfigurationError, SerializationError
 from tether.store.base import BaseStore, Op, PutOp, Result, SearchOp, validate_ops
 from tether.store.embed import Embedder, make_embedder
 from tether.store.paths import parse_path, texts_at
 from tether.store.ttl import Sweeper, check_ttl_config
 
-__all__ = ["Embedded", "StoreCore", "Vector"]
+__all__ = ["Embedded", "StoreCore", "Vector", "dumps_value"]
 
 Vector = list[float]
 _TICK = timedelta(microseconds=1)
@@ -183,3 +184,14 @@ def _combine(wanted: _Wanted, docs: dict[str, Vector], queries: dict[str, Vector
         {i: [(p, t, docs[t]) for p, t in rows] for i, rows in wanted.documents.items()},
         {i: queries[q] for i, q in wanted.queries.items()},
     )
+
+
+def dumps_value(op: PutOp) -> str:
+    """A put's value as JSON text, or a ``SerializationError`` saying what can be stored."""
+    try:
+        return json.dumps(op.value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise SerializationError(
+            f"put({op.namespace!r}, {op.key!r}): the value cannot be stored as JSON ({error}); "
+            "store strings, numbers, booleans, None, lists and dicts (no NaN or Infinity)"
+        ) from error

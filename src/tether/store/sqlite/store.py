@@ -20,7 +20,6 @@ from typing import Any
 
 from typing_extensions import Self
 
-from tether.errors import SerializationError
 from tether.store.base import (
     GetOp,
     IndexConfig,
@@ -32,7 +31,7 @@ from tether.store.base import (
     SearchItem,
     SearchOp,
 )
-from tether.store.core import Embedded, StoreCore, Vector
+from tether.store.core import Embedded, StoreCore, Vector, dumps_value
 from tether.store.filters import matches_filter, namespace_matches
 from tether.store.sqlite import schema
 from tether.store.sqlite.filters import compile_filter
@@ -209,7 +208,7 @@ class SqliteStore(StoreCore):
             "updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes, "
             "expires_at = excluded.expires_at, created_at = CASE WHEN "
             f"{_ALIVE} THEN created_at ELSE excluded.created_at END",
-            (prefix, op.key, _dumps(op), stamp, stamp, op.ttl, expires, moment),
+            (prefix, op.key, dumps_value(op), stamp, stamp, op.ttl, expires, moment),
         )
         conn.executemany(
             "INSERT OR REPLACE INTO tether_store_vectors VALUES (?, ?, ?, ?, ?)",
@@ -302,16 +301,6 @@ class SqliteStore(StoreCore):
                 (moment,),
             )
             return cursor.rowcount
-
-
-def _dumps(op: PutOp) -> str:
-    try:
-        return json.dumps(op.value, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise SerializationError(
-            f"put({op.namespace!r}, {op.key!r}): the value cannot be stored as JSON ({error}); "
-            "store strings, numbers, booleans, None, lists and dicts (no NaN or Infinity)"
-        ) from error
 
 
 def _item(row: tuple, cls: type[Any], **extra: Any) -> Any:
