@@ -90,6 +90,29 @@ def fresh_saver(**options: Any) -> Any:
     return PostgresSaver.from_conn_string(url, namespace=SHARED, max_size=4, **options)
 
 
+STORE_SHARED = "tether_store_tests"
+
+
+def fresh_store(url: str | None = None, **options: Any) -> Any:
+    """An empty ``PostgresStore`` in the session's shared store schema (emptied, as
+    ``fresh_saver`` does, rather than a schema per test); ``url`` defaults to the database."""
+    from tether.store.postgres import PostgresStore
+
+    database = database_url()
+    if "store_shared" not in _state:
+        PostgresStore.from_conn_string(database, namespace=STORE_SHARED).setup()
+        _state["store_shared"] = True
+    import psycopg
+
+    with psycopg.connect(database, autocommit=False) as conn:
+        conn.execute(f"DELETE FROM {STORE_SHARED}.tether_store_items")
+        conn.execute(f"DELETE FROM {STORE_SHARED}.tether_store_vectors")
+        conn.execute(f"DELETE FROM {STORE_SHARED}.tether_store_meta WHERE name = 'dims'")
+    return PostgresStore.from_conn_string(
+        url or database, namespace=STORE_SHARED, max_size=2, **options
+    )
+
+
 _PGBOUNCER_INI = """\
 [databases]
 * = host={host} port={port}
