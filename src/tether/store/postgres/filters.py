@@ -17,13 +17,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tether.store.sqlfilters import Dialect, Fragment, compile_with, is_number
+
 __all__ = ["compile_filter"]
 
 _ORDERING = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _path_sql(field: str) -> tuple[str, list[Any]] | None:
@@ -52,7 +50,7 @@ def _equal(path: str, params: list[Any], expected: Any) -> tuple[str, list[Any]]
         return f"COALESCE(jsonb_typeof({path}) = 'null', FALSE)", params
     if isinstance(expected, bool):
         return f"COALESCE({path} = ?::jsonb, FALSE)", [*params, "true" if expected else "false"]
-    if _is_number(expected) and math.isfinite(expected):
+    if is_number(expected) and math.isfinite(expected):
         return _number(path, params, "=", expected)
     if isinstance(expected, str):
         sql = f"COALESCE(jsonb_typeof({path}) = 'string' AND ({path} #>> '{{}}') = ?, FALSE)"
@@ -60,19 +58,7 @@ def _equal(path: str, params: list[Any], expected: Any) -> tuple[str, list[Any]]
     return None
 
 
-def _operator(op: str, path: str, params: list[Any], operand: Any) -> tuple[str, list] | None:
-    if op in ("$eq", "$ne"):
-        equal = _equal(path, params, operand)
-        if equal is None:
-            return None
-        return equal if op == "$eq" else (f"NOT {equal[0]}", equal[1])
-    if op in ("$in", "$nin"):
-        parts = [_equal(path, params, choice) for choice in operand]
-        if any(part is None for part in parts):
-            return None
-        sql = " OR ".join(p[0] for p in parts if p) or "FALSE"
-        args = [arg for p in parts if p for arg in p[1]]
-        return (f"({sql})" if op == "$in" else f"NOT ({sql})"), args
+def _order(op: str, path: str, params: list[Any], operand: Any) -> Fragment | None:
     if isinstance(operand, str):
         sql = (
             f"COALESCE(jsonb_typeof({path}) = 'string' AND "
@@ -84,32 +70,10 @@ def _operator(op: str, path: str, params: list[Any], operand: Any) -> tuple[str,
     return _number(path, params, _ORDERING[op], operand)
 
 
-def _condition(field: str, condition: Any) -> tuple[str, list[Any]] | None:
-    located = _path_sql(field)
-    if located is None:
-        return None
-    path, params = located
-    if isinstance(condition, dict) and any(str(k).startswith("$") for k in condition):
-        parts = [_operator(op, path, params, operand) for op, operand in condition.items()]
-        if any(part is None for part in parts):
-            return None
-        return " AND ".join(p[0] for p in parts if p), [a for p in parts if p for a in p[1]]
-    if isinstance(condition, dict):
-        return None
-    return _equal(path, params, condition)
+_POSTGRES = Dialect(path=_path_sql, equal=_equal, order=_order, true="TRUE", false="FALSE")
 
 
 def compile_filter(filter: dict[str, Any] | None) -> tuple[str, list[Any], dict[str, Any]]:
     """``(where_sql, params, residual)`` for a validated filter: ``where_sql`` ("TRUE" when
     empty) holds the exact conditions; ``residual`` the ones to check in Python."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    residual: dict[str, Any] = {}
-    for field, condition in (filter or {}).items():
-        compiled = _condition(field, condition)
-        if compiled is None:
-            residual[field] = condition
-        else:
-            clauses.append(f"({compiled[0]})")
-            params.extend(compiled[1])
-    return " AND ".join(clauses) or "TRUE", params, residual
+    return compile_with(_POSTGRES, filter)
