@@ -185,7 +185,9 @@ def bench_stores(workdir: Path, quick: bool = False) -> list[str]:
     lines.append(
         "n/a: LangGraph's SqliteStore with an index loads the sqlite-vec extension, which this "
         "Python's sqlite3 cannot load (no enable_load_extension); its PostgresStore with an "
-        "index needs pgvector, which this server lacks; tether's scans need neither."
+        "index needs pgvector, which this server lacks; tether's scans need neither. In those "
+        "two rows tether's store has the index (its puts embed and write vectors), LangGraph's "
+        "has none."
     )
     lines += ["", *(f"- {line[:300]}" for line in failures)] if failures else []
     return [*lines, ""]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, cast
 
 from typing_extensions import Self
@@ -21,15 +22,19 @@ from typing_extensions import Self
 from tether.checkpoint.postgres import schema as saver_schema
 from tether.checkpoint.postgres.connection import Connections, PgConn
 from tether.checkpoint.postgres.saver import _split_connection
-from tether.store.base import IndexConfig, Op, PutOp, Result
-from tether.store.core import Embedded, StoreCore
+from tether.store.base import GetOp, IndexConfig, Item, Op, PutOp, Result
+from tether.store.core import Embedded, StoreCore, dumps_value
 from tether.store.postgres import schema
 from tether.store.postgres.filters import compile_filter
 from tether.store.sqlite import schema as sqlite_schema
-from tether.store.sqlite.store import _UPSERT, SqliteStore
+from tether.store.sqlite.store import _ALIVE, _COLUMNS, _UPSERT, SqliteStore, _item, _ts
 from tether.store.ttl import TTLConfig
+from tether.store.vectors import pack
 
 __all__ = ["PostgresStore"]
+
+_DROP_VECTORS = "WITH dropped AS (DELETE FROM tether_store_vectors WHERE prefix = ? AND key = ?) "
+_DELETE_ITEM = "DELETE FROM tether_store_items WHERE prefix = ? AND key = ?"
 
 
 class PostgresStore(SqliteStore):
@@ -50,6 +55,13 @@ class PostgresStore(SqliteStore):
         "ON CONFLICT (prefix, key, field, idx) DO UPDATE SET vector = EXCLUDED.vector"
     )
     _ORDER = "i.updated_at DESC, i.key DESC"
+    _GET_SQL = (
+        f"WITH hit AS (SELECT {_COLUMNS} FROM tether_store_items "
+        f"WHERE prefix = ? AND key = ? AND {_ALIVE}), touched AS (UPDATE tether_store_items "
+        "SET expires_at = ? + ttl_minutes * 60 WHERE ? AND prefix = ? AND key = ? AND "
+        f"ttl_minutes IS NOT NULL AND {_ALIVE} RETURNING 1) SELECT * FROM hit"
+    )
+    """A get and its TTL refresh in one statement (SQLite's runs two)."""
     _compile_filter = staticmethod(compile_filter)
 
     def __init__(
@@ -116,7 +128,58 @@ class PostgresStore(SqliteStore):
         with self._pg.write("run a store batch") if write else self._pg.read() as conn:
             yield conn
 
+    def _get(self, conn: Any, op: GetOp, now: datetime) -> Item | None:
+        prefix, moment = ".".join(op.namespace), now.timestamp()
+        where = (prefix, op.key, moment)
+        row = conn.execute(self._GET_SQL, (*where, moment, op.refresh_ttl, *where)).fetchone()
+        return None if row is None else cast(Item, _item(row, Item))
+
+    def _refresh(self, conn: Any, keys: list[tuple[str, str]], now: datetime) -> None:
+        """Refresh the TTL of the items ``keys`` names in one statement."""
+        if keys:
+            conn.execute(
+                "UPDATE tether_store_items SET expires_at = ? + ttl_minutes * 60 "
+                "WHERE (prefix, key) IN (SELECT * FROM unnest(?::text[], ?::text[])) "
+                "AND ttl_minutes IS NOT NULL",
+                (now.timestamp(), [k[0] for k in keys], [k[1] for k in keys]),
+            )
+
+    def _write(self, conn: Any, op: PutOp, documents: list[Any], now: datetime) -> None:
+        """SQLite's write, its vector delete folded into the item's statement (one round
+        trip for a put without vectors)."""
+        address = (".".join(op.namespace), op.key)
+        if op.value is None:
+            conn.execute(_DROP_VECTORS + _DELETE_ITEM, (*address, *address))
+            return
+        moment = now.timestamp()
+        expires = None if op.ttl is None else moment + op.ttl * 60
+        stamp = _ts(now)
+        row = (*address, dumps_value(op), stamp, stamp, op.ttl, expires, moment)
+        conn.execute(_DROP_VECTORS + self._UPSERT_SQL, (*address, *row))
+        conn.executemany(
+            self._VECTOR_SQL,
+            [(*address, path, n, pack(vec)) for n, (path, _, vec) in enumerate(documents)],
+        )
+
+    def _alone(self, op: Op, embedded: Embedded) -> Result:
+        """A batch of one statement (a get, a put without vectors, a delete): its own
+        transaction, without BEGIN and COMMIT round trips."""
+
+        def work() -> Result:
+            with self._pg.query("run a store batch") as conn:
+                result = self._apply_one(cast(Any, conn), 0, op, embedded)
+                if not conn.raw.autocommit:  # a caller's pool without autocommit
+                    conn.raw.commit()
+                return result
+
+        return self._pg.retry_read(work)
+
     def _apply(self, ops: list[Op], embedded: Embedded) -> list[Result]:
+        if len(ops) == 1 and (
+            isinstance(ops[0], GetOp)
+            or (isinstance(ops[0], PutOp) and not embedded.documents.get(0))
+        ):
+            return [self._alone(ops[0], embedded)]
         write = any(isinstance(op, PutOp) or getattr(op, "refresh_ttl", False) for op in ops)
         return cast(
             "list[Result]",
