@@ -90,6 +90,28 @@ def fresh_saver(**options: Any) -> Any:
     return PostgresSaver.from_conn_string(url, namespace=SHARED, max_size=4, **options)
 
 
+def setup_concurrently(open_backend: Any, count: int = 6) -> list[BaseException]:
+    """Call ``setup()`` on ``count`` backends from ``open_backend()`` at once, one thread
+    each; the errors raised (none when setup is safe under concurrency)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def set_up() -> None:
+        try:
+            with open_backend() as backend:
+                backend.setup()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=set_up) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
 STORE_SHARED = "tether_store_tests"
 
 

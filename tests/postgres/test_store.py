@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -127,21 +126,8 @@ def test_concurrent_setup_of_a_new_schema_all_succeed() -> None:
     from tether.store.postgres import PostgresStore
 
     url, ns = pg_service.database_url(), pg_service.new_namespace()
-    errors: list[BaseException] = []
-
-    def set_up() -> None:
-        try:
-            with PostgresStore.from_conn_string(url, namespace=ns) as opened:
-                opened.setup()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=set_up) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    opener = lambda: PostgresStore.from_conn_string(url, namespace=ns)  # noqa: E731
+    assert pg_service.setup_concurrently(opener) == []
     with PostgresStore.from_conn_string(url, namespace=ns) as opened:
         opened.put(("u",), "k", {"v": 1})
         assert [item.key for item in opened.search(("u",))] == ["k"]
