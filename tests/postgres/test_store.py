@@ -155,3 +155,14 @@ def test_async_postgres_store_under_langgraphs_async_name() -> None:
             return found, namespaces
 
     assert asyncio.run(scenario()) == ({"v": 1}, [("async",)])
+
+
+def test_wrong_connection_objects_are_refused_naming_the_store() -> None:
+    from tether.store.postgres import PostgresStore
+
+    with pytest.raises(ConfigurationError, match=r"PostgresStore\.from_conn_string\(url\)"):
+        PostgresStore(pg_service.database_url())
+    with pytest.raises(ConfigurationError, match="PostgresStore.*got dict"):
+        PostgresStore({})
+    with pytest.raises(ConfigurationError, match="connection string, a psycopg_pool"):
+        PostgresStore()

@@ -22,6 +22,7 @@ from typing_extensions import Self
 from tether.checkpoint.postgres import schema as saver_schema
 from tether.checkpoint.postgres.connection import Connections, PgConn
 from tether.checkpoint.postgres.saver import _split_connection
+from tether.errors import ConfigurationError
 from tether.store.base import GetOp, IndexConfig, Item, Op, PutOp, Result
 from tether.store.core import Embedded, StoreCore, dumps_value
 from tether.store.postgres import schema
@@ -76,7 +77,13 @@ class PostgresStore(SqliteStore):
         max_size: int = 10,
     ) -> None:
         self._configure(index, ttl)
-        pool, single = _split_connection(conn)
+        name = type(self).__name__
+        pool, single = _split_connection(conn, name)
+        if pool is None and single is None and conn_string is None:
+            raise ConfigurationError(
+                f"{name} needs a connection string, a psycopg_pool.ConnectionPool or a "
+                f"psycopg.Connection: {name}.from_conn_string('postgresql://...')"
+            )
         self.namespace = saver_schema.check_name(namespace or "public")
         self._pg = Connections(
             conn_string,
