@@ -9,6 +9,10 @@ The Redis rows use ``TETHER_BENCH_REDIS_URL`` (default db 11 of the local server
 ``configs.py``) under a key prefix of their own, deleted afterwards. LangGraph's RedisStore
 needs RediSearch, which plain Redis lacks: its ``setup()`` fails, and the error is listed
 under the table instead of its rates.
+
+The PostgreSQL rows use a fresh database per side on ``TETHER_BENCH_POSTGRES``'s server
+(``postgres.fresh_database``, dropped after). LangGraph's PostgresStore with an index needs
+the pgvector extension, which this server lacks: its semantic search is n/a.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def _open(side: str, kind: str, path: Path, indexed: bool) -> Iterator[Any]:
         yield LGMemory(index=index)  # type: ignore[arg-type]
     elif kind == "redis":
         yield from _redis(side, index)
+    elif kind == "postgres":
+        yield from _postgres(side, index)
     elif side == "langgraph":
         from langgraph.store.sqlite import SqliteStore as LGSqlite
 
@@ -82,6 +88,23 @@ def _redis(side: str, index: dict[str, Any] | None) -> Iterator[Any]:
         finally:
             for key in list(store.client.scan_iter(match="{" + prefix + "}*", count=500)):
                 store.client.delete(key)
+
+
+def _postgres(side: str, index: dict[str, Any] | None) -> Iterator[Any]:
+    import postgres
+
+    with postgres.fresh_database() as url:
+        if side == "langgraph":
+            from langgraph.store.postgres import PostgresStore as LGPostgres
+
+            with LGPostgres.from_conn_string(url, index=index) as store:  # type: ignore[arg-type]
+                store.setup()
+                yield store
+            return
+        from tether.store.postgres import PostgresStore
+
+        with PostgresStore.from_conn_string(url, index=index) as store:  # type: ignore[arg-type]
+            yield store
 
 
 def _rate(count: int, run: Callable[[], None], warm: Callable[[], None] | None = None) -> float:
@@ -140,12 +163,12 @@ def bench_stores(workdir: Path, quick: bool = False) -> list[str]:
         "|---|---|---|---|---|",
     ]
     failures: list[str] = []
-    for kind in ("memory", "sqlite", "redis"):
+    for kind in ("memory", "sqlite", "redis", "postgres"):
         rates = {}
         for side in ("tether", "langgraph"):
             path = workdir / f"store-{side}-{kind}.db"
-            # LangGraph's SqliteStore index needs sqlite-vec loaded as an extension
-            semantic_ok = not (side == "langgraph" and kind == "sqlite")
+            # LangGraph's SqliteStore index needs sqlite-vec, its PostgresStore's pgvector
+            semantic_ok = not (side == "langgraph" and kind in ("sqlite", "postgres"))
             try:
                 with _open(side, kind, path, indexed=semantic_ok) as store:
                     rates[side] = _measure(store, n, searches, semantic_ok)
@@ -161,7 +184,10 @@ def bench_stores(workdir: Path, quick: bool = False) -> list[str]:
     lines.append("")
     lines.append(
         "n/a: LangGraph's SqliteStore with an index loads the sqlite-vec extension, which this "
-        "Python's sqlite3 cannot load (no enable_load_extension); tether's scan needs none."
+        "Python's sqlite3 cannot load (no enable_load_extension); its PostgresStore with an "
+        "index needs pgvector, which this server lacks; tether's scans need neither. In those "
+        "two rows tether's store has the index (its puts embed and write vectors), LangGraph's "
+        "has none."
     )
     lines += ["", *(f"- {line[:300]}" for line in failures)] if failures else []
     return [*lines, ""]

@@ -90,6 +90,51 @@ def fresh_saver(**options: Any) -> Any:
     return PostgresSaver.from_conn_string(url, namespace=SHARED, max_size=4, **options)
 
 
+def setup_concurrently(open_backend: Any, count: int = 6) -> list[BaseException]:
+    """Call ``setup()`` on ``count`` backends from ``open_backend()`` at once, one thread
+    each; the errors raised (none when setup is safe under concurrency)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def set_up() -> None:
+        try:
+            with open_backend() as backend:
+                backend.setup()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=set_up) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
+STORE_SHARED = "tether_store_tests"
+
+
+def fresh_store(url: str | None = None, **options: Any) -> Any:
+    """An empty ``PostgresStore`` in the session's shared store schema (emptied, as
+    ``fresh_saver`` does, rather than a schema per test); ``url`` defaults to the database."""
+    from tether.store.postgres import PostgresStore
+
+    database = database_url()
+    if "store_shared" not in _state:
+        PostgresStore.from_conn_string(database, namespace=STORE_SHARED).setup()
+        _state["store_shared"] = True
+    import psycopg
+
+    with psycopg.connect(database, autocommit=False) as conn:
+        conn.execute(f"DELETE FROM {STORE_SHARED}.tether_store_items")
+        conn.execute(f"DELETE FROM {STORE_SHARED}.tether_store_vectors")
+        conn.execute(f"DELETE FROM {STORE_SHARED}.tether_store_meta WHERE name = 'dims'")
+    return PostgresStore.from_conn_string(
+        url or database, namespace=STORE_SHARED, max_size=2, **options
+    )
+
+
 _PGBOUNCER_INI = """\
 [databases]
 * = host={host} port={port}

@@ -76,8 +76,8 @@ def connect(url: str | os.PathLike[str], /, **options: Any) -> BaseCheckpointSav
 
 def connect_store(url: str | os.PathLike[str], /, **options: Any) -> BaseStore:
     """The store a URL names (the schemes of ``connect``), opened with ``options``
-    (``index``, ``ttl``, ...): ``InMemoryStore``, ``SqliteStore``, and the PostgreSQL and
-    Redis stores once this tether has them."""
+    (``index``, ``ttl``, ...): ``InMemoryStore``, ``SqliteStore``, ``PostgresStore`` and
+    ``RedisStore``."""
     return cast("BaseStore", _open(STORES, "tether.connect_store", url, options))
 
 

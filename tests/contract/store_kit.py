@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import pg_service
 import redis_service
 import tether
 from tether.store.base import BaseStore
@@ -54,12 +55,22 @@ def _redis(request: pytest.FixtureRequest, **options: Any) -> Iterator[BaseStore
         store.close()
 
 
+@contextmanager
+def _postgres(request: pytest.FixtureRequest, **options: Any) -> Iterator[BaseStore]:
+    """A PostgresStore in the session's database: a shared schema, emptied first."""
+    if getattr(tether, "__tether_shim__", False):
+        pytest.skip("the LangGraph validation shim has no tether PostgresStore")
+    with pg_service.fresh_store(**options) as store:
+        yield store
+
+
 StoreFactory = Callable[..., AbstractContextManager[BaseStore]]
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": lambda request, **options: _memory_store(**options),
     "sqlite-memory": lambda request, **options: _sqlite(":memory:", **options),
     "sqlite-file": _sqlite_file,
     "redis": _redis,
+    "postgres": _postgres,
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TypedDict
 
 import psycopg
@@ -91,21 +90,7 @@ def test_langgraph_tables_in_the_schema_are_refused_with_the_namespace_hint() ->
 
 def test_concurrent_setup_of_a_new_schema_all_succeed() -> None:
     url, ns = pg_service.database_url(), _fresh_namespace()
-    errors: list[BaseException] = []
-
-    def set_up() -> None:
-        try:
-            with _open(url, namespace=ns) as saver:
-                saver.setup()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=set_up) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    assert pg_service.setup_concurrently(lambda: _open(url, namespace=ns)) == []
 
 
 class Text(TypedDict):

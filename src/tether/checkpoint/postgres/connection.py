@@ -143,6 +143,7 @@ class Connections:
         prepare: bool = False,
         max_size: int = 10,
         before_commit: Callable[[PgConn], None] | None = None,
+        ensure: Callable[[PgConn, str], None] = schema.ensure,
     ) -> None:
         self.schema = schema_name
         self.prepare = prepare
@@ -152,6 +153,7 @@ class Connections:
         self._ready = False
         self._idle_since: dict[int, float] = {}
         self._before_commit = before_commit or (lambda _conn: None)
+        self._ensure = ensure  # creates or upgrades the tables (the saver's, or a store's)
         if conn is not None:
             self.where = describe(conn.info.dsn)
             conn.autocommit = True  # transactions are explicit (see ``run``)
@@ -236,7 +238,7 @@ class Connections:
         for attempt in (0, 1):
             try:
                 with raw.transaction():
-                    schema.ensure(PgConn(raw, self.schema), self.where)
+                    self._ensure(PgConn(raw, self.schema), self.where)
                 return
             except psycopg.Error as exc:
                 if attempt or not _lost(exc, raw):

@@ -203,8 +203,8 @@ def _namespace(namespace: str | None, schema_name: str | None) -> str:
     return schema.check_name(namespace or schema_name or "public")
 
 
-def _split_connection(conn: Any) -> tuple[Any, Any]:
-    """``(pool, connection)`` from what the caller passed as ``conn``."""
+def _split_connection(conn: Any, owner: str = "PostgresSaver") -> tuple[Any, Any]:
+    """``(pool, connection)`` from what the caller passed as ``conn`` to ``owner``."""
     if conn is None:
         return None, None
     import psycopg
@@ -216,11 +216,11 @@ def _split_connection(conn: Any) -> tuple[Any, Any]:
         return None, conn
     if isinstance(conn, str):
         raise ConfigurationError(
-            "PostgresSaver(conn) takes a pool or a connection; for a connection string use "
-            "PostgresSaver.from_conn_string(url)"
+            f"{owner}(conn) takes a pool or a connection; for a connection string use "
+            f"{owner}.from_conn_string(url)"
         )
     raise ConfigurationError(
-        f"PostgresSaver(conn) takes a psycopg_pool.ConnectionPool or a psycopg.Connection, got "
+        f"{owner}(conn) takes a psycopg_pool.ConnectionPool or a psycopg.Connection, got "
         f"{type(conn).__name__}; an AsyncConnectionPool or AsyncConnection is not supported: "
         f"give tether the connection string and it runs its own pool"
     )

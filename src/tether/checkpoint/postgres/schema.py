@@ -26,9 +26,13 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces")
+STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
+"""The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
 _LOCK_SALT = 0x54455448  # "TETH"
 _TABLE = re.compile(
-    r"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TABLE IF NOT EXISTS)\s+(" + "|".join(TABLES) + r")\b",
+    r"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TABLE IF NOT EXISTS)\s+("
+    + "|".join(TABLES + STORE_TABLES)
+    + r")\b",
     re.IGNORECASE,
 )
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tether.store.sqlfilters import Dialect, Fragment, compile_with, is_number
+
 __all__ = ["compile_filter"]
 
 _ORDERING = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _NUMBER = "('integer', 'real')"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _path_sql(field: str) -> tuple[str, list[Any]] | None:
@@ -47,7 +45,7 @@ def _equal(path: str, path_params: list[Any], expected: Any) -> tuple[str, list[
         return f"COALESCE({kind} = 'null', 0)", path_params
     if isinstance(expected, bool):
         return f"COALESCE({kind} = ?, 0)", [*path_params, "true" if expected else "false"]
-    if _is_number(expected) and abs(expected) < 2**53:
+    if is_number(expected) and abs(expected) < 2**53:
         sql = f"COALESCE({kind} IN {_NUMBER} AND json_extract(value, {path}) = ?, 0)"
         return sql, [*path_params, *path_params, expected]
     if isinstance(expected, str):
@@ -56,20 +54,8 @@ def _equal(path: str, path_params: list[Any], expected: Any) -> tuple[str, list[
     return None
 
 
-def _operator(op: str, path: str, params: list[Any], operand: Any) -> tuple[str, list] | None:
-    if op in ("$eq", "$ne"):
-        equal = _equal(path, params, operand)
-        if equal is None:
-            return None
-        return equal if op == "$eq" else (f"NOT {equal[0]}", equal[1])
-    if op in ("$in", "$nin"):
-        parts = [_equal(path, params, choice) for choice in operand]
-        if any(part is None for part in parts):
-            return None
-        sql = " OR ".join(p[0] for p in parts if p) or "0"
-        args = [arg for p in parts if p for arg in p[1]]
-        return (f"({sql})" if op == "$in" else f"NOT ({sql})"), args
-    if _is_number(operand) and not abs(operand) < 2**53:
+def _order(op: str, path: str, params: list[Any], operand: Any) -> Fragment | None:
+    if is_number(operand) and not abs(operand) < 2**53:
         return None  # beyond exact float range: Python compares it
     kind = "'text'" if isinstance(operand, str) else _NUMBER
     check = "=" if isinstance(operand, str) else "IN"
@@ -80,32 +66,10 @@ def _operator(op: str, path: str, params: list[Any], operand: Any) -> tuple[str,
     return sql, [*params, *params, operand]
 
 
-def _condition(field: str, condition: Any) -> tuple[str, list[Any]] | None:
-    located = _path_sql(field)
-    if located is None:
-        return None
-    path, params = located
-    if isinstance(condition, dict) and any(str(k).startswith("$") for k in condition):
-        parts = [_operator(op, path, params, operand) for op, operand in condition.items()]
-        if any(part is None for part in parts):
-            return None
-        return " AND ".join(p[0] for p in parts if p), [a for p in parts if p for a in p[1]]
-    if isinstance(condition, dict):
-        return None
-    return _equal(path, params, condition)
+_SQLITE = Dialect(path=_path_sql, equal=_equal, order=_order, true="1", false="0")
 
 
 def compile_filter(filter: dict[str, Any] | None) -> tuple[str, list[Any], dict[str, Any]]:
     """``(where_sql, params, residual)`` for a validated filter: ``where_sql`` ("1" when
     empty) holds the exact conditions; ``residual`` the ones to check in Python."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    residual: dict[str, Any] = {}
-    for field, condition in (filter or {}).items():
-        compiled = _condition(field, condition)
-        if compiled is None:
-            residual[field] = condition
-        else:
-            clauses.append(f"({compiled[0]})")
-            params.extend(compiled[1])
-    return " AND ".join(clauses) or "1", params, residual
+    return compile_with(_SQLITE, filter)

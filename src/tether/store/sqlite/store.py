@@ -43,6 +43,14 @@ __all__ = ["SqliteStore"]
 
 _ALIVE = "(expires_at IS NULL OR expires_at > ?)"
 _COLUMNS = "prefix, key, value, created_at, updated_at"
+_UPSERT = (
+    "INSERT INTO tether_store_items VALUES (?, ?, {value}, ?, ?, ?, ?) "
+    "ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value, "
+    "updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes, "
+    "expires_at = excluded.expires_at, created_at = CASE WHEN "
+    "({items}.expires_at IS NULL OR {items}.expires_at > ?) "
+    "THEN {items}.created_at ELSE excluded.created_at END"
+)
 
 
 def _ts(moment: datetime) -> str:
@@ -51,7 +59,7 @@ def _ts(moment: datetime) -> str:
 
 def _prefix_sql(prefix: tuple[str, ...], column: str = "prefix") -> tuple[str, list[Any]]:
     if not prefix:
-        return "1", []
+        return "TRUE", []
     text = ".".join(prefix)
     return f"({column} = ? OR substr({column}, 1, ?) = ?)", [text, len(text) + 1, text + "."]
 
@@ -62,7 +70,15 @@ class SqliteStore(StoreCore):
     if several threads use it). Tables are created on first use (``setup()`` does it now).
 
     ``index``: an ``IndexConfig`` for semantic search; ``ttl``: a ``TTLConfig``.
+
+    The class attributes below are the SQL that differs between SQLite and PostgreSQL
+    (``tether.store.postgres`` runs this class's logic with its own).
     """
+
+    _UPSERT_SQL = _UPSERT.format(value="?", items="tether_store_items")
+    _VECTOR_SQL = "INSERT OR REPLACE INTO tether_store_vectors VALUES (?, ?, ?, ?, ?)"
+    _ORDER = "i.updated_at DESC, i.rowid DESC"
+    _compile_filter = staticmethod(compile_filter)
 
     def __init__(
         self,
@@ -203,15 +219,11 @@ class SqliteStore(StoreCore):
         stamp, moment = _ts(now), now.timestamp()
         expires = None if op.ttl is None else moment + op.ttl * 60
         conn.execute(
-            "INSERT INTO tether_store_items VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value, "
-            "updated_at = excluded.updated_at, ttl_minutes = excluded.ttl_minutes, "
-            "expires_at = excluded.expires_at, created_at = CASE WHEN "
-            f"{_ALIVE} THEN created_at ELSE excluded.created_at END",
+            self._UPSERT_SQL,
             (prefix, op.key, dumps_value(op), stamp, stamp, op.ttl, expires, moment),
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO tether_store_vectors VALUES (?, ?, ?, ?, ?)",
+            self._VECTOR_SQL,
             [(prefix, op.key, path, n, pack(vec)) for n, (path, _, vec) in enumerate(documents)],
         )
 
@@ -219,7 +231,7 @@ class SqliteStore(StoreCore):
         self, conn: sqlite3.Connection, op: SearchOp, query: Vector | None, now: datetime
     ) -> list[SearchItem]:
         where_ns, ns_params = _prefix_sql(op.namespace_prefix, "i.prefix")
-        where_filter, filter_params, residual = compile_filter(op.filter)
+        where_filter, filter_params, residual = self._compile_filter(op.filter)
         where = f"{where_ns} AND {_ALIVE.replace('expires_at', 'i.expires_at')} AND {where_filter}"
         params = [*ns_params, now.timestamp(), *filter_params]
         if query is not None:
@@ -230,7 +242,7 @@ class SqliteStore(StoreCore):
             )
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM tether_store_items AS i WHERE {where} "
-                f"ORDER BY i.updated_at DESC, i.rowid DESC{page_sql}",
+                f"ORDER BY {self._ORDER}{page_sql}",
                 [*params, *page_params],
             ).fetchall()
             if residual:
@@ -241,8 +253,8 @@ class SqliteStore(StoreCore):
             self._refresh(conn, [(row[0], row[1]) for _, row in page], now)
         return [_item(row, SearchItem, score=score) for score, row in page]
 
-    @staticmethod
     def _ranked_page(
+        self,
         conn: sqlite3.Connection,
         op: SearchOp,
         query: Vector,
@@ -257,7 +269,7 @@ class SqliteStore(StoreCore):
             f"SELECT i.prefix, i.key, v.vector, {'i.value' if residual else 'NULL'} "
             "FROM tether_store_items AS i LEFT JOIN tether_store_vectors AS v "
             f"ON v.prefix = i.prefix AND v.key = i.key WHERE {where} "
-            "ORDER BY i.updated_at DESC, i.rowid DESC",
+            f"ORDER BY {self._ORDER}",
             params,
         ):
             address = (prefix, key)
