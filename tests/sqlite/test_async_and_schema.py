@@ -53,14 +53,20 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     path = tmp_path / "old.db"
     with SqliteSaver.from_conn_string(str(path)) as saver:
         counter_graph(saver).invoke({"n": 1}, {"configurable": {"thread_id": "old"}})
-    # Rebuild the file as schema v1 wrote it: the v2 columns and index (and the v3 trigger)
-    # did not exist.
+    # Rebuild the file as schema v1 wrote it: the v2 index, the v3 pieces and the v4 trigger
+    # did not exist, and the head was a row of its own (v5 dropped it).
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TRIGGER checkpoint_stored")
         conn.execute("DROP INDEX checkpoints_by_run")
-        conn.execute("ALTER TABLE threads DROP COLUMN checkpoint_count")
-        conn.execute("ALTER TABLE threads DROP COLUMN bytes")
         conn.execute("DROP TABLE pieces")
+        conn.execute(
+            "CREATE TABLE heads (thread_id TEXT NOT NULL, ns TEXT NOT NULL, "
+            "checkpoint_id TEXT NOT NULL, PRIMARY KEY (thread_id, ns)) WITHOUT ROWID"
+        )
+        conn.execute(
+            "INSERT INTO heads SELECT thread_id, ns, max(checkpoint_id) FROM checkpoints "
+            "GROUP BY thread_id, ns"
+        )
         conn.execute("UPDATE tether_meta SET value = '1' WHERE key = 'schema_version'")
     with SqliteSaver.from_conn_string(str(path)) as saver:
         graph = counter_graph(saver)
@@ -69,13 +75,13 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
         version = conn.execute(
             "SELECT value FROM tether_meta WHERE key='schema_version'"
         ).fetchone()
-        count = conn.execute(
-            "SELECT checkpoint_count FROM threads WHERE thread_id = 'old'"
-        ).fetchone()
-        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        count = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = 'old'").fetchone()
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(threads)")}
     assert int(version[0]) == schema.SCHEMA_VERSION
     assert count[0] == 4
-    assert "checkpoints_by_run" in indexes
+    assert {"checkpoints_by_run", "pieces", "checkpoint_stored"} <= names
+    assert "heads" not in names and "checkpoint_count" not in columns
 
 
 def test_from_conn_string_without_with_returns_a_working_saver(tmp_path: Path) -> None:

@@ -91,13 +91,17 @@ def test_concurrent_puts_from_many_threads_all_land(tmp_path: Path) -> None:
             assert [t.checkpoint["channel_values"]["step"] for t in history] == list(
                 range(39, -1, -1)
             )
-        heads = dict(conn.execute("SELECT thread_id, checkpoint_id FROM heads"))
-        counts = dict(conn.execute("SELECT thread_id, checkpoint_count FROM threads"))
+        heads = dict(
+            conn.execute("SELECT thread_id, max(checkpoint_id) FROM checkpoints GROUP BY 1")
+        )
+        counts = dict(conn.execute("SELECT thread_id, count(*) FROM checkpoints GROUP BY 1"))
+        owned = {r[0] for r in conn.execute("SELECT thread_id FROM threads")}
         for i in range(8):
             newest = saver.get_tuple(_cfg(f"w{i}"))
             assert newest is not None
             assert heads[f"w{i}"] == newest.config["configurable"]["checkpoint_id"]
             assert counts[f"w{i}"] == 40
+            assert f"w{i}" in owned
 
 
 def test_a_write_that_fails_inside_a_shared_commit_fails_alone(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ class ListQuery(shared.ListQuery):
         return list(conn.execute(sql, [*params, size]).fetchall())
 
 
-delete_threads = shared.delete_threads
+delete_threads = functools.partial(shared.delete_threads, tables=(*shared.THREAD_TABLES, "heads"))
 
 
 def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
@@ -150,8 +150,34 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
             ns,
         ),
     )
-    shared.move_head(conn, thread_id, ns, kept)
+    _move_head(conn, thread_id, ns, kept)
 
 
-prune = functools.partial(shared.prune, keep_only=_keep_only)
-delete_for_runs = functools.partial(shared.delete_for_runs, keep_only=_keep_only)
+def _move_head(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
+    """Move the head of (thread, ns) to the newest kept checkpoint if it was deleted."""
+    head = conn.execute(
+        "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
+    ).fetchone()
+    if head is not None and head[0] not in set(kept):
+        if kept:
+            conn.execute(
+                "UPDATE heads SET checkpoint_id = ? WHERE thread_id = ? AND ns = ?",
+                (max(kept), thread_id, ns),
+            )
+        else:
+            conn.execute("DELETE FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns))
+
+
+def _recount(conn: PgConn, thread_id: str) -> None:
+    """Refresh the thread's checkpoint and byte counters after a deletion."""
+    conn.execute(
+        "UPDATE threads SET "
+        "checkpoint_count = (SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
+        "bytes = (SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
+        "WHERE thread_id = ?",
+        (thread_id, thread_id, thread_id),
+    )
+
+
+prune = functools.partial(shared.prune, keep_only=_keep_only, recount=_recount)
+delete_for_runs = functools.partial(shared.delete_for_runs, keep_only=_keep_only, recount=_recount)

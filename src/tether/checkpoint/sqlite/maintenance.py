@@ -13,7 +13,8 @@ from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS, unpack_body
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
 
-_TABLES = ("checkpoints", "blobs", "writes", "heads", "pieces")
+# The tables holding a thread's rows besides ``threads`` (deleted with the thread).
+THREAD_TABLES = ("checkpoints", "blobs", "writes", "pieces")
 
 
 @dataclasses.dataclass(slots=True)
@@ -93,9 +94,11 @@ class ListQuery:
         return all(key in meta and meta[key] == value for key, value in self.python_filter.items())
 
 
-def delete_threads(conn: sqlite3.Connection, thread_ids: list[str]) -> None:
+def delete_threads(
+    conn: sqlite3.Connection, thread_ids: list[str], tables: tuple[str, ...] = THREAD_TABLES
+) -> None:
     marks = ",".join("?" for _ in thread_ids)
-    for table in (*_TABLES, "threads"):
+    for table in (*tables, "threads"):
         conn.execute(f"DELETE FROM {table} WHERE thread_id IN ({marks})", thread_ids)
 
 
@@ -122,29 +125,23 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
     )
     pieces.copy(conn, source, target)
     conn.execute(
-        "INSERT INTO heads (thread_id, ns, checkpoint_id) SELECT ?, ns, checkpoint_id FROM heads "
-        "WHERE thread_id = ? ON CONFLICT (thread_id, ns) DO UPDATE SET "
-        "checkpoint_id = max(heads.checkpoint_id, excluded.checkpoint_id)",
-        (target, source),
-    )
-    conn.execute(
-        "INSERT INTO threads (thread_id, created_at, updated_at, metadata, checkpoint_count, "
-        "bytes) "
-        "SELECT ?, ?, ?, metadata, "
-        "(SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
-        "(SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
-        "FROM threads WHERE thread_id = ? ON CONFLICT (thread_id) DO UPDATE SET "
-        "updated_at = excluded.updated_at, checkpoint_count = excluded.checkpoint_count, "
-        "bytes = excluded.bytes",
-        (target, stamp, stamp, target, target, source),
+        "INSERT INTO threads (thread_id, created_at, updated_at, metadata) "
+        "SELECT ?, ?, ?, metadata FROM threads WHERE thread_id = ? "
+        "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at",
+        (target, stamp, stamp, source),
     )
 
 
 def prune(
-    conn: sqlite3.Connection, thread_ids: list[str], keep: int, keep_only: Any = None
+    conn: sqlite3.Connection,
+    thread_ids: list[str],
+    keep: int,
+    keep_only: Any = None,
+    recount: Any = None,
 ) -> None:
     """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need
-    (``keep_only``: the dialect's ``_keep_only``, SQLite's by default)."""
+    (``keep_only``: the dialect's ``_keep_only``, SQLite's by default; ``recount``: a dialect
+    that keeps per-thread counters refreshes them)."""
     keep_only = keep_only or _keep_only
     for thread_id in thread_ids:
         spaces = [
@@ -164,11 +161,12 @@ def prune(
             ]
             keep_only(conn, thread_id, ns, kept)
         pieces.collect(conn, thread_id)
-        _recount(conn, thread_id)
+        if recount:
+            recount(conn, thread_id)
 
 
 def delete_for_runs(
-    conn: sqlite3.Connection, run_ids: list[str], keep_only: Any = None
+    conn: sqlite3.Connection, run_ids: list[str], keep_only: Any = None, recount: Any = None
 ) -> list[str]:
     """Delete the runs' checkpoints; return the threads touched."""
     keep_only = keep_only or _keep_only
@@ -189,14 +187,14 @@ def delete_for_runs(
     touched = sorted({t for t, _ in doomed})
     for thread_id in touched:
         pieces.collect(conn, thread_id)
-        _recount(conn, thread_id)
+        if recount:
+            recount(conn, thread_id)
     return touched
 
 
 def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str]) -> None:
     """Delete every checkpoint of (thread, ns) not in ``kept``, with its writes, then every blob
-    no kept checkpoint reaches (directly or as the base of a delta it needs). Move the head to
-    the newest kept checkpoint if it was deleted."""
+    no kept checkpoint reaches (directly or as the base of a delta it needs)."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS _kept (checkpoint_id TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM _kept")
     conn.executemany("INSERT INTO _kept VALUES (?)", [(k,) for k in kept])
@@ -232,7 +230,6 @@ def _keep_only(conn: sqlite3.Connection, thread_id: str, ns: str, kept: list[str
         "SELECT 1 FROM _needed n WHERE n.channel = blobs.channel AND n.version = blobs.version)",
         (thread_id, ns),
     )
-    move_head(conn, thread_id, ns, kept)
 
 
 def kept_versions(conn: sqlite3.Connection | Any, thread_id: str, ns: str) -> set[tuple[str, str]]:
@@ -245,28 +242,3 @@ def kept_versions(conn: sqlite3.Connection | Any, thread_id: str, ns: str) -> se
         where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
         needed.update((c, str(v)) for c, v in unpack_body(body, where)["channel_versions"].items())
     return needed
-
-
-def move_head(conn: sqlite3.Connection | Any, thread_id: str, ns: str, kept: list[str]) -> None:
-    """Move the head of (thread, ns) to the newest kept checkpoint if it was deleted."""
-    head = conn.execute(
-        "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
-    ).fetchone()
-    if head is not None and head[0] not in set(kept):
-        if kept:
-            conn.execute(
-                "UPDATE heads SET checkpoint_id = ? WHERE thread_id = ? AND ns = ?",
-                (max(kept), thread_id, ns),
-            )
-        else:
-            conn.execute("DELETE FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns))
-
-
-def _recount(conn: sqlite3.Connection, thread_id: str) -> None:
-    conn.execute(
-        "UPDATE threads SET "
-        "checkpoint_count = (SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
-        "bytes = (SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
-        "WHERE thread_id = ?",
-        (thread_id, thread_id, thread_id),
-    )

@@ -93,6 +93,10 @@ class SqliteSaver(SyncBackedAsyncMixin):
         for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
     }
 
+    # A backend that keeps a per-thread byte counter adds each put's blob bytes with it
+    # (SQLite computes sizes where they are read: no statement per put).
+    _COUNT_BYTES_SQL: ClassVar[str | None] = None
+
     def __init__(
         self,
         conn: sqlite3.Connection | None = None,
@@ -237,10 +241,8 @@ class SqliteSaver(SyncBackedAsyncMixin):
                 conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
             stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
             self._write_checkpoint(conn, thread_id, config, row)
-            if stored:
-                conn.execute(
-                    "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?", (stored, thread_id)
-                )
+            if stored and self._COUNT_BYTES_SQL:
+                conn.execute(self._COUNT_BYTES_SQL, (stored, thread_id))
 
         self._writes.run(work, f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}")
         if planned:
@@ -654,10 +656,10 @@ _ONE_SQL = (
     f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
 )
+# Ids sort by creation and a head never moves back: the head is the greatest id (DESIGN 3.4).
 _HEAD_SQL = (
-    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM heads h JOIN checkpoints c "
-    f"ON c.thread_id = h.thread_id AND c.ns = h.ns AND c.checkpoint_id = h.checkpoint_id "
-    f"WHERE h.thread_id = ? AND h.ns = ?"
+    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 
 

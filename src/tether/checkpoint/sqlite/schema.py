@@ -10,6 +10,12 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
      of its own, which made every checkpoint row with inline values cost 4 kB or more); a
      trigger moves the head and bumps the thread's counters when a checkpoint row is inserted,
      so every path that inserts one keeps them right, with no extra statement per write.
+  5. no ``heads`` table and no per-thread counters: ids sort by creation and a head never moves
+     back, so the head of (thread, ns) is its greatest checkpoint id (one seek of the primary
+     key); counts and bytes are computed where they are read. The insert trigger only makes
+     sure the thread has a row (its lease and status), stamped with the checkpoint's ``ts`` (an
+     upsert: a plain ``OR IGNORE`` would take the outer ``INSERT OR REPLACE``'s policy and
+     replace the row, lease and all).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -155,7 +161,18 @@ CREATE TRIGGER checkpoint_stored AFTER INSERT ON checkpoints BEGIN
 END
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+_V5 = """
+DROP TRIGGER checkpoint_stored;
+DROP TABLE heads;
+ALTER TABLE threads DROP COLUMN checkpoint_count;
+ALTER TABLE threads DROP COLUMN bytes;
+CREATE TRIGGER checkpoint_stored AFTER INSERT ON checkpoints BEGIN
+    INSERT INTO threads (thread_id, created_at, updated_at)
+    VALUES (NEW.thread_id, NEW.ts, NEW.ts) ON CONFLICT (thread_id) DO NOTHING;
+END
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
@@ -182,6 +199,7 @@ def foreign_tables(conn: sqlite3.Connection) -> list[str]:
     return sorted(n for n in names if n not in ours and not n.startswith(mine))
 
 
+# ``heads`` is gone since v5; it stays here so older files' migrations address it.
 TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces")
 _NAMES = "|".join(TABLES)
 _QUALIFY = re.compile(
