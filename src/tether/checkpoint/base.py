@@ -578,6 +578,23 @@ class BaseCheckpointSaver:
     async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
         return None
 
+    def acquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """Take the thread's lease (as ``acquire_lease``), then read ``get_tuple(config)``.
+
+        What a run does first. This default makes the two calls; a networked backend may
+        override it to do both in one round trip (the read must still follow the lease).
+        """
+        taken = self.acquire_lease(thread_id, wait=wait)
+        return taken, self.get_tuple(config)
+
+    async def aacquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        taken = await self.aacquire_lease(thread_id, wait=wait)
+        return taken, await self.aget_tuple(config)
+
     def with_allowlist(self, extra_allowlist: Iterable[Any]) -> Self:
         """Return a shallow copy (same storage) whose serializer also allows these types.
 

@@ -104,7 +104,7 @@ class SyncDriver:
                 send = saver.get_tuple(effect.config)  # type: ignore[union-attr]
             elif kind is AcquireLease:
                 a: AcquireLease = effect  # type: ignore[assignment]
-                send = saver.acquire_lease(a.thread_id, wait=a.wait)
+                send = saver.acquire_and_load(a.thread_id, a.load, wait=a.wait)
 
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
@@ -207,7 +207,7 @@ class AsyncDriver:
                 send = await saver.aget_tuple(effect.config)  # type: ignore[union-attr]
             elif kind is AcquireLease:
                 a: AcquireLease = effect  # type: ignore[assignment]
-                send = await saver.aacquire_lease(a.thread_id, wait=a.wait)
+                send = await saver.aacquire_and_load(a.thread_id, a.load, wait=a.wait)
 
     async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
