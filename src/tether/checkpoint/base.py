@@ -546,6 +546,38 @@ class BaseCheckpointSaver:
             await self.aput_writes(*call)
         return await self.aput(config, checkpoint, metadata, new_versions)
 
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """A run's last commit: ``put_step``, then ``release_lease(lease, status)``. A backend
+        may do both in one round trip; this default makes the two calls."""
+        stored = self.put_step(writes, config, checkpoint, metadata, new_versions)
+        self.release_lease(lease, status)
+        return stored
+
+    async def aput_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        stored = await self.aput_step(writes, config, checkpoint, metadata, new_versions)
+        await self.arelease_lease(lease, status)
+        return stored
+
     # --- one writer per thread (optional) --------------------------------------------------------
 
     supports_leases: bool = False
@@ -696,3 +728,25 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
 
     async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
         await self._run_sync(self.release_lease, lease, status)
+
+    async def aput_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        return await self._run_sync(
+            self.put_step_and_release,
+            writes,
+            config,
+            checkpoint,
+            metadata,
+            new_versions,
+            lease=lease,
+            status=status,
+        )

@@ -175,6 +175,33 @@ class RedisSaver(SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one script run."""
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, [])
+
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """``put_step`` that also gives the lease back (``release_lease``), in the same run."""
+        release: Op = ("L", status or "", lease.owner, str(lease.epoch))
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, [release])
+
+    def _put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        last: list[Op],
+    ) -> RunnableConfig:
+        """``put_step``, then the ops of ``last`` in the same script run."""
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         checkpoint_id = checkpoint.get("id")
         if not checkpoint_id:
@@ -209,6 +236,7 @@ class RedisSaver(SyncBackedAsyncMixin):
                 "\n".join(field(c, str(v)) for c, v in checkpoint["channel_versions"].items()),
             ),
             ("Z", "5", checkpoint_id, ""),
+            *last,
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
         self._commit(

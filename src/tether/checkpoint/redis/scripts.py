@@ -7,8 +7,9 @@ the thread's other keys from it: all carry its hash tag, so all are in its slot.
 arguments travel as one netstring argument (cheaper for the client to send than many).
 
 ``APPLY`` (every write): checks the writer's lease and fencing epoch, checks that the rows
-chained rows build on exist, runs a list of hash/sorted-set operations, marks the thread
-updated, and sets the thread's TTL on all of its keys together.
+chained rows build on exist, runs a list of hash/sorted-set operations (the last may give the
+lease back, as ``RELEASE``), marks the thread updated, and sets the thread's TTL on all of its
+keys together.
 ``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
 delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
 ``LEASE_READ``: the lease and then ``READ``, in one round trip (how a run starts).
@@ -88,6 +89,12 @@ for i = 12 + n_bases, #A, 4 do
   elseif op == 'B' then
     if redis.call('HSETNX', K[9], field, value) == 1 and arg ~= '' then
       redis.call('HSET', K[10], field, arg)
+    end
+  elseif op == 'L' then
+    -- RELEASE: field is the owner, value its epoch, arg the status to record ('' = keep)
+    if redis.call('GET', K[2]) == field and (redis.call('GET', K[3]) or '0') == value then
+      redis.call('DEL', K[2])
+      if arg ~= '' then redis.call('HSET', K[1], 'status', arg, 'updated_at', A[6]) end
     end
   end
 end
