@@ -546,6 +546,38 @@ class BaseCheckpointSaver:
             await self.aput_writes(*call)
         return await self.aput(config, checkpoint, metadata, new_versions)
 
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """A run's last commit: ``put_step``, then ``release_lease(lease, status)``. A backend
+        may do both in one round trip; this default makes the two calls."""
+        stored = self.put_step(writes, config, checkpoint, metadata, new_versions)
+        self.release_lease(lease, status)
+        return stored
+
+    async def aput_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        stored = await self.aput_step(writes, config, checkpoint, metadata, new_versions)
+        await self.arelease_lease(lease, status)
+        return stored
+
     # --- one writer per thread (optional) --------------------------------------------------------
 
     supports_leases: bool = False
@@ -577,6 +609,23 @@ class BaseCheckpointSaver:
 
     async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
         return None
+
+    def acquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """Take the thread's lease (as ``acquire_lease``), then read ``get_tuple(config)``.
+
+        What a run does first. This default makes the two calls; a networked backend may
+        override it to do both in one round trip (the read must still follow the lease).
+        """
+        taken = self.acquire_lease(thread_id, wait=wait)
+        return taken, self.get_tuple(config)
+
+    async def aacquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        taken = await self.aacquire_lease(thread_id, wait=wait)
+        return taken, await self.aget_tuple(config)
 
     def with_allowlist(self, extra_allowlist: Iterable[Any]) -> Self:
         """Return a shallow copy (same storage) whose serializer also allows these types.
@@ -679,3 +728,25 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
 
     async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
         await self._run_sync(self.release_lease, lease, status)
+
+    async def aput_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        return await self._run_sync(
+            self.put_step_and_release,
+            writes,
+            config,
+            checkpoint,
+            metadata,
+            new_versions,
+            lease=lease,
+            status=status,
+        )

@@ -51,10 +51,15 @@ def _mark_worker() -> None:
 
 
 class SyncDriver:
-    """Runs a ``RunLoop`` with blocking I/O; nodes of a step in parallel threads."""
+    """Runs a ``RunLoop`` with blocking I/O; nodes of a step in parallel threads.
 
-    def __init__(self, loop: RunLoop) -> None:
+    ``quiet``: no one sees the chunks before the run ends (``invoke``), so a chunk need not
+    wait for the commit before it; the run's last commit then also gives the lease back.
+    """
+
+    def __init__(self, loop: RunLoop, *, quiet: bool = False) -> None:
         self.loop = loop
+        self.quiet = quiet
         self.persister = SyncPersister(loop.ctx.saver, loop.ctx.durability)
         self.side_chunks: list[Emit] = []
         self.lock = threading.Lock()
@@ -67,19 +72,19 @@ class SyncDriver:
 
     def events(self) -> Iterator[Emit]:
         gen = self.loop.run()
-        ok = False
+        ok = released = False
         try:
             try:
                 yield from self._drive(gen)
                 ok = True
             finally:
                 if ok:
-                    self.persister.flush()
+                    released = self.persister.flush(*_lease_back(self.loop))
                 else:
                     _flush_quietly(self.persister)
         finally:
             lease = self.loop.ctx.lease
-            if lease is not None and self.loop.ctx.is_root:
+            if lease is not None and self.loop.ctx.is_root and not released:
                 self.loop.ctx.saver.release_lease(lease, _thread_status(self.loop))
 
     def _drive(self, gen: Generator[Effect, Any, None]) -> Iterator[Emit]:
@@ -95,7 +100,8 @@ class SyncDriver:
             if kind is Put or kind is PutWrites:
                 self.persister.submit(effect)  # type: ignore[arg-type]
                 continue
-            self.persister.release_held()
+            if kind is not Emit or not self.quiet:
+                self.persister.release_held()
             if kind is Emit:
                 yield effect  # type: ignore[misc]
             elif kind is RunTasks:
@@ -104,7 +110,7 @@ class SyncDriver:
                 send = saver.get_tuple(effect.config)  # type: ignore[union-attr]
             elif kind is AcquireLease:
                 a: AcquireLease = effect  # type: ignore[assignment]
-                send = saver.acquire_lease(a.thread_id, wait=a.wait)
+                send = saver.acquire_and_load(a.thread_id, a.load, wait=a.wait)
 
     def _run(self, tasks: list[Any]) -> Iterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
@@ -154,8 +160,9 @@ class SyncDriver:
 class AsyncDriver:
     """Runs a ``RunLoop`` on an event loop; async nodes as tasks, sync nodes in threads."""
 
-    def __init__(self, loop: RunLoop) -> None:
+    def __init__(self, loop: RunLoop, *, quiet: bool = False) -> None:
         self.loop = loop
+        self.quiet = quiet
         self.persister = AsyncPersister(loop.ctx.saver, loop.ctx.durability)
         self.persist = Persist(sync=self._submit_from_thread, aio=self.persister.submit)
         self.event_loop: asyncio.AbstractEventLoop | None = None
@@ -167,6 +174,7 @@ class AsyncDriver:
 
     async def events(self) -> AsyncIterator[Emit]:
         self.event_loop = asyncio.get_running_loop()
+        released = False
         try:
             ok = False
             try:
@@ -175,13 +183,13 @@ class AsyncDriver:
                 ok = True
             finally:
                 if ok:
-                    await self.persister.flush()
+                    released = await self.persister.flush(*_lease_back(self.loop))
                 else:
                     with contextlib.suppress(Exception):  # the run's own error is reported
                         await self.persister.flush()
         finally:
             lease = self.loop.ctx.lease
-            if lease is not None and self.loop.ctx.is_root:
+            if lease is not None and self.loop.ctx.is_root and not released:
                 await self.loop.ctx.saver.arelease_lease(lease, _thread_status(self.loop))
 
     async def _drive(self, gen: Generator[Effect, Any, None]) -> AsyncIterator[Emit]:
@@ -197,7 +205,8 @@ class AsyncDriver:
             if kind is Put or kind is PutWrites:
                 await self.persister.submit(effect)  # type: ignore[arg-type]
                 continue
-            await self.persister.release_held()
+            if kind is not Emit or not self.quiet:
+                await self.persister.release_held()
             if kind is Emit:
                 yield effect  # type: ignore[misc]
             elif kind is RunTasks:
@@ -207,7 +216,7 @@ class AsyncDriver:
                 send = await saver.aget_tuple(effect.config)  # type: ignore[union-attr]
             elif kind is AcquireLease:
                 a: AcquireLease = effect  # type: ignore[assignment]
-                send = await saver.aacquire_lease(a.thread_id, wait=a.wait)
+                send = await saver.aacquire_and_load(a.thread_id, a.load, wait=a.wait)
 
     async def _run(self, tasks: list[Any]) -> AsyncIterator[Emit]:
         calls = [TaskCall(self.loop, task, self.persist) for task in tasks]
@@ -271,6 +280,12 @@ def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:
     sub = getattr(call.task, "sub_chunks", None)
     if sub:
         yield from sub
+
+
+def _lease_back(loop: RunLoop) -> tuple[Any, str | None]:
+    """The lease the run's last commit may give back (a root run's), and the status to record."""
+    lease = loop.ctx.lease if loop.ctx.is_root else None
+    return lease, _thread_status(loop)
 
 
 def _thread_status(loop: RunLoop) -> str:

@@ -45,10 +45,13 @@ class RunTasks:
 
 @dataclasses.dataclass(slots=True)
 class AcquireLease:
-    """Take the thread's writer lease (``saver.acquire_lease``); the lease is sent back."""
+    """Take the thread's writer lease, then read the checkpoint ``load`` names
+    (``saver.acquire_and_load``, one round trip where the backend can); ``(lease, tuple)`` is
+    sent back."""
 
     thread_id: str
     wait: float | None
+    load: dict[str, Any]
 
 
 @dataclasses.dataclass(slots=True)

@@ -95,8 +95,10 @@ class RunLoop:
         ctx = self.ctx
         if ctx.wants_lease():
             assert ctx.thread_id is not None
-            ctx.lease = yield AcquireLease(ctx.thread_id, ctx.busy_wait)
-        yield from self._load()
+            ctx.lease, saved = yield AcquireLease(ctx.thread_id, ctx.busy_wait, ctx.load_config())
+            yield from self._load(saved)
+        else:
+            yield from self._load()
         yield from self._first()
         while True:
             tasks = self._next_tasks(for_execution=True)
@@ -127,11 +129,13 @@ class RunLoop:
                 return
         self.output = self.graph.build_output(self.values())
 
-    def _load(self) -> Generator[Effect, Any, None]:
+    def _load(self, *preloaded: Any) -> Generator[Effect, Any, None]:
+        """Restore the run's checkpoint: ``preloaded`` (read with the lease) or read now."""
         ctx = self.ctx
-        saved = None
+        saved = preloaded[0] if preloaded else None
         if ctx.saver is not None:
-            saved = yield Load(ctx.load_config())
+            if not preloaded:
+                saved = yield Load(ctx.load_config())
             if saved is None and ctx.checkpoint_id is not None:
                 raise CheckpointNotFound(
                     f"checkpoint {ctx.checkpoint_id!r} does not exist in thread "

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 from collections import deque
 from typing import Any
 
+from tether.checkpoint.lease import Lease
 from tether.constants import CHECKPOINT_ID, CONF
 from tether.engine.effects import Put, PutWrites
 
@@ -71,9 +73,11 @@ def _uses_background(saver: Any, durability: str) -> bool:
 class SyncPersister:
     """Carries out Put/PutWrites for the sync driver.
 
-    In sync durability the writes of a step's last task may be *held* and stored in the same
-    commit as the checkpoint that follows (``put_step``); the driver releases held writes
-    before anything else happens (streaming to the caller, the next tasks, the end of the run).
+    In sync durability a step's commit is *held* until something else happens (the next tasks,
+    a chunk the caller can see, the end of the run): the writes of the step's last task go in
+    the same commit as the checkpoint that follows (``put_step``), and the run's last commit
+    also gives the lease back (``put_step_and_release``). The driver releases held calls before
+    anything that must follow them.
     """
 
     def __init__(self, saver: Any, durability: str) -> None:
@@ -83,6 +87,7 @@ class SyncPersister:
         self.in_flight: deque[concurrent.futures.Future[Any]] = deque()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.held: list[PutWrites] = []
+        self.step: HeldStep | None = None
 
     def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
         if self.exit is not None:
@@ -95,23 +100,30 @@ class SyncPersister:
             self.in_flight.append(self._pool.submit(self._call, effect))
         elif hold and isinstance(effect, PutWrites):
             self.held.append(effect)
-        elif isinstance(effect, Put) and self.held:
-            held, self.held = self.held, []
-            self.saver.put_step(
-                [_write_call(w) for w in held],
-                effect.config,
-                effect.checkpoint,
-                effect.metadata,
-                effect.new_versions,
-            )
+        elif isinstance(effect, Put):
+            self._commit_step()
+            self.step, self.held = HeldStep(self.held, effect), []
         else:
+            self._commit_step()
             self._call(effect)
 
     def release_held(self) -> None:
-        """Store held writes now (something other than their checkpoint comes next)."""
+        """Store held calls now (something that must follow them comes next)."""
+        self._commit_step()
         held, self.held = self.held, []
         for effect in held:
             self._call(effect)
+
+    def _commit_step(self, lease: Lease | None = None, status: str | None = None) -> None:
+        step, self.step = self.step, None
+        if step is None:
+            return
+        if lease is not None:
+            self.saver.put_step_and_release(*step.args(), lease=lease, status=status)
+        elif step.writes:
+            self.saver.put_step(*step.args())
+        else:
+            self._call(step.put)
 
     def _call(self, effect: Put | PutWrites) -> None:
         if isinstance(effect, Put):
@@ -119,15 +131,19 @@ class SyncPersister:
         else:
             self.saver.put_writes(effect.config, effect.writes, effect.task_id, effect.task_path)
 
-    def flush(self) -> None:
-        """Make everything submitted durable; raise the first saver error."""
+    def flush(self, lease: Lease | None = None, status: str | None = None) -> bool:
+        """Make everything submitted durable; raise the first saver error. With ``lease``: True
+        if the last commit gave it back too (else the caller releases it)."""
         try:
+            folded = lease is not None and self.step is not None and not self.held
+            self._commit_step(lease if folded else None, status)
             self.release_held()
             while self.in_flight:
                 self.in_flight.popleft().result()
             if self.exit is not None:
                 for call in self.exit.drain():
                     self._call(call)
+            return folded
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
@@ -143,6 +159,7 @@ class AsyncPersister:
         self.background = _uses_background(saver, durability)
         self.in_flight: deque[asyncio.Task[Any]] = deque()
         self.held: list[PutWrites] = []
+        self.step: HeldStep | None = None
 
     async def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
         if self.exit is not None:
@@ -154,22 +171,29 @@ class AsyncPersister:
             self.in_flight.append(asyncio.ensure_future(self._after(previous, effect)))
         elif hold and isinstance(effect, PutWrites):
             self.held.append(effect)
-        elif isinstance(effect, Put) and self.held:
-            held, self.held = self.held, []
-            await self.saver.aput_step(
-                [_write_call(w) for w in held],
-                effect.config,
-                effect.checkpoint,
-                effect.metadata,
-                effect.new_versions,
-            )
+        elif isinstance(effect, Put):
+            await self._commit_step()
+            self.step, self.held = HeldStep(self.held, effect), []
         else:
+            await self._commit_step()
             await self._call(effect)
 
     async def release_held(self) -> None:
+        await self._commit_step()
         held, self.held = self.held, []
         for effect in held:
             await self._call(effect)
+
+    async def _commit_step(self, lease: Lease | None = None, status: str | None = None) -> None:
+        step, self.step = self.step, None
+        if step is None:
+            return
+        if lease is not None:
+            await self.saver.aput_step_and_release(*step.args(), lease=lease, status=status)
+        elif step.writes:
+            await self.saver.aput_step(*step.args())
+        else:
+            await self._call(step.put)
 
     async def _after(self, previous: asyncio.Task[Any] | None, effect: Put | PutWrites) -> None:
         if previous is not None:
@@ -186,7 +210,10 @@ class AsyncPersister:
                 effect.config, effect.writes, effect.task_id, effect.task_path
             )
 
-    async def flush(self) -> None:
+    async def flush(self, lease: Lease | None = None, status: str | None = None) -> bool:
+        """As ``SyncPersister.flush``."""
+        folded = lease is not None and self.step is not None and not self.held
+        await self._commit_step(lease if folded else None, status)
         await self.release_held()
         first_error: BaseException | None = None
         while self.in_flight:
@@ -199,7 +226,18 @@ class AsyncPersister:
         if self.exit is not None:
             for call in self.exit.drain():
                 await self._call(call)
+        return folded
 
 
-def _write_call(effect: PutWrites) -> tuple[Any, ...]:
-    return (effect.config, effect.writes, effect.task_id, effect.task_path)
+@dataclasses.dataclass(slots=True)
+class HeldStep:
+    """A checkpoint waiting to be stored, with the held task writes that go in its commit."""
+
+    writes: list[PutWrites]
+    put: Put
+
+    def args(self) -> tuple[Any, ...]:
+        """``put_step``'s positional arguments."""
+        p = self.put
+        calls = [(w.config, w.writes, w.task_id, w.task_path) for w in self.writes]
+        return (calls, p.config, p.checkpoint, p.metadata, p.new_versions)

@@ -80,7 +80,7 @@ class CompiledGraph:
         ("sync", "async", "exit"), ``busy_policy`` ("reject", "wait") and ``busy_timeout``.
         """
         run = _Invocation(self._loop(input, config, {stream_mode}, False, options), stream_mode)
-        for emit in _sync_events(run.loop):
+        for emit in _sync_events(run.loop, quiet=run.loop.ctx.sink is None):
             run.take(emit)
         return run.result()
 
@@ -94,7 +94,7 @@ class CompiledGraph:
     ) -> Any:
         """Async twin of ``invoke``."""
         run = _Invocation(self._loop(input, config, {stream_mode}, False, options), stream_mode)
-        async for emit in _async_events(run.loop):
+        async for emit in _async_events(run.loop, quiet=run.loop.ctx.sink is None):
             run.take(emit)
         return run.result()
 
@@ -489,25 +489,26 @@ class _Invocation:
         return output
 
 
-def _sync_events(loop: RunLoop) -> Iterator[Emit]:
-    """The run's chunks; its observer, if any, hears how the run ended."""
+def _sync_events(loop: RunLoop, *, quiet: bool = False) -> Iterator[Emit]:
+    """The run's chunks (``quiet``: seen only when it ends); its observer, if any, hears how
+    the run ended."""
     observer = loop.ctx.observer
     if observer is None:
-        yield from SyncDriver(loop).events()
+        yield from SyncDriver(loop, quiet=quiet).events()
         return
     try:
-        yield from SyncDriver(loop).events()
+        yield from SyncDriver(loop, quiet=quiet).events()
     except BaseException as exc:
         observer.finished(None, exc)
         raise
     _report_end(observer, loop)
 
 
-async def _async_events(loop: RunLoop) -> AsyncIterator[Emit]:
+async def _async_events(loop: RunLoop, *, quiet: bool = False) -> AsyncIterator[Emit]:
     """Async twin of ``_sync_events``."""
     observer = loop.ctx.observer
     try:
-        async for emit in AsyncDriver(loop).events():
+        async for emit in AsyncDriver(loop, quiet=quiet).events():
             yield emit
     except BaseException as exc:
         if observer is not None:

@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from tether.checkpoint.base import CheckpointTuple, RunnableConfig, list_scope
+from tether.checkpoint.base import (
+    CheckpointTuple,
+    RunnableConfig,
+    checkpoint_config,
+    list_scope,
+)
 from tether.checkpoint.redis import records
 from tether.checkpoint.redis.keys import NS_PARTS, ThreadKeys, ns_tag, part
 from tether.constants import THREAD_ID
@@ -89,7 +94,7 @@ def iter_loaded(
             if limit is not None and count >= limit:
                 return
             try:
-                loaded = saver._read(thread_id, ns, checkpoint_id)
+                loaded = saver.get_tuple(checkpoint_config(thread_id, ns, checkpoint_id))
             except (CorruptDataError, SerializationError) as exc:
                 if not skip:
                     raise
@@ -97,7 +102,7 @@ def iter_loaded(
                 continue
             if loaded is not None:
                 count += 1
-                yield loaded[0]
+                yield loaded
 
 
 def _filtered(saver: RedisSaver, page: Selected, filter: dict[str, Any]) -> Selected:

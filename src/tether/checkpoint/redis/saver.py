@@ -99,7 +99,7 @@ class RedisSaver(SyncBackedAsyncMixin):
         self._known: ThreadCache[tuple[str, str], records.Known] = ThreadCache(1024)
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
-            for name in ("APPLY", "READ", "LEASE", "RELEASE", "DROP", "PIN")
+            for name in ("APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
         }
         self._executor: ThreadPoolExecutor | None = None
 
@@ -175,6 +175,33 @@ class RedisSaver(SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one script run."""
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, [])
+
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """``put_step`` that also gives the lease back (``release_lease``), in the same run."""
+        release: Op = ("L", status or "", lease.owner, str(lease.epoch))
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, [release])
+
+    def _put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        last: list[Op],
+    ) -> RunnableConfig:
+        """``put_step``, then the ops of ``last`` in the same script run."""
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         checkpoint_id = checkpoint.get("id")
         if not checkpoint_id:
@@ -209,6 +236,7 @@ class RedisSaver(SyncBackedAsyncMixin):
                 "\n".join(field(c, str(v)) for c, v in checkpoint["channel_versions"].items()),
             ),
             ("Z", "5", checkpoint_id, ""),
+            *last,
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
         self._commit(
@@ -390,37 +418,37 @@ class RedisSaver(SyncBackedAsyncMixin):
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint ``config`` names, or the head of its namespace: one script run."""
-        thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
-        checkpoint_id = get_checkpoint_id(config)
-        loaded = self._read(thread_id, ns, checkpoint_id)
-        if loaded is None:
-            return None
-        item, chains = loaded
-        if checkpoint_id is None:  # the head is what the next write builds on
-            self._cache.remember(
-                ((thread_id, ns, c), chain.written()) for c, chain in chains.items()
-            )
-        return item
+        thread_id = get_thread_id(config)
+        args, known = self._read_args(config)
+        with self._mapped(f"read thread {thread_id!r}"):
+            found = self._scripts["READ"](keys=[self._keys(thread_id).thread], args=args)
+        return self._loaded(config, found, known)
 
-    def _read(
-        self, thread_id: str, ns: str, checkpoint_id: str | None
-    ) -> tuple[CheckpointTuple, dict[str, deltas.Chain]] | None:
-        keys = self._keys(thread_id)
-        refresh = self.ttl_ms if self.refresh_on_read else 0
+    def _read_args(self, config: RunnableConfig) -> tuple[list[Any], records.Known]:
+        """``READ``'s arguments for the checkpoint ``config`` names (or the head), and the
+        values held already (their rows are not sent back)."""
+        thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         known = self._known.get((thread_id, ns)) or {}
         skip = netstrings(field(c, v) for c, (v, _, _) in known.items())
-        with self._mapped(f"read thread {thread_id!r}"):
-            found = self._scripts["READ"](
-                keys=[keys.thread], args=[checkpoint_id or "", refresh, ns_tag(ns), skip]
-            )
+        refresh = self.ttl_ms if self.refresh_on_read else 0
+        return [get_checkpoint_id(config) or "", refresh, ns_tag(ns), skip], known
+
+    def _loaded(
+        self, config: RunnableConfig, found: Any, known: records.Known
+    ) -> CheckpointTuple | None:
+        """The tuple ``READ`` returned; the head's values are remembered for the next write."""
         if not found:
             return None
+        thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         where = f"Redis at {self.url}, thread {thread_id!r}"
         loader = records.Loaded(self.serde, where, known)
         item = loader.build(thread_id, ns, found)
-        if checkpoint_id is None:
+        if get_checkpoint_id(config) is None:  # the head is what the next write builds on
             self._known.put_many([((thread_id, ns), loader.values)])
-        return item, loader.chains
+            self._cache.remember(
+                ((thread_id, ns, c), chain.written()) for c, chain in loader.chains.items()
+            )
+        return item
 
     def list(
         self,
@@ -515,6 +543,41 @@ class RedisSaver(SyncBackedAsyncMixin):
             if lease.owner_alive(holder):  # else: its process is gone, take over at once
                 break
         return time.time() + max(int(got[1]), 0) / 1000
+
+    def acquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """The lease and the checkpoint in one script run when the lease is free; else the
+        waiting path of ``acquire_lease`` and a read."""
+        taken = self._lease_and_read(str(thread_id), config)
+        if taken is not None:
+            return taken
+        return super().acquire_and_load(thread_id, config, wait=wait)
+
+    async def aacquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        taken = await self._run_sync(self._lease_and_read, str(thread_id), config)
+        if taken is not None:
+            return taken
+        return await super().aacquire_and_load(thread_id, config, wait=wait)
+
+    def _lease_and_read(
+        self, thread_id: str, config: RunnableConfig
+    ) -> tuple[Lease, CheckpointTuple | None] | None:
+        """``LEASE_READ``: None if someone holds the lease (nothing was read then) or ``config``
+        is another thread's."""
+        if get_thread_id(config) != thread_id:
+            return None
+        keys = self._keys(thread_id)
+        owner = lease.new_owner()
+        read_args, known = self._read_args(config)
+        args = [owner, int(self.lease_ttl * 1000), self.ttl_ms, *read_args]
+        with self._mapped(f"take the lease on thread {thread_id!r}"):
+            got = self._scripts["LEASE_READ"](keys=[keys.lease, keys.epoch, keys.thread], args=args)
+        if got[0] != 1:
+            return None
+        return Lease(thread_id, owner, int(got[1])), self._loaded(config, got[2], known)
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         keys = self._keys(lease.thread_id)

@@ -7,10 +7,12 @@ the thread's other keys from it: all carry its hash tag, so all are in its slot.
 arguments travel as one netstring argument (cheaper for the client to send than many).
 
 ``APPLY`` (every write): checks the writer's lease and fencing epoch, checks that the rows
-chained rows build on exist, runs a list of hash/sorted-set operations, marks the thread
-updated, and sets the thread's TTL on all of its keys together.
+chained rows build on exist, runs a list of hash/sorted-set operations (the last may give the
+lease back, as ``RELEASE``), marks the thread updated, and sets the thread's TTL on all of its
+keys together.
 ``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
 delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
+``LEASE_READ``: the lease and then ``READ``, in one round trip (how a run starts).
 ``DROP``: every key of a thread (but a held lease and its epoch). ``PIN``: pin (no TTL) or
 unpin a thread.
 """
@@ -88,6 +90,12 @@ for i = 12 + n_bases, #A, 4 do
     if redis.call('HSETNX', K[9], field, value) == 1 and arg ~= '' then
       redis.call('HSET', K[10], field, arg)
     end
+  elseif op == 'L' then
+    -- RELEASE: field is the owner, value its epoch, arg the status to record ('' = keep)
+    if redis.call('GET', K[2]) == field and (redis.call('GET', K[3]) or '0') == value then
+      redis.call('DEL', K[2])
+      if arg ~= '' then redis.call('HSET', K[1], 'status', arg, 'updated_at', A[6]) end
+    end
   end
 end
 if A[9] == '1' then
@@ -101,64 +109,94 @@ return {'ok'}
 """
 )
 
+_READ_FN = r"""
+-- One checkpoint ('' = the head) of the namespace ``tag``: {id, body, meta, rows, writes}, or
+-- false. Rows of the fields in ``skip`` (netstrings: the caller holds them) are not returned.
+local function read_checkpoint(thread_key, cid, refresh, tag, skip)
+  local base = thread_base(thread_key)
+  local K = {thread_key}
+  for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. tag .. ':' .. name end
+  if cid == '' then
+    local top = redis.call('ZREVRANGEBYLEX', K[2], '+', '-', 'LIMIT', 0, 1)
+    if #top == 0 then return false end
+    cid = top[1]
+  end
+  local body = redis.call('HGET', K[3], cid)
+  if not body then return false end
+  local meta = redis.call('HGET', K[4], cid)
+  local need = redis.call('HGET', K[5], cid) or ''
+  local rows, seen, skipped = {}, {}, {}
+  for _, field in ipairs(items(skip or '')) do skipped[field] = true end
+  for field in string.gmatch(need, '[^\n]+') do
+    local at, hops = field, 0
+    if skipped[field] then at = nil end
+    while at and not seen[at] and hops < 1030 do
+      seen[at] = true
+      local row = redis.call('HGET', K[6], at)
+      if not row then break end
+      rows[#rows + 1] = at
+      rows[#rows + 1] = row
+      at = redis.call('HGET', K[7], at)
+      hops = hops + 1
+    end
+  end
+  local fields = redis.call('ZRANGEBYLEX', K[9], '[' .. esc(cid) .. '\0', '(' .. esc(cid) .. '\1')
+  local writes = {}
+  if #fields > 0 then
+    local values = redis.call('HMGET', K[8], unpack(fields))
+    for i, field in ipairs(fields) do
+      if values[i] then writes[#writes + 1] = values[i] end
+    end
+  end
+  expire_thread(K[1], refresh)
+  return {cid, body, meta or '', rows, writes}
+end
+"""
+
+_LEASE_FN = r"""
+-- Take the lease for ``owner`` unless someone but ``holder`` ('' = none) has it:
+-- {1, epoch} or {0, its ms left, its holder}.
+local function take_lease(lease_key, epoch_key, thread_key, owner, ms, holder, ttl)
+  local current = redis.call('GET', lease_key)
+  if current and current ~= holder then
+    return {0, redis.call('PTTL', lease_key), current}
+  end
+  redis.call('SET', lease_key, owner, 'PX', ms)
+  local epoch = redis.call('INCR', epoch_key)
+  redis.call('HSET', thread_key, 'status', 'busy')
+  expire_thread(thread_key, ttl)
+  return {1, epoch}
+end
+"""
+
 READ = (
     _COMMON
+    + _READ_FN
     + r"""
--- KEYS: thread.  ARGV: checkpoint id ('' = the head), refresh ttl_ms, namespace tag, the
--- value fields the caller holds already (netstrings: their rows are not returned).
-local base = thread_base(KEYS[1])
-local K = {KEYS[1]}
-for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. ARGV[3] .. ':' .. name end
-local cid = ARGV[1]
-if cid == '' then
-  local top = redis.call('ZREVRANGEBYLEX', K[2], '+', '-', 'LIMIT', 0, 1)
-  if #top == 0 then return false end
-  cid = top[1]
-end
-local body = redis.call('HGET', K[3], cid)
-if not body then return false end
-local meta = redis.call('HGET', K[4], cid)
-local need = redis.call('HGET', K[5], cid) or ''
-local rows, seen, skip = {}, {}, {}
-for _, field in ipairs(items(ARGV[4] or '')) do skip[field] = true end
-for field in string.gmatch(need, '[^\n]+') do
-  local at, hops = field, 0
-  if skip[field] then at = nil end
-  while at and not seen[at] and hops < 1030 do
-    seen[at] = true
-    local row = redis.call('HGET', K[6], at)
-    if not row then break end
-    rows[#rows + 1] = at
-    rows[#rows + 1] = row
-    at = redis.call('HGET', K[7], at)
-    hops = hops + 1
-  end
-end
-local prefix = esc(cid) .. '\0'
-local fields = redis.call('ZRANGEBYLEX', K[9], '[' .. prefix, '(' .. esc(cid) .. '\1')
-local writes = {}
-if #fields > 0 then
-  local values = redis.call('HMGET', K[8], unpack(fields))
-  for i, field in ipairs(fields) do
-    if values[i] then writes[#writes + 1] = values[i] end
-  end
-end
-expire_thread(K[1], ARGV[2])
-return {cid, body, meta or '', rows, writes}
+-- KEYS: thread.  ARGV: checkpoint id ('' = the head), refresh ttl_ms, namespace tag, skip.
+return read_checkpoint(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 )
 
 LEASE = (
     _COMMON
+    + _LEASE_FN
     + r"""
 -- KEYS: lease, epoch, thread.  ARGV: owner, lease_ms, holder to take over ('' = none), ttl_ms
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[3] then return {0, redis.call('PTTL', KEYS[1]), holder} end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local epoch = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[3], 'status', 'busy')
-expire_thread(KEYS[3], ARGV[4])
-return {1, epoch}
+return take_lease(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+"""
+)
+
+LEASE_READ = (
+    _COMMON
+    + _LEASE_FN
+    + _READ_FN
+    + r"""
+-- KEYS: lease, epoch, thread.  ARGV: owner, lease_ms, ttl_ms, then READ's four arguments.
+-- The lease (as LEASE, taking over no one) and, if taken, the checkpoint read after it.
+local got = take_lease(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], '', ARGV[3])
+if got[1] == 0 then return got end
+return {1, got[2], read_checkpoint(KEYS[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])}
 """
 )
 
