@@ -639,6 +639,21 @@ class BaseCheckpointSaver:
         return clone
 
 
+class StepCommitSaver(BaseCheckpointSaver):
+    """For a backend whose ``put_step`` stores a step atomically: ``put`` is a step with no
+    writes, so the checkpoint, its blobs and the head move land in one commit."""
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint, the blobs of its changed channels, and move the head: atomically."""
+        return self.put_step([], config, checkpoint, metadata, new_versions)
+
+
 class SyncBackedAsyncMixin(BaseCheckpointSaver):
     """Async twins written once on top of the sync methods.
 

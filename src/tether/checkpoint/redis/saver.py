@@ -28,6 +28,7 @@ from tether.checkpoint.base import (
     PruneStrategy,
     RunnableConfig,
     SerializerProtocol,
+    StepCommitSaver,
     SyncBackedAsyncMixin,
     WriteCall,
     as_id_list,
@@ -56,7 +57,7 @@ Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 _WRITES, _WK = "11", "12"
 
 
-class RedisSaver(SyncBackedAsyncMixin):
+class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
     """Checkpoints in Redis: sync and async methods, one writer per thread, optional TTL.
 
     ``RedisSaver.from_conn_string("redis://localhost:6379/0")`` (a context manager that closes
@@ -155,16 +156,6 @@ class RedisSaver(SyncBackedAsyncMixin):
         return ThreadKeys(self.prefix, thread_id)
 
     # --- writes -----------------------------------------------------------------------------
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Store a checkpoint, the blobs of its changed channels, and move the head: atomically."""
-        return self.put_step([], config, checkpoint, metadata, new_versions)
 
     def put_step(
         self,

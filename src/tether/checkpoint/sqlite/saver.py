@@ -31,6 +31,7 @@ from tether.checkpoint.base import (
     PruneStrategy,
     RunnableConfig,
     SerializerProtocol,
+    StepCommitSaver,
     SyncBackedAsyncMixin,
     WriteCall,
     as_id_list,
@@ -66,7 +67,7 @@ _LIST_PAGE = 64
 _log = logging.getLogger("tether.checkpoint.sqlite")
 
 
-class SqliteSaver(SyncBackedAsyncMixin):
+class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     """Checkpoints in a SQLite file or ``:memory:``: sync and async methods, one writer a thread.
 
     Build it with ``SqliteSaver.from_conn_string(path)`` (a context manager that closes it), or
@@ -196,16 +197,6 @@ class SqliteSaver(SyncBackedAsyncMixin):
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
     # --- writes -----------------------------------------------------------------------------
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Store a checkpoint, the blobs of its changed channels, and move the head: atomically."""
-        return self.put_step([], config, checkpoint, metadata, new_versions)
 
     def put_step(
         self,
