@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
 import pytest
+import redis
 
 import redis_service
 from tether.checkpoint.redis.keys import ThreadKeys
@@ -34,18 +35,22 @@ def _linear(saver: Any) -> Any:
 
 
 @pytest.fixture
-def counted() -> Iterator[tuple[Any, list[str]]]:
-    """A saver whose client records the name of every command it sends."""
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[str]]]:
+    """A saver, and the name of every command any connection of its client sends (counted at
+    the socket: the saver packs some frames itself)."""
     with redis_service.fresh_saver() as saver:
         saver.setup()
         sent: list[str] = []
-        real = saver.client.execute_command
+        real = redis.connection.Connection.send_packed_command
+        pool = saver.client.connection_pool
 
-        def execute_command(*args: Any, **options: Any) -> Any:
-            sent.append(str(args[0]))
-            return real(*args, **options)
+        def send_packed_command(conn: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+            if conn in pool._in_use_connections:
+                frame = b"".join([command] if isinstance(command, bytes) else command)
+                sent.append(frame.split(b"\r\n")[2].decode())
+            return real(conn, command, *args, **kwargs)
 
-        saver.client.execute_command = execute_command
+        monkeypatch.setattr(redis.connection.Connection, "send_packed_command", send_packed_command)
         yield saver, sent
 
 

@@ -44,7 +44,7 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.redis import connection, maintenance, records, scripts
+from tether.checkpoint.redis import calls, connection, maintenance, records, scripts
 from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, netstrings, ns_tag
 from tether.checkpoint.thread_cache import ThreadCache
 from tether.errors import ConfigurationError, MissingConfigKey, StorageError
@@ -55,6 +55,8 @@ Op = tuple[str, str, str, bytes | str]
 Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
 _WRITES, _WK = "11", "12"
+_KEEP_LEASE = ["", "", ""]
+"""``STEP``'s release arguments when the lease is kept."""
 
 
 class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
@@ -100,8 +102,9 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         self._known: ThreadCache[tuple[str, str], records.Known] = ThreadCache(1024)
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
-            for name in ("APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
+            for name in ("STEP", "APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
         }
+        self._call = calls.ScriptCaller(client, is_cluster=self.is_cluster)
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -166,7 +169,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one script run."""
-        return self._put_step(writes, config, checkpoint, metadata, new_versions, [])
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, _KEEP_LEASE)
 
     def put_step_and_release(
         self,
@@ -180,8 +183,8 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         status: str | None,
     ) -> RunnableConfig:
         """``put_step`` that also gives the lease back (``release_lease``), in the same run."""
-        release: Op = ("L", status or "", lease.owner, str(lease.epoch))
-        return self._put_step(writes, config, checkpoint, metadata, new_versions, [release])
+        release = [lease.owner, str(lease.epoch), status or ""]
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
 
     def _put_step(
         self,
@@ -190,9 +193,9 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
-        last: list[Op],
+        release: list[str],
     ) -> RunnableConfig:
-        """``put_step``, then the ops of ``last`` in the same script run."""
+        """``put_step``; ``release``: (owner, epoch, status) of a lease to give back, or empty."""
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         checkpoint_id = checkpoint.get("id")
         if not checkpoint_id:
@@ -200,39 +203,28 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 f"cannot store a checkpoint without an 'id' in thread {thread_id!r}: "
                 "build checkpoints with tether.checkpoint.base.empty_checkpoint()"
             )
-        ops: list[Op] = []
+        rows: list[str | bytes] = []
         for call in writes:
             if (get_thread_id(call[0]), get_checkpoint_ns(call[0])) == (thread_id, ns):
-                ops += self._write_ops(*call)
+                rows += self._write_rows(*call)
             else:
                 self.put_writes(*call)
         meta = get_checkpoint_metadata(config, metadata)
         body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        ops += [
-            (
-                "H",
-                "6",
-                checkpoint_id,
-                records.pack_body(
-                    dump_value(self.serde, body, "checkpoint"),
-                    get_checkpoint_id(config),
-                    meta.get("run_id"),
-                ),
+        versions = checkpoint["channel_versions"]
+        record: list[str | bytes] = [
+            checkpoint_id,
+            records.pack_body(
+                dump_value(self.serde, body, "checkpoint"),
+                get_checkpoint_id(config),
+                meta.get("run_id"),
             ),
-            ("H", "7", checkpoint_id, records.pack_meta(dump_value(self.serde, meta, "metadata"))),
-            (
-                "H",
-                "8",
-                checkpoint_id,
-                "\n".join(field(c, str(v)) for c, v in checkpoint["channel_versions"].items()),
-            ),
-            ("Z", "5", checkpoint_id, ""),
-            *last,
+            records.pack_meta(dump_value(self.serde, meta, "metadata")),
+            "\n".join([field(c, str(v)) for c, v in versions.items()]),
+            *release,
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
-        self._commit(
-            thread_id, ns, config, checkpoint, planned, ops, f"store checkpoint {checkpoint_id!r}"
-        )
+        self._commit(thread_id, ns, config, checkpoint, planned, record, rows)
         self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
         self._remember_values(thread_id, ns, checkpoint, planned)
         return checkpoint_config(thread_id, ns, checkpoint_id)
@@ -284,10 +276,10 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         config: RunnableConfig,
         checkpoint: Checkpoint,
         planned: Planned,
-        ops: list[Op],
-        action: str,
+        record: list[str | bytes],
+        writes: list[str | bytes],
     ) -> None:
-        """Run ``APPLY`` with the writer's lease check. Rows the checkpoint reads but does not
+        """Run ``STEP`` with the writer's lease check. Rows the checkpoint reads but does not
         write (its unchanged channels, the bases of its deltas and references) must exist; one
         that is gone (pruned, or deleted by another process) is written in full from the
         checkpoint's own value, and the script runs again."""
@@ -297,16 +289,21 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             for c, v in checkpoint["channel_versions"].items()
             if c not in stored
         }
+        token = lease.lease_token(config)
+        action = f"store checkpoint {record[0]!r}"
         for _ in range(3):
-            blob_ops: list[Op] = [
-                ("B", records.link_of(c, row), field(c, v), records.pack_blob(row))
+            blobs: list[tuple[str, str, bytes]] = [
+                (records.link_of(c, row), field(c, v), records.pack_blob(row))
                 for c, v, row, _ in planned
             ]
-            bases = sorted({op[1] for op in blob_ops if op[1]} | set(unchanged))
-            result = self.apply(thread_id, ns, blob_ops + ops, bases, config=config, action=action)
-            if result is None:
+            bases = sorted({b[0] for b in blobs if b[0]} | set(unchanged))
+            args = [*record, str(len(bases)), *bases, str(len(blobs))]
+            for blob in blobs:
+                args += blob
+            args += writes
+            missing = self._write("STEP", thread_id, ns, token, args, action=action)
+            if missing is None:
                 return
-            missing = set(result)
             for i, (channel, version, row, written) in enumerate(planned):
                 if records.link_of(channel, row) in missing and written is not None:
                     planned[i] = (
@@ -333,11 +330,33 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         """Run the ``APPLY`` script on one namespace of a thread: None, or the base fields that
         are missing (nothing was changed then). ``config`` set: a write checked against the
         thread's lease (``ThreadBusy``/``ConflictError``)."""
-        keys = self._keys(thread_id)
         token = lease.lease_token(config) if config is not None else None
-        now = repr(time.time())
-        header = [
+        args: list[str | bytes] = [
             "1" if config is not None else "0",
+            "1" if touch else "0",
+            str(len(bases)),
+            *bases,
+            *itertools.chain.from_iterable(ops),
+        ]
+        missing = self._write("APPLY", thread_id, ns, token, args, action=action, touch=touch)
+        return None if missing is None else sorted(missing)
+
+    def _write(
+        self,
+        script: str,
+        thread_id: str,
+        ns: str,
+        token: tuple[str, int] | None,
+        args: list[str | bytes],
+        *,
+        action: str,
+        touch: bool = True,
+    ) -> set[str] | None:
+        """Run a write script (``STEP``, ``APPLY``) after the arguments they share: the
+        writer's token, lease and TTL times, the time, the namespace and the thread."""
+        keys = self._keys(thread_id)
+        now = repr(time.time())
+        head: list[str | bytes] = [
             token[0] if token else "",
             str(token[1]) if token else "",
             str(int(self.lease_ttl * 1000)),
@@ -345,27 +364,30 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             now,
             ns_tag(ns),
             ns,
-            "1" if touch else "0",
             thread_id,
-            str(len(bases)),
         ]
-        payload = netstrings(itertools.chain(header, bases, itertools.chain.from_iterable(ops)))
         names = [keys.thread]
         if touch and not self.is_cluster:
             names.append(keys.catalog)
         with self._mapped(f"{action} in thread {thread_id!r}"):
-            result = self._scripts["APPLY"](keys=names, args=[payload])
+            result = self._call(self._scripts[script], names, head + args)
             if touch and self.is_cluster:
                 self.client.zadd(keys.catalog, {thread_id: float(now)})
-        status = result[0].decode()
-        if status == "ok":
+        return self._outcome(thread_id, token, result)
+
+    @staticmethod
+    def _outcome(thread_id: str, token: tuple[str, int] | None, result: Any) -> set[str] | None:
+        """None if a write script ran, the missing base fields if it changed nothing (or
+        ``{"changed"}``); the lease refusals raise ``ThreadBusy``/``ConflictError``."""
+        status = result[0]
+        if status == b"ok":
             return None
-        if status == "missing":
-            return [f.decode() for f in result[1]]
-        if status == "busy":
+        if status == b"missing":
+            return {f.decode() for f in result[1]}
+        if status == b"busy":
             raise lease.busy_write_error(thread_id)
-        if status == "changed":
-            return ["changed"]
+        if status == b"changed":
+            return {"changed"}
         assert token is not None
         raise lease.lost_error(thread_id, token[1], int(result[1]))
 
@@ -377,19 +399,25 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         task_path: str = "",
     ) -> None:
         """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
-        ops = self._write_ops(config, writes, task_id, task_path)
+        rows = self._write_rows(config, writes, task_id, task_path)
+        ops: list[Op] = []
+        for i in range(0, len(rows), 3):
+            mode, name, row = rows[i : i + 3]
+            ops += [(str(mode), _WRITES, str(name), row), ("Z", _WK, str(name), "")]
         if not ops:
             return
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         self.apply(thread_id, ns, ops, config=config, action=f"store writes of task {task_id!r}")
 
-    def _write_ops(
+    def _write_rows(
         self,
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str = "",
-    ) -> list[Op]:
+    ) -> list[str | bytes]:
+        """A task's writes as ``STEP`` takes them: (mode, field, row) each, flat; mode ``H``
+        replaces a stored row (special channels), ``N`` keeps the first (idempotent retries)."""
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
             raise MissingConfigKey(
@@ -397,13 +425,13 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 "config['configurable']['checkpoint_id']: the checkpoint the task ran from"
             )
         indexed, upsert = index_writes(writes)
-        ops: list[Op] = []
+        mode = "H" if upsert else "N"
+        rows: list[str | bytes] = []
         for idx, channel, value in indexed:
             typed = dump_channel_value(self.serde, channel, value)
             name = field(checkpoint_id, task_id, str(idx))
-            row = records.pack_write(channel, typed, task_path, task_id, idx)
-            ops += [("H" if upsert else "N", _WRITES, name, row), ("Z", _WK, name, "")]
-        return ops
+            rows += (mode, name, records.pack_write(channel, typed, task_path, task_id, idx))
+        return rows
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -412,7 +440,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         thread_id = get_thread_id(config)
         args, known = self._read_args(config)
         with self._mapped(f"read thread {thread_id!r}"):
-            found = self._scripts["READ"](keys=[self._keys(thread_id).thread], args=args)
+            found = self._call(self._scripts["READ"], [self._keys(thread_id).thread], args)
         return self._loaded(config, found, known)
 
     def _read_args(self, config: RunnableConfig) -> tuple[list[Any], records.Known]:
@@ -422,7 +450,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         known = self._known.get((thread_id, ns)) or {}
         skip = netstrings(field(c, v) for c, (v, _, _) in known.items())
         refresh = self.ttl_ms if self.refresh_on_read else 0
-        return [get_checkpoint_id(config) or "", refresh, ns_tag(ns), skip], known
+        return [get_checkpoint_id(config) or "", str(refresh), ns_tag(ns), skip], known
 
     def _loaded(
         self, config: RunnableConfig, found: Any, known: records.Known
@@ -563,9 +591,10 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         keys = self._keys(thread_id)
         owner = lease.new_owner()
         read_args, known = self._read_args(config)
-        args = [owner, int(self.lease_ttl * 1000), self.ttl_ms, *read_args]
+        args = [owner, str(int(self.lease_ttl * 1000)), str(self.ttl_ms), *read_args]
         with self._mapped(f"take the lease on thread {thread_id!r}"):
-            got = self._scripts["LEASE_READ"](keys=[keys.lease, keys.epoch, keys.thread], args=args)
+            names = [keys.lease, keys.epoch, keys.thread]
+            got = self._call(self._scripts["LEASE_READ"], names, args)
         if got[0] != 1:
             return None
         return Lease(thread_id, owner, int(got[1])), self._loaded(config, got[2], known)
