@@ -15,6 +15,7 @@ unchanged: the cluster routes by slot and follows redirections, which this short
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,13 +33,23 @@ def pack(parts: Iterable[str | bytes]) -> bytes:
 
 
 class ScriptCaller:
-    """Calls registered scripts (``client.register_script``) of one client."""
+    """Calls registered scripts (``client.register_script``) of one client.
+
+    Connections are checked out of the client's pool once and kept on a free list of this
+    caller's (a call takes one, and puts it back when the reply is read), so the pool's
+    bookkeeping is not paid on every step; ``close`` gives them back to the pool. As the pool
+    does, a connection taken from the list is checked first (closed by the server, or holding
+    stray bytes: opened again). A call that ends in anything but a reply or a Redis error drops
+    its connection (it may hold unread bytes). After a fork the child starts a list of its own.
+    """
 
     def __init__(self, client: Any, *, is_cluster: bool) -> None:
         self.client = client
         pool = getattr(client, "connection_pool", None)
         self.pool = None if is_cluster or getattr(client, "connection", None) else pool
         self._checkout = _checkout(self.pool) if self.pool is not None else None
+        self._idle: list[Any] = []
+        self._pid = os.getpid()
 
     def __call__(self, script: Any, keys: Sequence[str], args: Sequence[str | bytes]) -> Any:
         """The reply of ``script`` run on ``keys`` with ``args`` (redis-py errors on failure)."""
@@ -46,16 +57,49 @@ class ScriptCaller:
             return script(keys=keys, args=args)
         redis = _exceptions()
         tail = [str(len(keys)).encode(), *keys, *args]
-        conn = self._checkout()
+        conn = self._take()
         try:
             try:
-                return _run(conn, pack([b"EVALSHA", script.sha, *tail]))
+                reply = _run(conn, pack([b"EVALSHA", script.sha, *tail]))
             except redis.NoScriptError:
                 script.sha = self.client.script_load(script.script)
-                return _run(conn, pack([b"EVALSHA", script.sha, *tail]))
-        finally:
-            assert self.pool is not None
+                reply = _run(conn, pack([b"EVALSHA", script.sha, *tail]))
+        except redis.ResponseError:
+            self._idle.append(conn)  # a whole error reply was read: the connection is clean
+            raise
+        except BaseException:
+            self._drop(conn)
+            raise
+        self._idle.append(conn)
+        return reply
+
+    def _take(self) -> Any:
+        if self._pid != os.getpid():
+            self._idle, self._pid = [], os.getpid()
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            assert self._checkout is not None
+            return self._checkout()
+        redis = _exceptions()
+        try:  # as the pool checks: a connection closed (or dirtied) while it sat idle reconnects
+            if conn.can_read():
+                conn.disconnect()
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            conn.disconnect()
+        return conn
+
+    def _drop(self, conn: Any) -> None:
+        conn.disconnect()
+        if self.pool is not None:
             self.pool.release(conn)
+
+    def close(self) -> None:
+        """Give the kept connections back to the pool."""
+        idle, self._idle = self._idle, []
+        if self.pool is not None and self._pid == os.getpid():
+            for conn in idle:
+                self.pool.release(conn)
 
 
 def _run(conn: Any, frame: bytes) -> Any:

@@ -128,11 +128,12 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     def close(self) -> None:
         """Close the client if this saver opened it, and the worker threads of async calls."""
-        if self._owns_client:
-            self.client.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self._call.close()
+        if self._owns_client:
+            self.client.close()
 
     def __enter__(self) -> Self:
         return self
