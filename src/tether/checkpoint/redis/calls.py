@@ -7,6 +7,8 @@ path that costs more than the server spends running the script. ``ScriptCaller``
 sends the frame and reads the reply, with the client's retry policy on connection errors (the
 connection is dropped and opened again, as redis-py does) and a reload on ``NOSCRIPT`` (a
 restarted or flushed server). Replies are parsed by redis-py's parser, errors are redis-py's.
+``many`` sends several calls in one frame and reads their replies (a pipeline without
+redis-py's pipeline object).
 
 A cluster client, or a client bound to a single connection, goes through ``Script.__call__``
 unchanged: the cluster routes by slot and follows redirections, which this shortcut does not.
@@ -19,17 +21,14 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+Call = tuple[Any, Sequence[str], Sequence[str | bytes]]
+"""One script call: (registered script, keys, arguments)."""
+
 
 def pack(parts: Iterable[str | bytes]) -> bytes:
     """A RESP command frame (an array of bulk strings) of ``parts``."""
-    out = [b""]
-    count = 0
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        count += 1
-    out[0] = b"*%d\r\n" % count
-    return b"".join(out)
+    data = [part.encode() if isinstance(part, str) else part for part in parts]
+    return b"*%d\r\n" % len(data) + b"".join([b"$%d\r\n%s\r\n" % (len(d), d) for d in data])
 
 
 class ScriptCaller:
@@ -53,25 +52,33 @@ class ScriptCaller:
 
     def __call__(self, script: Any, keys: Sequence[str], args: Sequence[str | bytes]) -> Any:
         """The reply of ``script`` run on ``keys`` with ``args`` (redis-py errors on failure)."""
+        return self.many([(script, keys, args)])[0]
+
+    def many(self, calls: Sequence[Call]) -> list[Any]:
+        """The replies of several script calls, sent together in one round trip and run by the
+        server in order (each atomic on its own); the first error raises. Without the
+        shortcut (a cluster client), the calls go one after another."""
         if self._checkout is None:
-            return script(keys=keys, args=args)
+            return [script(keys=keys, args=args) for script, keys, args in calls]
         redis = _exceptions()
-        tail = [str(len(keys)).encode(), *keys, *args]
         conn = self._take()
         try:
-            try:
-                reply = _run(conn, pack([b"EVALSHA", script.sha, *tail]))
-            except redis.NoScriptError:
-                script.sha = self.client.script_load(script.script)
-                reply = _run(conn, pack([b"EVALSHA", script.sha, *tail]))
-        except redis.ResponseError:
-            self._idle.append(conn)  # a whole error reply was read: the connection is clean
-            raise
+            replies = _run(conn, b"".join(_frame(*call) for call in calls), len(calls))
         except BaseException:
             self._drop(conn)
             raise
-        self._idle.append(conn)
-        return reply
+        self._idle.append(conn)  # every reply was read: the connection is clean
+        out = []
+        for call, reply in zip(calls, replies, strict=True):
+            if isinstance(reply, redis.NoScriptError):  # a restarted or flushed server
+                script = call[0]
+                script.sha = self.client.script_load(script.script)
+                out.append(self.many([call])[0])
+            elif isinstance(reply, redis.ResponseError):
+                raise reply
+            else:
+                out.append(reply)
+        return out
 
     def _take(self) -> Any:
         if self._pid != os.getpid():
@@ -102,14 +109,26 @@ class ScriptCaller:
                 self.pool.release(conn)
 
 
-def _run(conn: Any, frame: bytes) -> Any:
-    """Send ``frame`` on ``conn`` and read the reply, retrying as the connection's policy says."""
+def _frame(script: Any, keys: Sequence[str], args: Sequence[str | bytes]) -> bytes:
+    return pack([b"EVALSHA", script.sha, str(len(keys)), *keys, *args])
 
-    def attempt() -> Any:
-        conn.send_packed_command([frame])
-        return conn.read_response()
 
-    return conn.retry.call_with_retry(attempt, lambda error: conn.disconnect())
+def _run(conn: Any, frames: bytes, count: int) -> list[Any]:
+    """Send ``frames`` on ``conn`` and read ``count`` replies (an error reply is returned, not
+    raised), retrying as the connection's policy says."""
+    redis = _exceptions()
+
+    def attempt() -> list[Any]:
+        conn.send_packed_command([frames])
+        replies = []
+        for _ in range(count):
+            try:
+                replies.append(conn.read_response())
+            except redis.ResponseError as error:
+                replies.append(error)
+        return replies
+
+    return list(conn.retry.call_with_retry(attempt, lambda error: conn.disconnect()))
 
 
 def _checkout(pool: Any) -> Any:

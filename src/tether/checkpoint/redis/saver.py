@@ -28,12 +28,12 @@ from tether.checkpoint.base import (
     PruneStrategy,
     RunnableConfig,
     SerializerProtocol,
+    StepArgs,
     StepCommitSaver,
     SyncBackedAsyncMixin,
     WriteCall,
     as_id_list,
     check_limit,
-    checkpoint_config,
     dump_channel_value,
     dump_value,
     get_checkpoint_id,
@@ -44,15 +44,16 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.redis import calls, connection, maintenance, records, scripts
+from tether.checkpoint.redis import calls as calls_
+from tether.checkpoint.redis import connection, maintenance, records, scripts
 from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, netstrings, ns_tag
+from tether.checkpoint.redis.steps import Pending, Planned
 from tether.checkpoint.thread_cache import ThreadCache
 from tether.errors import ConfigurationError, MissingConfigKey, StorageError
 from tether.urls import mask_url
 
 Op = tuple[str, str, str, bytes | str]
 """One operation of the ``APPLY`` script: (op, key index or link, field, value)."""
-Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
 _WRITES, _WK = "11", "12"
 _KEEP_LEASE = ["", "", ""]
@@ -104,7 +105,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             name: client.register_script(getattr(scripts, name))
             for name in ("STEP", "APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
         }
-        self._call = calls.ScriptCaller(client, is_cluster=self.is_cluster)
+        self._call = calls_.ScriptCaller(client, is_cluster=self.is_cluster)
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -170,7 +171,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one script run."""
-        return self._put_step(writes, config, checkpoint, metadata, new_versions, _KEEP_LEASE)
+        return self._put_step((writes, config, checkpoint, metadata, new_versions), _KEEP_LEASE)
 
     def put_step_and_release(
         self,
@@ -184,19 +185,47 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         status: str | None,
     ) -> RunnableConfig:
         """``put_step`` that also gives the lease back (``release_lease``), in the same run."""
-        release = [lease.owner, str(lease.epoch), status or ""]
-        return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
+        args = (writes, config, checkpoint, metadata, new_versions)
+        return self._put_step(args, _release(lease, status))
 
-    def _put_step(
+    def put_steps(
         self,
-        writes: Sequence[WriteCall],
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-        release: list[str],
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
     ) -> RunnableConfig:
+        """Two steps of one namespace (a checkpoint held over a pure step, and the next) go in
+        one round trip: two ``STEP`` runs in order, the second guarded to change nothing unless
+        the first's checkpoint is stored. Anything else: one call per step."""
+        if len(steps) != 2 or self._call.pool is None or not self._same_namespace(steps):
+            return super().put_steps(steps, lease=lease, status=status)
+        first = self._prepare(steps[0], _KEEP_LEASE)
+        release = _KEEP_LEASE if lease is None else _release(lease, status)
+        second = self._prepare(steps[1], release, after=first.checkpoint_id)
+        missing = self._send([first, second])
+        for step, gone in zip((first, second), missing, strict=True):
+            if gone is not None:
+                self._commit(step, gone)
+            stored = step.finish()
+        return stored
+
+    @staticmethod
+    def _same_namespace(steps: Sequence[StepArgs]) -> bool:
+        """Whether every checkpoint and task write of ``steps`` is in one namespace."""
+        configs = [s[1] for s in steps] + [call[0] for s in steps for call in s[0]]
+        return len({(get_thread_id(c), get_checkpoint_ns(c)) for c in configs}) == 1
+
+    def _put_step(self, args: StepArgs, release: list[str]) -> RunnableConfig:
         """``put_step``; ``release``: (owner, epoch, status) of a lease to give back, or empty."""
+        step = self._prepare(args, release)
+        self._commit(step)
+        return step.finish()
+
+    def _prepare(self, args: StepArgs, release: list[str], *, after: str = "") -> Pending:
+        """A step serialized and planned for ``STEP`` (task writes of another namespace are
+        stored now, with ``put_writes``); ``after``: a checkpoint that must be stored first."""
+        writes, config, checkpoint, metadata, new_versions = args
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         checkpoint_id = checkpoint.get("id")
         if not checkpoint_id:
@@ -223,12 +252,11 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             records.pack_meta(dump_value(self.serde, meta, "metadata")),
             "\n".join([field(c, str(v)) for c, v in versions.items()]),
             *release,
+            after,
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
-        self._commit(thread_id, ns, config, checkpoint, planned, record, rows)
-        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
-        self._remember_values(thread_id, ns, checkpoint, planned)
-        return checkpoint_config(thread_id, ns, checkpoint_id)
+        token = lease.lease_token(config)
+        return Pending(self, thread_id, ns, checkpoint, planned, record, rows, token)
 
     def _remember_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, planned: Planned
@@ -270,52 +298,41 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             return channel, version, *deltas.full_row(version, tag, data)
         return channel, version, *self._cache.plan(key, version, tag, data)
 
-    def _commit(
-        self,
-        thread_id: str,
-        ns: str,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        planned: Planned,
-        record: list[str | bytes],
-        writes: list[str | bytes],
-    ) -> None:
-        """Run ``STEP`` with the writer's lease check. Rows the checkpoint reads but does not
-        write (its unchanged channels, the bases of its deltas and references) must exist; one
-        that is gone (pruned, or deleted by another process) is written in full from the
-        checkpoint's own value, and the script runs again."""
-        stored = {p[0] for p in planned}
-        unchanged = {
-            field(c, str(v)): (c, str(v))
-            for c, v in checkpoint["channel_versions"].items()
-            if c not in stored
-        }
-        token = lease.lease_token(config)
-        action = f"store checkpoint {record[0]!r}"
+    def _commit(self, step: Pending, missing: set[str] | None = None) -> None:
+        """Run ``STEP`` until it stores ``step`` (``missing``: the rows a run found gone).
+        Rows the checkpoint reads but does not write (its unchanged channels, the bases of its
+        deltas and references) must exist; one that is gone (pruned, or deleted by another
+        process) is written in full from the checkpoint's own value, and the script runs again."""
         for _ in range(3):
-            blobs: list[tuple[str, str, bytes]] = [
-                (records.link_of(c, row), field(c, v), records.pack_blob(row))
-                for c, v, row, _ in planned
-            ]
-            bases = sorted({b[0] for b in blobs if b[0]} | set(unchanged))
-            args = [*record, str(len(bases)), *bases, str(len(blobs))]
-            for blob in blobs:
-                args += blob
-            args += writes
-            missing = self._write("STEP", thread_id, ns, token, args, action=action)
+            if missing is not None:
+                step.settle(missing)
+            missing = self._send([step])[0]
             if missing is None:
                 return
-            for i, (channel, version, row, written) in enumerate(planned):
-                if records.link_of(channel, row) in missing and written is not None:
-                    planned[i] = (
-                        channel,
-                        version,
-                        *deltas.full_row(version, row.type_tag, written.data),
-                    )
-            for name in missing & set(unchanged):
-                channel, version = unchanged.pop(name)
-                planned.append(self._plan_one(checkpoint, channel, version, None))
-        raise StorageError(f"could not {action} in thread {thread_id!r}: its rows kept vanishing")
+        raise StorageError(
+            f"could not store checkpoint {step.checkpoint_id!r} in thread {step.thread_id!r}: "
+            "its rows kept vanishing"
+        )
+
+    def _send(self, pending: Sequence[Pending]) -> list[set[str] | None]:
+        """Run ``STEP`` for each of ``pending``, in order, in one round trip: per step, None or
+        the rows it found missing (it changed nothing then)."""
+        first = pending[0]
+        calls: list[calls_.Call] = []
+        for step in pending:
+            names, head = self._header(step.thread_id, step.ns, step.token)
+            calls.append((self._scripts["STEP"], names, head + step.args()))
+        action = f"store checkpoint {first.checkpoint_id!r} in thread {first.thread_id!r}"
+        with self._mapped(action):
+            replies = self._call.many(calls)
+            if self.is_cluster:
+                self._touch_catalog(first.thread_id)
+        pairs = zip(pending, replies, strict=True)
+        return [self._outcome(step.thread_id, step.token, reply) for step, reply in pairs]
+
+    def _touch_catalog(self, thread_id: str) -> None:
+        """On a cluster the catalog is in another slot: it is updated after the write."""
+        self.client.zadd(self._keys(thread_id).catalog, {thread_id: time.time()})
 
     def apply(
         self,
@@ -339,42 +356,33 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             *bases,
             *itertools.chain.from_iterable(ops),
         ]
-        missing = self._write("APPLY", thread_id, ns, token, args, action=action, touch=touch)
+        names, head = self._header(thread_id, ns, token, touch)
+        with self._mapped(f"{action} in thread {thread_id!r}"):
+            result = self._call(self._scripts["APPLY"], names, head + args)
+            if touch and self.is_cluster:
+                self._touch_catalog(thread_id)
+        missing = self._outcome(thread_id, token, result)
         return None if missing is None else sorted(missing)
 
-    def _write(
-        self,
-        script: str,
-        thread_id: str,
-        ns: str,
-        token: tuple[str, int] | None,
-        args: list[str | bytes],
-        *,
-        action: str,
-        touch: bool = True,
-    ) -> set[str] | None:
-        """Run a write script (``STEP``, ``APPLY``) after the arguments they share: the
+    def _header(
+        self, thread_id: str, ns: str, token: tuple[str, int] | None, touch: bool = True
+    ) -> tuple[list[str], list[str | bytes]]:
+        """The keys of a write script (``STEP``, ``APPLY``) and the arguments they share: the
         writer's token, lease and TTL times, the time, the namespace and the thread."""
         keys = self._keys(thread_id)
-        now = repr(time.time())
         head: list[str | bytes] = [
             token[0] if token else "",
             str(token[1]) if token else "",
             str(int(self.lease_ttl * 1000)),
             str(self.ttl_ms),
-            now,
+            repr(time.time()),
             ns_tag(ns),
             ns,
             thread_id,
         ]
-        names = [keys.thread]
         if touch and not self.is_cluster:
-            names.append(keys.catalog)
-        with self._mapped(f"{action} in thread {thread_id!r}"):
-            result = self._call(self._scripts[script], names, head + args)
-            if touch and self.is_cluster:
-                self.client.zadd(keys.catalog, {thread_id: float(now)})
-        return self._outcome(thread_id, token, result)
+            return [keys.thread, keys.catalog], head
+        return [keys.thread], head
 
     @staticmethod
     def _outcome(thread_id: str, token: tuple[str, int] | None, result: Any) -> set[str] | None:
@@ -607,6 +615,11 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 keys=[keys.lease, keys.epoch, keys.thread],
                 args=[lease.owner, lease.epoch, status or "", repr(time.time())],
             )
+
+
+def _release(lease: Lease, status: str | None) -> list[str]:
+    """``STEP``'s release arguments: give ``lease`` back, recording ``status``."""
+    return [lease.owner, str(lease.epoch), status or ""]
 
 
 def _ttl_options(ttl: dict[str, Any] | None) -> tuple[int, bool]:

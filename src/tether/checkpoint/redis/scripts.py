@@ -8,7 +8,8 @@ its operations as plain arguments (the client packs them in one frame, ``calls``
 long argument in Lua cost more than the rest of a step's script.
 
 ``STEP`` (a step's commit, the hot path): checks the writer's lease and fencing epoch, checks
-that the rows chained rows build on exist, stores the checkpoint record, its blob rows and the
+that the rows chained rows build on exist (and, sent right behind the step before it, that
+that step's checkpoint is stored), stores the checkpoint record, its blob rows and the
 task writes, moves the head, may give the lease back (as ``RELEASE``), marks the thread updated,
 and sets the thread's TTL on all of its keys together. Its arguments are laid out for that one
 job, so a step is a few dozen arguments and about twenty commands.
@@ -147,13 +148,15 @@ STEP = (
     + r"""
 -- KEYS: thread, [catalog].  ARGV: owner ('' = none), epoch, lease_ms, ttl_ms, now, ns_tag, ns,
 -- thread_id, checkpoint id, body, meta, need, release owner ('' = keep the lease), release
--- epoch, release status; n_bases, the bases; n_blobs, (link, field, row) each; then the
--- writes, (mode 'H' replace | 'N' keep the first, field, row) each.
+-- epoch, release status, after (a checkpoint id that must be stored, '' = none); n_bases, the
+-- bases; n_blobs, (link, field, row) each; then the writes, (mode 'H' replace | 'N' keep the
+-- first, field, row) each.
 local A = ARGV
 local K = keys_of(KEYS[1], A[6])
 local refusal = refused(K, A[1], A[2], A[3])
 if refusal then return refusal end
-local at = 16
+if A[16] ~= '' and redis.call('HEXISTS', K[6], A[16]) == 0 then return {'missing', {}} end
+local at = 17
 local n = tonumber(A[at])
 local missing = missing_rows(K, A, at + 1, at + n)
 if missing then return {'missing', missing} end
