@@ -18,17 +18,28 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 Call = tuple[Any, Sequence[str], Sequence[str | bytes]]
 """One script call: (registered script, keys, arguments)."""
 
 
-def pack(parts: Iterable[str | bytes]) -> bytes:
+_HEADS = [b"$%d\r\n" % n for n in range(4096)]
+"""Bulk string headers of the lengths most arguments have (packing is per argument)."""
+
+
+def pack(parts: Sequence[str | bytes]) -> bytes:
     """A RESP command frame (an array of bulk strings) of ``parts``."""
-    data = [part.encode() if isinstance(part, str) else part for part in parts]
-    return b"*%d\r\n" % len(data) + b"".join([b"$%d\r\n%s\r\n" % (len(d), d) for d in data])
+    out = [b"*%d\r\n" % len(parts)]
+    add = out.append
+    for part in parts:
+        data = part.encode() if part.__class__ is str else part
+        size = len(data)
+        add(_HEADS[size] if size < 4096 else b"$%d\r\n" % size)
+        add(data)  # type: ignore[arg-type]
+        add(b"\r\n")
+    return b"".join(out)
 
 
 class ScriptCaller:

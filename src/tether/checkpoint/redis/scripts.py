@@ -149,8 +149,9 @@ STEP = (
 -- KEYS: thread, [catalog].  ARGV: owner ('' = none), epoch, lease_ms, ttl_ms, now, ns_tag, ns,
 -- thread_id, checkpoint id, body, meta, need, release owner ('' = keep the lease), release
 -- epoch, release status, after (a checkpoint id that must be stored, '' = none); n_bases, the
--- bases; n_blobs, (link, field, row) each; then the writes, (mode 'H' replace | 'N' keep the
--- first, field, row) each.
+-- bases of chained rows; n_blobs, (link, field, row) each; then the writes, (mode 'H' replace
+-- | 'N' keep the first, field, row) each. The rows of ``need`` this step does not write must
+-- exist, as the bases must.
 local A = ARGV
 local K = keys_of(KEYS[1], A[6])
 local refusal = refused(K, A[1], A[2], A[3])
@@ -158,10 +159,17 @@ if refusal then return refusal end
 if A[16] ~= '' and redis.call('HEXISTS', K[6], A[16]) == 0 then return {'missing', {}} end
 local at = 17
 local n = tonumber(A[at])
-local missing = missing_rows(K, A, at + 1, at + n)
-if missing then return {'missing', missing} end
+local missing = missing_rows(K, A, at + 1, at + n) or {}
 at = at + n + 1
 n = tonumber(A[at])
+local written = {}
+for i = at + 2, at + 3 * n, 3 do written[A[i]] = true end
+for field in string.gmatch(A[12], '[^\n]+') do
+  if not written[field] and redis.call('HEXISTS', K[9], field) == 0 then
+    missing[#missing + 1] = field
+  end
+end
+if #missing > 0 then return {'missing', missing} end
 for i = at + 1, at + 3 * n, 3 do put_blob(K, A[i], A[i + 1], A[i + 2]) end
 local members = {}
 for i = at + 3 * n + 1, #A, 3 do

@@ -35,28 +35,20 @@ class Pending:
     """The task writes, (mode, field, row) each, flat."""
     token: tuple[str, int] | None
     """The writer's lease token (owner, epoch) from the step's config."""
-    unchanged: dict[str, tuple[str, str]] = dataclasses.field(init=False)
-    """Fields of the rows the checkpoint reads but does not write: they must exist."""
-
-    def __post_init__(self) -> None:
-        stored = {p[0] for p in self.planned}
-        self.unchanged = {
-            field(c, str(v)): (c, str(v))
-            for c, v in self.checkpoint["channel_versions"].items()
-            if c not in stored
-        }
 
     @property
     def checkpoint_id(self) -> str:
         return str(self.record[0])
 
     def args(self) -> list[str | bytes]:
-        """``STEP``'s arguments after the writer's header."""
+        """``STEP``'s arguments after the writer's header. The script checks the rows of the
+        needed fields it does not write itself (the unchanged channels); the bases of chained
+        rows are listed."""
         blobs: list[tuple[str, str, bytes]] = [
             (records.link_of(c, row), field(c, v), records.pack_blob(row))
             for c, v, row, _ in self.planned
         ]
-        bases = sorted({b[0] for b in blobs if b[0]} | set(self.unchanged))
+        bases = sorted({b[0] for b in blobs if b[0]})
         args = [*self.record, str(len(bases)), *bases, str(len(blobs))]
         for blob in blobs:
             args += blob
@@ -73,9 +65,11 @@ class Pending:
                     version,
                     *deltas.full_row(version, row.type_tag, written.data),
                 )
-        for name in missing & set(self.unchanged):
-            channel, version = self.unchanged.pop(name)
-            self.planned.append(self.saver._plan_one(self.checkpoint, channel, version, None))
+        planned = {p[0] for p in self.planned}
+        for channel, raw_version in self.checkpoint["channel_versions"].items():
+            version = str(raw_version)
+            if channel not in planned and field(channel, version) in missing:
+                self.planned.append(self.saver._plan_one(self.checkpoint, channel, version, None))
 
     def finish(self) -> RunnableConfig:
         """Record what the script stored; the stored checkpoint's config."""
