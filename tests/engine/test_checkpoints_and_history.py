@@ -4,7 +4,11 @@ import asyncio
 from collections import Counter
 from datetime import datetime
 
-from ._support import chain, checkpoint_id, history, steps, with_checkpoint
+import pytest
+
+from tether.graph import END, START, StateGraph
+
+from ._support import LogState, appender, chain, checkpoint_id, history, steps, with_checkpoint
 
 
 def test_each_invoke_writes_input_then_one_loop_checkpoint_per_step(saver, thread):
@@ -12,6 +16,26 @@ def test_each_invoke_writes_input_then_one_loop_checkpoint_per_step(saver, threa
     graph.invoke({"log": []}, thread)
 
     assert steps(graph, thread) == [("loop", 2), ("loop", 1), ("loop", 0), ("input", -1)]
+
+
+@pytest.mark.tether_only  # durability "sync": LangGraph's default "async" may not have it yet
+def test_the_input_checkpoint_is_stored_before_a_start_router_runs(saver, thread):
+    seen = []
+
+    def route(state):
+        head = saver.get_tuple(thread)
+        seen.append((head.metadata["source"], head.metadata["step"]) if head else None)
+        return "a"
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", appender("a"))
+    builder.add_conditional_edges(START, route, ["a"])
+    builder.add_edge("a", END)
+    graph = builder.compile(checkpointer=saver)
+    graph.invoke({"log": []}, thread)
+
+    assert seen == [("input", -1)]
+    assert steps(graph, thread) == [("loop", 1), ("loop", 0), ("input", -1)]
 
 
 def test_step_numbers_continue_across_invokes(saver, thread):

@@ -1,5 +1,6 @@
-"""Round trips of a run on Redis: the lease and the head in one script run, one per step, and
-the run's last commit gives the lease back (W1 of issue 10). Counted on the saver's own client."""
+"""Round trips of a run on Redis: the lease and the head in one script run, one per step (the
+input checkpoint goes with the start step's when START runs no user code), and the run's last
+commit gives the lease back (W1 of issue 10). Counted at the connections of the saver's client."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, TypedDict
 
 import pytest
+import redis
 
 import redis_service
 from tether.checkpoint.redis.keys import ThreadKeys
@@ -34,19 +36,37 @@ def _linear(saver: Any) -> Any:
 
 
 @pytest.fixture
-def counted() -> Iterator[tuple[Any, list[str]]]:
-    """A saver whose client records the name of every command it sends."""
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[list[str]]]]:
+    """A saver, and per round trip on a connection of its client the names of the commands
+    sent (counted at the socket: the saver packs some frames itself)."""
     with redis_service.fresh_saver() as saver:
         saver.setup()
-        sent: list[str] = []
-        real = saver.client.execute_command
+        sent: list[list[str]] = []
+        real = redis.connection.Connection.send_packed_command
+        pool = saver.client.connection_pool
 
-        def execute_command(*args: Any, **options: Any) -> Any:
-            sent.append(str(args[0]))
-            return real(*args, **options)
+        def send_packed_command(conn: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+            if conn in pool._in_use_connections:
+                sent.append(_names(b"".join([command] if isinstance(command, bytes) else command)))
+            return real(conn, command, *args, **kwargs)
 
-        saver.client.execute_command = execute_command
+        monkeypatch.setattr(redis.connection.Connection, "send_packed_command", send_packed_command)
         yield saver, sent
+
+
+def _names(frame: bytes) -> list[str]:
+    """The command names of the RESP commands in ``frame``."""
+    names, at = [], 0
+    while at < len(frame):
+        end = frame.index(b"\r\n", at)
+        count, at = int(frame[at + 1 : end]), end + 2
+        for i in range(count):
+            end = frame.index(b"\r\n", at)
+            size = int(frame[at + 1 : end])
+            if i == 0:
+                names.append(frame[end + 2 : end + 2 + size].decode())
+            at = end + 2 + size + 2
+    return names
 
 
 def _released(saver: Any, thread_id: str) -> bool:
@@ -56,28 +76,58 @@ def _released(saver: Any, thread_id: str) -> bool:
     )
 
 
-def test_invoke_is_one_round_trip_per_checkpoint_plus_one(counted: tuple[Any, list[str]]) -> None:
+RUN = [["EVALSHA"], ["EVALSHA", "EVALSHA"]] + [["EVALSHA"]] * NODES
+"""The lease with the head; the input and start checkpoints together; a commit per node, the
+last giving the lease back: no separate read or release."""
+
+
+def test_invoke_is_one_round_trip_per_checkpoint(counted: tuple[Any, list[list[str]]]) -> None:
     saver, sent = counted
     graph = _linear(saver)
     config = {"configurable": {"thread_id": "rt-sync"}}
     assert graph.invoke({"count": 0, "log": []}, config)["count"] == NODES
-    # the lease with the head, then a checkpoint per step (input, start, each node), the last
-    # one giving the lease back: no separate read or release
-    assert sent == ["EVALSHA"] * (NODES + 3)
+    assert sent == RUN
     assert _released(saver, "rt-sync")
     sent.clear()
     assert graph.invoke({"count": 10, "log": []}, config)["count"] == 10 + NODES
-    assert sent == ["EVALSHA"] * (NODES + 3)
+    assert sent == RUN
     assert len(saver.get_tuple(config).checkpoint["channel_values"]["log"]) == 2 * NODES
+    history = list(graph.get_state_history(config))
+    steps = [s.metadata["step"] for s in history]
+    assert steps == [2 * NODES + 2 - i for i in range(2 * NODES + 3)] + [-1]
+    assert [s.metadata["source"] for s in history[-2:]] == ["loop", "input"]
+    assert all(s.parent_config == p.config for s, p in zip(history, history[1:], strict=False))
 
 
-def test_ainvoke_is_one_round_trip_per_checkpoint_plus_one(counted: tuple[Any, list[str]]) -> None:
+def test_ainvoke_is_one_round_trip_per_checkpoint(counted: tuple[Any, list[list[str]]]) -> None:
     saver, sent = counted
     graph = _linear(saver)
     config = {"configurable": {"thread_id": "rt-async"}}
     assert asyncio.run(graph.ainvoke({"count": 0, "log": []}, config))["count"] == NODES
-    assert sent == ["EVALSHA"] * (NODES + 3)
+    assert sent == RUN
     assert _released(saver, "rt-async")
+
+
+def test_a_routed_start_stores_the_input_before_the_router_runs(
+    counted: tuple[Any, list[list[str]]],
+) -> None:
+    saver, sent = counted
+    builder = StateGraph(State)
+    builder.add_node("n0", lambda s: {"count": s["count"] + 1, "log": ["n0"]})
+    stored_before_routing = []
+
+    def route(state: State) -> str:
+        head = saver.get_tuple({"configurable": {"thread_id": "rt-routed"}})
+        stored_before_routing.append(head.metadata["source"] if head else None)
+        return "n0"
+
+    builder.add_conditional_edges(START, route, ["n0"])
+    builder.add_edge("n0", END)
+    sent.clear()
+    graph = builder.compile(checkpointer=saver)
+    assert graph.invoke({"count": 0, "log": []}, {"configurable": {"thread_id": "rt-routed"}})
+    assert stored_before_routing == ["input"]
+    assert ["EVALSHA", "EVALSHA"] not in sent
 
 
 def test_stream_stores_each_checkpoint_before_its_chunk(counted: tuple[Any, list[str]]) -> None:

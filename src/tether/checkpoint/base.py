@@ -109,6 +109,13 @@ class CheckpointMetadata(TypedDict, total=False):
     run_id: str
 
 
+StepArgs = tuple[
+    Sequence[WriteCall], RunnableConfig, Checkpoint, CheckpointMetadata, ChannelVersions
+]
+"""The arguments of one ``put_step`` call: ``(writes, config, checkpoint, metadata,
+new_versions)``."""
+
+
 class CheckpointTuple(NamedTuple):
     """A checkpoint with its address, metadata, parent address and pending writes."""
 
@@ -578,6 +585,38 @@ class BaseCheckpointSaver:
         await self.arelease_lease(lease, status)
         return stored
 
+    def put_steps(
+        self,
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
+    ) -> RunnableConfig:
+        """Store steps in order, each as ``put_step`` (the last as ``put_step_and_release`` when
+        ``lease`` is given). Each step is atomic on its own; if one fails the earlier ones stay
+        stored and the later ones are not. A backend may send them in one round trip; this
+        default makes the calls one after another."""
+        *earlier, last = steps
+        for args in earlier:
+            self.put_step(*args)
+        if lease is None:
+            return self.put_step(*last)
+        return self.put_step_and_release(*last, lease=lease, status=status)
+
+    async def aput_steps(
+        self,
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
+    ) -> RunnableConfig:
+        *earlier, last = steps
+        for args in earlier:
+            await self.aput_step(*args)
+        if lease is None:
+            return await self.aput_step(*last)
+        return await self.aput_step_and_release(*last, lease=lease, status=status)
+
     # --- one writer per thread (optional) --------------------------------------------------------
 
     supports_leases: bool = False
@@ -743,6 +782,15 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
 
     async def arelease_lease(self, lease: Lease, status: str | None = "idle") -> None:
         await self._run_sync(self.release_lease, lease, status)
+
+    async def aput_steps(
+        self,
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
+    ) -> RunnableConfig:
+        return await self._run_sync(self.put_steps, steps, lease=lease, status=status)
 
     async def aput_step_and_release(
         self,

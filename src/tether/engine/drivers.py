@@ -100,7 +100,9 @@ class SyncDriver:
             if kind is Put or kind is PutWrites:
                 self.persister.submit(effect)  # type: ignore[arg-type]
                 continue
-            if kind is not Emit or not self.quiet:
+            if kind is RunTasks and _pure(effect.tasks):  # type: ignore[union-attr]
+                self.persister.carry()
+            elif kind is not Emit or not self.quiet:
                 self.persister.release_held()
             if kind is Emit:
                 yield effect  # type: ignore[misc]
@@ -205,7 +207,9 @@ class AsyncDriver:
             if kind is Put or kind is PutWrites:
                 await self.persister.submit(effect)  # type: ignore[arg-type]
                 continue
-            if kind is not Emit or not self.quiet:
+            if kind is RunTasks and _pure(effect.tasks):  # type: ignore[union-attr]
+                await self.persister.carry()
+            elif kind is not Emit or not self.quiet:
                 await self.persister.release_held()
             if kind is Emit:
                 yield effect  # type: ignore[misc]
@@ -280,6 +284,12 @@ def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:
     sub = getattr(call.task, "sub_chunks", None)
     if sub:
         yield from sub
+
+
+def _pure(tasks: list[Any]) -> bool:
+    """Whether every task of a step runs no user code (``NodeSpec.pure``): the step's held
+    checkpoint may then be committed with the next one, as nothing can tell them apart."""
+    return bool(tasks) and all(task.node.pure for task in tasks)
 
 
 def _lease_back(loop: RunLoop) -> tuple[Any, str | None]:

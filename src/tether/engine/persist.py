@@ -77,7 +77,8 @@ class SyncPersister:
     a chunk the caller can see, the end of the run): the writes of the step's last task go in
     the same commit as the checkpoint that follows (``put_step``), and the run's last commit
     also gives the lease back (``put_step_and_release``). The driver releases held calls before
-    anything that must follow them.
+    anything that must follow them, except tasks that run no user code (``carry``: the input
+    checkpoint over ``START``), after which the held step goes with the next (``put_steps``).
     """
 
     def __init__(self, saver: Any, durability: str) -> None:
@@ -88,6 +89,7 @@ class SyncPersister:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.held: list[PutWrites] = []
         self.step: HeldStep | None = None
+        self.carrying = False
 
     def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
         if self.exit is not None:
@@ -101,11 +103,28 @@ class SyncPersister:
         elif hold and isinstance(effect, PutWrites):
             self.held.append(effect)
         elif isinstance(effect, Put):
-            self._commit_step()
-            self.step, self.held = HeldStep(self.held, effect), []
+            before = self._carried()
+            if before is None:
+                self._commit_step()
+            self.step, self.held = HeldStep(self.held, effect, before), []
         else:
             self._commit_step()
             self._call(effect)
+
+    def carry(self) -> None:
+        """The tasks about to run are pure (``NodeSpec.pure``): the held step may wait and go
+        with the next one (one saver call, ``put_steps``); else store held calls now."""
+        if self.step is not None and self.step.before is None and not self.held:
+            self.carrying = True
+        else:
+            self.release_held()
+
+    def _carried(self) -> HeldStep | None:
+        """The held step, taken, if it waits for the next one (``carry``)."""
+        if not self.carrying:
+            return None
+        step, self.step, self.carrying = self.step, None, False
+        return step
 
     def release_held(self) -> None:
         """Store held calls now (something that must follow them comes next)."""
@@ -115,10 +134,13 @@ class SyncPersister:
             self._call(effect)
 
     def _commit_step(self, lease: Lease | None = None, status: str | None = None) -> None:
-        step, self.step = self.step, None
+        step, self.step, self.carrying = self.step, None, False
         if step is None:
             return
-        if lease is not None:
+        if step.before is not None:
+            steps = [step.before.args(), step.args()]
+            self.saver.put_steps(steps, lease=lease, status=status)
+        elif lease is not None:
             self.saver.put_step_and_release(*step.args(), lease=lease, status=status)
         elif step.writes:
             self.saver.put_step(*step.args())
@@ -160,6 +182,7 @@ class AsyncPersister:
         self.in_flight: deque[asyncio.Task[Any]] = deque()
         self.held: list[PutWrites] = []
         self.step: HeldStep | None = None
+        self.carrying = False
 
     async def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
         if self.exit is not None:
@@ -172,11 +195,26 @@ class AsyncPersister:
         elif hold and isinstance(effect, PutWrites):
             self.held.append(effect)
         elif isinstance(effect, Put):
-            await self._commit_step()
-            self.step, self.held = HeldStep(self.held, effect), []
+            before = self._carried()
+            if before is None:
+                await self._commit_step()
+            self.step, self.held = HeldStep(self.held, effect, before), []
         else:
             await self._commit_step()
             await self._call(effect)
+
+    async def carry(self) -> None:
+        """As ``SyncPersister.carry``."""
+        if self.step is not None and self.step.before is None and not self.held:
+            self.carrying = True
+        else:
+            await self.release_held()
+
+    def _carried(self) -> HeldStep | None:
+        if not self.carrying:
+            return None
+        step, self.step, self.carrying = self.step, None, False
+        return step
 
     async def release_held(self) -> None:
         await self._commit_step()
@@ -185,10 +223,13 @@ class AsyncPersister:
             await self._call(effect)
 
     async def _commit_step(self, lease: Lease | None = None, status: str | None = None) -> None:
-        step, self.step = self.step, None
+        step, self.step, self.carrying = self.step, None, False
         if step is None:
             return
-        if lease is not None:
+        if step.before is not None:
+            steps = [step.before.args(), step.args()]
+            await self.saver.aput_steps(steps, lease=lease, status=status)
+        elif lease is not None:
             await self.saver.aput_step_and_release(*step.args(), lease=lease, status=status)
         elif step.writes:
             await self.saver.aput_step(*step.args())
@@ -235,6 +276,8 @@ class HeldStep:
 
     writes: list[PutWrites]
     put: Put
+    before: HeldStep | None = None
+    """A step held for a pure task (``carry``), committed together with this one."""
 
     def args(self) -> tuple[Any, ...]:
         """``put_step``'s positional arguments."""

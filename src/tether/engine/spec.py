@@ -29,6 +29,7 @@ class NodeSpec:
     - ``to_writes``: turns the function's return value into channel writes, edges included;
       gets the task so conditional edges can read the state with the task's own writes applied.
     - ``subgraph``: the compiled graph when the node is one (it then runs in its own namespace).
+    - ``pure``: see below.
     """
 
     name: str
@@ -45,6 +46,9 @@ class NodeSpec:
     cache_policy: Any = None
     """A ``CachePolicy``: the node's writes are cached when the graph has a cache."""
     cache_ns: tuple[str, ...] = ()
+    pure: bool = False
+    """Runs no user code (``START`` without conditional edges: it only maps the input to
+    channels), so the checkpoint before it may be committed together with the one after it."""
 
 
 @dataclasses.dataclass(slots=True)

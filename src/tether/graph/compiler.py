@@ -205,6 +205,7 @@ def _start_node(writer: _Writers, input_keys: tuple[str, ...]) -> NodeSpec:
         read=lambda values: values.get(START),
         call=lambda value, config: value,
         to_writes=to_writes,
+        pure=not writer.graph.branches.get(START),
     )
 
 

@@ -28,26 +28,33 @@ from tether.errors import ConfigurationError
 NS_PARTS = ("ids", "cp", "meta", "need", "blobs", "links", "writes", "wk")
 """The keys of one namespace, in the order the scripts take them."""
 
-_SAFE = re.compile(rb"[A-Za-z0-9._-]")
+_ALL_SAFE = re.compile(r"[A-Za-z0-9._-]*")
+_UNSAFE = re.compile(rb"[^A-Za-z0-9._-]")
 _PART_ESCAPES = str.maketrans({"\x01": "\x01\x01", "\x00": "\x01\x02", "\n": "\x01\x03"})
+_SPECIAL = re.compile("[\x00\x01\n]")
 
 
 def escape(text: str) -> str:
     """``text`` with every byte outside ``[A-Za-z0-9._-]`` as ``%XX`` (reversible, no braces,
     colons, spaces or glob characters)."""
+    if _ALL_SAFE.fullmatch(text):
+        return text
     raw = text.encode("utf-8", "surrogatepass")
-    return "".join(chr(b) if _SAFE.fullmatch(bytes([b])) else f"%{b:02X}" for b in raw)
+    return _UNSAFE.sub(lambda m: b"%%%02X" % m[0][0], raw).decode("ascii")
 
 
 def part(text: str) -> str:
     """A field part with NUL, ``\\x01`` and newline escaped (see the module docstring)."""
-    if "\x00" in text or "\x01" in text or "\n" in text:
+    if _SPECIAL.search(text):
         return text.translate(_PART_ESCAPES)
     return text
 
 
 def field(*parts: str) -> str:
     """A hash field or set member made of escaped parts joined by NUL."""
+    joined = "\x00".join(parts)
+    if joined.count("\x00") == len(parts) - 1 and "\x01" not in joined and "\n" not in joined:
+        return joined
     return "\x00".join(part(p) for p in parts)
 
 

@@ -28,12 +28,12 @@ from tether.checkpoint.base import (
     PruneStrategy,
     RunnableConfig,
     SerializerProtocol,
+    StepArgs,
     StepCommitSaver,
     SyncBackedAsyncMixin,
     WriteCall,
     as_id_list,
     check_limit,
-    checkpoint_config,
     dump_channel_value,
     dump_value,
     get_checkpoint_id,
@@ -44,17 +44,20 @@ from tether.checkpoint.base import (
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
+from tether.checkpoint.redis import calls as calls_
 from tether.checkpoint.redis import connection, maintenance, records, scripts
 from tether.checkpoint.redis.keys import ThreadKeys, check_prefix, field, netstrings, ns_tag
+from tether.checkpoint.redis.steps import Pending, Planned
 from tether.checkpoint.thread_cache import ThreadCache
 from tether.errors import ConfigurationError, MissingConfigKey, StorageError
 from tether.urls import mask_url
 
 Op = tuple[str, str, str, bytes | str]
 """One operation of the ``APPLY`` script: (op, key index or link, field, value)."""
-Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 
 _WRITES, _WK = "11", "12"
+_KEEP_LEASE = ["", "", ""]
+"""``STEP``'s release arguments when the lease is kept."""
 
 
 class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
@@ -100,8 +103,9 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         self._known: ThreadCache[tuple[str, str], records.Known] = ThreadCache(1024)
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
-            for name in ("APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
+            for name in ("STEP", "APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
         }
+        self._call = calls_.ScriptCaller(client, is_cluster=self.is_cluster)
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -125,11 +129,12 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     def close(self) -> None:
         """Close the client if this saver opened it, and the worker threads of async calls."""
-        if self._owns_client:
-            self.client.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self._call.close()
+        if self._owns_client:
+            self.client.close()
 
     def __enter__(self) -> Self:
         return self
@@ -166,7 +171,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one script run."""
-        return self._put_step(writes, config, checkpoint, metadata, new_versions, [])
+        return self._put_step((writes, config, checkpoint, metadata, new_versions), _KEEP_LEASE)
 
     def put_step_and_release(
         self,
@@ -180,19 +185,47 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         status: str | None,
     ) -> RunnableConfig:
         """``put_step`` that also gives the lease back (``release_lease``), in the same run."""
-        release: Op = ("L", status or "", lease.owner, str(lease.epoch))
-        return self._put_step(writes, config, checkpoint, metadata, new_versions, [release])
+        args = (writes, config, checkpoint, metadata, new_versions)
+        return self._put_step(args, _release(lease, status))
 
-    def _put_step(
+    def put_steps(
         self,
-        writes: Sequence[WriteCall],
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-        last: list[Op],
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
     ) -> RunnableConfig:
-        """``put_step``, then the ops of ``last`` in the same script run."""
+        """Two steps of one namespace (a checkpoint held over a pure step, and the next) go in
+        one round trip: two ``STEP`` runs in order, the second guarded to change nothing unless
+        the first's checkpoint is stored. Anything else: one call per step."""
+        if len(steps) != 2 or self._call.pool is None or not self._same_namespace(steps):
+            return super().put_steps(steps, lease=lease, status=status)
+        first = self._prepare(steps[0], _KEEP_LEASE)
+        release = _KEEP_LEASE if lease is None else _release(lease, status)
+        second = self._prepare(steps[1], release, after=first.checkpoint_id)
+        missing = self._send([first, second])
+        for step, gone in zip((first, second), missing, strict=True):
+            if gone is not None:
+                self._commit(step, gone)
+            stored = step.finish()
+        return stored
+
+    @staticmethod
+    def _same_namespace(steps: Sequence[StepArgs]) -> bool:
+        """Whether every checkpoint and task write of ``steps`` is in one namespace."""
+        configs = [s[1] for s in steps] + [call[0] for s in steps for call in s[0]]
+        return len({(get_thread_id(c), get_checkpoint_ns(c)) for c in configs}) == 1
+
+    def _put_step(self, args: StepArgs, release: list[str]) -> RunnableConfig:
+        """``put_step``; ``release``: (owner, epoch, status) of a lease to give back, or empty."""
+        step = self._prepare(args, release)
+        self._commit(step)
+        return step.finish()
+
+    def _prepare(self, args: StepArgs, release: list[str], *, after: str = "") -> Pending:
+        """A step serialized and planned for ``STEP`` (task writes of another namespace are
+        stored now, with ``put_writes``); ``after``: a checkpoint that must be stored first."""
+        writes, config, checkpoint, metadata, new_versions = args
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         checkpoint_id = checkpoint.get("id")
         if not checkpoint_id:
@@ -200,42 +233,30 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 f"cannot store a checkpoint without an 'id' in thread {thread_id!r}: "
                 "build checkpoints with tether.checkpoint.base.empty_checkpoint()"
             )
-        ops: list[Op] = []
+        rows: list[str | bytes] = []
         for call in writes:
             if (get_thread_id(call[0]), get_checkpoint_ns(call[0])) == (thread_id, ns):
-                ops += self._write_ops(*call)
+                rows += self._write_rows(*call)
             else:
                 self.put_writes(*call)
         meta = get_checkpoint_metadata(config, metadata)
         body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        ops += [
-            (
-                "H",
-                "6",
-                checkpoint_id,
-                records.pack_body(
-                    dump_value(self.serde, body, "checkpoint"),
-                    get_checkpoint_id(config),
-                    meta.get("run_id"),
-                ),
+        versions = checkpoint["channel_versions"]
+        record: list[str | bytes] = [
+            checkpoint_id,
+            records.pack_body(
+                dump_value(self.serde, body, "checkpoint"),
+                get_checkpoint_id(config),
+                meta.get("run_id"),
             ),
-            ("H", "7", checkpoint_id, records.pack_meta(dump_value(self.serde, meta, "metadata"))),
-            (
-                "H",
-                "8",
-                checkpoint_id,
-                "\n".join(field(c, str(v)) for c, v in checkpoint["channel_versions"].items()),
-            ),
-            ("Z", "5", checkpoint_id, ""),
-            *last,
+            records.pack_meta(dump_value(self.serde, meta, "metadata")),
+            "\n".join([field(c, str(v)) for c, v in versions.items()]),
+            *release,
+            after,
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
-        self._commit(
-            thread_id, ns, config, checkpoint, planned, ops, f"store checkpoint {checkpoint_id!r}"
-        )
-        self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
-        self._remember_values(thread_id, ns, checkpoint, planned)
-        return checkpoint_config(thread_id, ns, checkpoint_id)
+        token = lease.lease_token(config)
+        return Pending(self, thread_id, ns, checkpoint, planned, record, rows, token)
 
     def _remember_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, planned: Planned
@@ -277,47 +298,41 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             return channel, version, *deltas.full_row(version, tag, data)
         return channel, version, *self._cache.plan(key, version, tag, data)
 
-    def _commit(
-        self,
-        thread_id: str,
-        ns: str,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        planned: Planned,
-        ops: list[Op],
-        action: str,
-    ) -> None:
-        """Run ``APPLY`` with the writer's lease check. Rows the checkpoint reads but does not
-        write (its unchanged channels, the bases of its deltas and references) must exist; one
-        that is gone (pruned, or deleted by another process) is written in full from the
-        checkpoint's own value, and the script runs again."""
-        stored = {p[0] for p in planned}
-        unchanged = {
-            field(c, str(v)): (c, str(v))
-            for c, v in checkpoint["channel_versions"].items()
-            if c not in stored
-        }
+    def _commit(self, step: Pending, missing: set[str] | None = None) -> None:
+        """Run ``STEP`` until it stores ``step`` (``missing``: the rows a run found gone).
+        Rows the checkpoint reads but does not write (its unchanged channels, the bases of its
+        deltas and references) must exist; one that is gone (pruned, or deleted by another
+        process) is written in full from the checkpoint's own value, and the script runs again."""
         for _ in range(3):
-            blob_ops: list[Op] = [
-                ("B", records.link_of(c, row), field(c, v), records.pack_blob(row))
-                for c, v, row, _ in planned
-            ]
-            bases = sorted({op[1] for op in blob_ops if op[1]} | set(unchanged))
-            result = self.apply(thread_id, ns, blob_ops + ops, bases, config=config, action=action)
-            if result is None:
+            if missing is not None:
+                step.settle(missing)
+            missing = self._send([step])[0]
+            if missing is None:
                 return
-            missing = set(result)
-            for i, (channel, version, row, written) in enumerate(planned):
-                if records.link_of(channel, row) in missing and written is not None:
-                    planned[i] = (
-                        channel,
-                        version,
-                        *deltas.full_row(version, row.type_tag, written.data),
-                    )
-            for name in missing & set(unchanged):
-                channel, version = unchanged.pop(name)
-                planned.append(self._plan_one(checkpoint, channel, version, None))
-        raise StorageError(f"could not {action} in thread {thread_id!r}: its rows kept vanishing")
+        raise StorageError(
+            f"could not store checkpoint {step.checkpoint_id!r} in thread {step.thread_id!r}: "
+            "its rows kept vanishing"
+        )
+
+    def _send(self, pending: Sequence[Pending]) -> list[set[str] | None]:
+        """Run ``STEP`` for each of ``pending``, in order, in one round trip: per step, None or
+        the rows it found missing (it changed nothing then)."""
+        first = pending[0]
+        calls: list[calls_.Call] = []
+        for step in pending:
+            names, head = self._header(step.thread_id, step.ns, step.token)
+            calls.append((self._scripts["STEP"], names, head + step.args()))
+        action = f"store checkpoint {first.checkpoint_id!r} in thread {first.thread_id!r}"
+        with self._mapped(action):
+            replies = self._call.many(calls)
+            if self.is_cluster:
+                self._touch_catalog(first.thread_id)
+        pairs = zip(pending, replies, strict=True)
+        return [self._outcome(step.thread_id, step.token, reply) for step, reply in pairs]
+
+    def _touch_catalog(self, thread_id: str) -> None:
+        """On a cluster the catalog is in another slot: it is updated after the write."""
+        self.client.zadd(self._keys(thread_id).catalog, {thread_id: time.time()})
 
     def apply(
         self,
@@ -333,39 +348,55 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         """Run the ``APPLY`` script on one namespace of a thread: None, or the base fields that
         are missing (nothing was changed then). ``config`` set: a write checked against the
         thread's lease (``ThreadBusy``/``ConflictError``)."""
-        keys = self._keys(thread_id)
         token = lease.lease_token(config) if config is not None else None
-        now = repr(time.time())
-        header = [
+        args: list[str | bytes] = [
             "1" if config is not None else "0",
+            "1" if touch else "0",
+            str(len(bases)),
+            *bases,
+            *itertools.chain.from_iterable(ops),
+        ]
+        names, head = self._header(thread_id, ns, token, touch)
+        with self._mapped(f"{action} in thread {thread_id!r}"):
+            result = self._call(self._scripts["APPLY"], names, head + args)
+            if touch and self.is_cluster:
+                self._touch_catalog(thread_id)
+        missing = self._outcome(thread_id, token, result)
+        return None if missing is None else sorted(missing)
+
+    def _header(
+        self, thread_id: str, ns: str, token: tuple[str, int] | None, touch: bool = True
+    ) -> tuple[list[str], list[str | bytes]]:
+        """The keys of a write script (``STEP``, ``APPLY``) and the arguments they share: the
+        writer's token, lease and TTL times, the time, the namespace and the thread."""
+        keys = self._keys(thread_id)
+        head: list[str | bytes] = [
             token[0] if token else "",
             str(token[1]) if token else "",
             str(int(self.lease_ttl * 1000)),
             str(self.ttl_ms),
-            now,
+            repr(time.time()),
             ns_tag(ns),
             ns,
-            "1" if touch else "0",
             thread_id,
-            str(len(bases)),
         ]
-        payload = netstrings(itertools.chain(header, bases, itertools.chain.from_iterable(ops)))
-        names = [keys.thread]
         if touch and not self.is_cluster:
-            names.append(keys.catalog)
-        with self._mapped(f"{action} in thread {thread_id!r}"):
-            result = self._scripts["APPLY"](keys=names, args=[payload])
-            if touch and self.is_cluster:
-                self.client.zadd(keys.catalog, {thread_id: float(now)})
-        status = result[0].decode()
-        if status == "ok":
+            return [keys.thread, keys.catalog], head
+        return [keys.thread], head
+
+    @staticmethod
+    def _outcome(thread_id: str, token: tuple[str, int] | None, result: Any) -> set[str] | None:
+        """None if a write script ran, the missing base fields if it changed nothing (or
+        ``{"changed"}``); the lease refusals raise ``ThreadBusy``/``ConflictError``."""
+        status = result[0]
+        if status == b"ok":
             return None
-        if status == "missing":
-            return [f.decode() for f in result[1]]
-        if status == "busy":
+        if status == b"missing":
+            return {f.decode() for f in result[1]}
+        if status == b"busy":
             raise lease.busy_write_error(thread_id)
-        if status == "changed":
-            return ["changed"]
+        if status == b"changed":
+            return {"changed"}
         assert token is not None
         raise lease.lost_error(thread_id, token[1], int(result[1]))
 
@@ -377,19 +408,25 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         task_path: str = "",
     ) -> None:
         """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
-        ops = self._write_ops(config, writes, task_id, task_path)
+        rows = self._write_rows(config, writes, task_id, task_path)
+        ops: list[Op] = []
+        for i in range(0, len(rows), 3):
+            mode, name, row = rows[i : i + 3]
+            ops += [(str(mode), _WRITES, str(name), row), ("Z", _WK, str(name), "")]
         if not ops:
             return
         thread_id, ns = get_thread_id(config), get_checkpoint_ns(config)
         self.apply(thread_id, ns, ops, config=config, action=f"store writes of task {task_id!r}")
 
-    def _write_ops(
+    def _write_rows(
         self,
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str = "",
-    ) -> list[Op]:
+    ) -> list[str | bytes]:
+        """A task's writes as ``STEP`` takes them: (mode, field, row) each, flat; mode ``H``
+        replaces a stored row (special channels), ``N`` keeps the first (idempotent retries)."""
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
             raise MissingConfigKey(
@@ -397,13 +434,13 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 "config['configurable']['checkpoint_id']: the checkpoint the task ran from"
             )
         indexed, upsert = index_writes(writes)
-        ops: list[Op] = []
+        mode = "H" if upsert else "N"
+        rows: list[str | bytes] = []
         for idx, channel, value in indexed:
             typed = dump_channel_value(self.serde, channel, value)
             name = field(checkpoint_id, task_id, str(idx))
-            row = records.pack_write(channel, typed, task_path, task_id, idx)
-            ops += [("H" if upsert else "N", _WRITES, name, row), ("Z", _WK, name, "")]
-        return ops
+            rows += (mode, name, records.pack_write(channel, typed, task_path, task_id, idx))
+        return rows
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -412,7 +449,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         thread_id = get_thread_id(config)
         args, known = self._read_args(config)
         with self._mapped(f"read thread {thread_id!r}"):
-            found = self._scripts["READ"](keys=[self._keys(thread_id).thread], args=args)
+            found = self._call(self._scripts["READ"], [self._keys(thread_id).thread], args)
         return self._loaded(config, found, known)
 
     def _read_args(self, config: RunnableConfig) -> tuple[list[Any], records.Known]:
@@ -422,7 +459,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         known = self._known.get((thread_id, ns)) or {}
         skip = netstrings(field(c, v) for c, (v, _, _) in known.items())
         refresh = self.ttl_ms if self.refresh_on_read else 0
-        return [get_checkpoint_id(config) or "", refresh, ns_tag(ns), skip], known
+        return [get_checkpoint_id(config) or "", str(refresh), ns_tag(ns), skip], known
 
     def _loaded(
         self, config: RunnableConfig, found: Any, known: records.Known
@@ -563,9 +600,10 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         keys = self._keys(thread_id)
         owner = lease.new_owner()
         read_args, known = self._read_args(config)
-        args = [owner, int(self.lease_ttl * 1000), self.ttl_ms, *read_args]
+        args = [owner, str(int(self.lease_ttl * 1000)), str(self.ttl_ms), *read_args]
         with self._mapped(f"take the lease on thread {thread_id!r}"):
-            got = self._scripts["LEASE_READ"](keys=[keys.lease, keys.epoch, keys.thread], args=args)
+            names = [keys.lease, keys.epoch, keys.thread]
+            got = self._call(self._scripts["LEASE_READ"], names, args)
         if got[0] != 1:
             return None
         return Lease(thread_id, owner, int(got[1])), self._loaded(config, got[2], known)
@@ -577,6 +615,11 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 keys=[keys.lease, keys.epoch, keys.thread],
                 args=[lease.owner, lease.epoch, status or "", repr(time.time())],
             )
+
+
+def _release(lease: Lease, status: str | None) -> list[str]:
+    """``STEP``'s release arguments: give ``lease`` back, recording ``status``."""
+    return [lease.owner, str(lease.epoch), status or ""]
 
 
 def _ttl_options(ttl: dict[str, Any] | None) -> tuple[int, bool]:

@@ -3,13 +3,18 @@
 Every change to a thread is one script run, so Redis applies it whole or not at all and no
 reader sees half of it. Scripts use core commands only (no modules, no KEYS, no SCAN). They are
 given the thread's key (plus the catalog's on a single server, where it is in reach) and derive
-the thread's other keys from it: all carry its hash tag, so all are in its slot. Variable-length
-arguments travel as one netstring argument (cheaper for the client to send than many).
+the thread's other keys from it: all carry its hash tag, so all are in its slot. ``APPLY`` takes
+its operations as plain arguments (the client packs them in one frame, ``calls``): splitting one
+long argument in Lua cost more than the rest of a step's script.
 
-``APPLY`` (every write): checks the writer's lease and fencing epoch, checks that the rows
-chained rows build on exist, runs a list of hash/sorted-set operations (the last may give the
-lease back, as ``RELEASE``), marks the thread updated, and sets the thread's TTL on all of its
-keys together.
+``STEP`` (a step's commit, the hot path): checks the writer's lease and fencing epoch, checks
+that the rows chained rows build on exist (and, sent right behind the step before it, that
+that step's checkpoint is stored), stores the checkpoint record, its blob rows and the
+task writes, moves the head, may give the lease back (as ``RELEASE``), marks the thread updated,
+and sets the thread's TTL on all of its keys together. Its arguments are laid out for that one
+job, so a step is a few dozen arguments and about twenty commands.
+``APPLY`` (any other write: task writes alone, copies, pruning): the same checks around a list
+of hash/sorted-set operations.
 ``READ``: one checkpoint (or the head) with its metadata, the rows of its values (following
 delta and reference chains) and its pending writes. ``LEASE``/``RELEASE``: the writer lease.
 ``LEASE_READ``: the lease and then ``READ``, in one round trip (how a run starts).
@@ -48,35 +53,76 @@ local function items(s)
 end
 """
 
-APPLY = (
-    _COMMON
-    + r"""
--- KEYS: thread, [catalog].  ARGV[1], netstrings: check_lease, owner, epoch, lease_ms, ttl_ms,
--- now, ns_tag, ns, touch, thread_id, n_bases, the bases, then ops (op, arg, field, value).
--- K: thread, lease, epoch, spaces, then the namespace's keys (all under the thread's tag).
-local A = items(ARGV[1])
-local base = thread_base(KEYS[1])
-local K = {KEYS[1], base .. ':lease', base .. ':epoch', base .. ':ns'}
-for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. A[7] .. ':' .. name end
-if A[1] == '1' then
+_WRITE_FNS = r"""
+-- The keys of a write: thread, lease, epoch, spaces, then the namespace's (NS_PARTS order).
+local function keys_of(thread_key, tag)
+  local base = thread_base(thread_key)
+  local K = {thread_key, base .. ':lease', base .. ':epoch', base .. ':ns'}
+  for _, name in ipairs(NS_PARTS) do K[#K + 1] = base .. ':' .. tag .. ':' .. name end
+  return K
+end
+-- nil if the writer (owner, epoch; owner '' = no lease) may write, else the refusal to return.
+local function refused(K, owner, epoch, lease_ms)
   local holder = redis.call('GET', K[2])
-  local epoch = redis.call('GET', K[3]) or '0'
-  if A[2] ~= '' then
-    if holder == A[2] and epoch == A[3] then
-      redis.call('PEXPIRE', K[2], A[4])
-    elseif holder or epoch ~= A[3] then
-      return {'lost', epoch}
+  local current = redis.call('GET', K[3]) or '0'
+  if owner ~= '' then
+    if holder == owner and current == epoch then
+      redis.call('PEXPIRE', K[2], lease_ms)
+    elseif holder or current ~= epoch then
+      return {'lost', current}
     end
   elseif holder then
     return {'busy', redis.call('PTTL', K[2])}
   end
+  return nil
+end
+-- The fields among A[first..last] that the namespace's blobs lack, or nil.
+local function missing_rows(K, A, first, last)
+  local missing = {}
+  for i = first, last do
+    if redis.call('HEXISTS', K[9], A[i]) == 0 then missing[#missing + 1] = A[i] end
+  end
+  if #missing > 0 then return missing end
+  return nil
+end
+-- A blob row, unless one is stored there already; a chained row records the field it continues at.
+local function put_blob(K, link, field, row)
+  if redis.call('HSETNX', K[9], field, row) == 1 and link ~= '' then
+    redis.call('HSET', K[10], field, link)
+  end
+end
+-- RELEASE: give the lease back if (owner, epoch) still holds it; record status ('' = keep).
+local function release(K, owner, epoch, status, now)
+  if redis.call('GET', K[2]) == owner and (redis.call('GET', K[3]) or '0') == epoch then
+    redis.call('DEL', K[2])
+    if status ~= '' then redis.call('HSET', K[1], 'status', status, 'updated_at', now) end
+  end
+end
+-- The thread was written: its times, its namespace listed, its place in the catalog.
+local function touch(K, catalog, now, tag, ns, thread_id)
+  redis.call('HSETNX', K[1], 'created_at', now)
+  redis.call('HSET', K[1], 'updated_at', now)
+  redis.call('HSET', K[4], tag, ns)
+  if catalog then redis.call('ZADD', catalog, now, thread_id) end
+end
+"""
+
+APPLY = (
+    _COMMON
+    + _WRITE_FNS
+    + r"""
+-- KEYS: thread, [catalog].  ARGV: owner ('' = none), epoch, lease_ms, ttl_ms, now, ns_tag, ns,
+-- thread_id (as STEP's), check_lease, touch, n_bases, the bases, then ops (op, arg, field,
+-- value).
+local A = ARGV
+local K = keys_of(KEYS[1], A[6])
+if A[9] == '1' then
+  local refusal = refused(K, A[1], A[2], A[3])
+  if refusal then return refusal end
 end
 local n_bases = tonumber(A[11])
-local missing = {}
-for i = 12, 11 + n_bases do
-  if redis.call('HEXISTS', K[9], A[i]) == 0 then missing[#missing + 1] = A[i] end
-end
-if #missing > 0 then return {'missing', missing} end
+local missing = missing_rows(K, A, 12, 11 + n_bases)
+if missing then return {'missing', missing} end
 for i = 12 + n_bases, #A, 4 do
   local op, arg, field, value = A[i], A[i + 1], A[i + 2], A[i + 3]
   if op == 'H' then redis.call('HSET', K[tonumber(arg)], field, value)
@@ -86,25 +132,63 @@ for i = 12 + n_bases, #A, 4 do
   elseif op == 'R' then redis.call('ZREM', K[tonumber(arg)], field)
   elseif op == 'C' then
     if redis.call(field, K[tonumber(arg)]) ~= tonumber(value) then return {'changed'} end
-  elseif op == 'B' then
-    if redis.call('HSETNX', K[9], field, value) == 1 and arg ~= '' then
-      redis.call('HSET', K[10], field, arg)
-    end
-  elseif op == 'L' then
-    -- RELEASE: field is the owner, value its epoch, arg the status to record ('' = keep)
-    if redis.call('GET', K[2]) == field and (redis.call('GET', K[3]) or '0') == value then
-      redis.call('DEL', K[2])
-      if arg ~= '' then redis.call('HSET', K[1], 'status', arg, 'updated_at', A[6]) end
-    end
+  elseif op == 'B' then put_blob(K, arg, field, value)
+  elseif op == 'L' then release(K, field, value, arg, A[5])
   end
 end
-if A[9] == '1' then
-  redis.call('HSETNX', K[1], 'created_at', A[6])
-  redis.call('HSET', K[1], 'updated_at', A[6])
-  redis.call('HSET', K[4], A[7], A[8])
-  if KEYS[2] then redis.call('ZADD', KEYS[2], A[6], A[10]) end
+if A[10] == '1' then touch(K, KEYS[2], A[5], A[6], A[7], A[8]) end
+expire_thread(K[1], A[4])
+return {'ok'}
+"""
+)
+
+STEP = (
+    _COMMON
+    + _WRITE_FNS
+    + r"""
+-- KEYS: thread, [catalog].  ARGV: owner ('' = none), epoch, lease_ms, ttl_ms, now, ns_tag, ns,
+-- thread_id, checkpoint id, body, meta, need, release owner ('' = keep the lease), release
+-- epoch, release status, after (a checkpoint id that must be stored, '' = none); n_bases, the
+-- bases of chained rows; n_blobs, (link, field, row) each; then the writes, (mode 'H' replace
+-- | 'N' keep the first, field, row) each. The rows of ``need`` this step does not write must
+-- exist, as the bases must.
+local A = ARGV
+local K = keys_of(KEYS[1], A[6])
+local refusal = refused(K, A[1], A[2], A[3])
+if refusal then return refusal end
+if A[16] ~= '' and redis.call('HEXISTS', K[6], A[16]) == 0 then return {'missing', {}} end
+local at = 17
+local n = tonumber(A[at])
+local missing = missing_rows(K, A, at + 1, at + n) or {}
+at = at + n + 1
+n = tonumber(A[at])
+local written = {}
+for i = at + 2, at + 3 * n, 3 do written[A[i]] = true end
+for field in string.gmatch(A[12], '[^\n]+') do
+  if not written[field] and redis.call('HEXISTS', K[9], field) == 0 then
+    missing[#missing + 1] = field
+  end
 end
-expire_thread(K[1], A[5])
+if #missing > 0 then return {'missing', missing} end
+for i = at + 1, at + 3 * n, 3 do put_blob(K, A[i], A[i + 1], A[i + 2]) end
+local members = {}
+for i = at + 3 * n + 1, #A, 3 do
+  redis.call(A[i] == 'H' and 'HSET' or 'HSETNX', K[11], A[i + 1], A[i + 2])
+  members[#members + 1] = 0
+  members[#members + 1] = A[i + 1]
+  if #members >= 1000 then
+    redis.call('ZADD', K[12], unpack(members))
+    members = {}
+  end
+end
+if #members > 0 then redis.call('ZADD', K[12], unpack(members)) end
+redis.call('HSET', K[6], A[9], A[10])
+redis.call('HSET', K[7], A[9], A[11])
+redis.call('HSET', K[8], A[9], A[12])
+redis.call('ZADD', K[5], 0, A[9])
+if A[13] ~= '' then release(K, A[13], A[14], A[15], A[5]) end
+touch(K, KEYS[2], A[5], A[6], A[7], A[8])
+expire_thread(K[1], A[4])
 return {'ok'}
 """
 )
@@ -155,10 +239,11 @@ end
 
 _LEASE_FN = r"""
 -- Take the lease for ``owner`` unless someone but ``holder`` ('' = none) has it:
--- {1, epoch} or {0, its ms left, its holder}.
+-- {1, epoch} or {0, its ms left, its holder}. ``owner`` holding it already (a call sent again
+-- after its reply was lost with the connection) takes it again, with a new epoch.
 local function take_lease(lease_key, epoch_key, thread_key, owner, ms, holder, ttl)
   local current = redis.call('GET', lease_key)
-  if current and current ~= holder then
+  if current and current ~= holder and current ~= owner then
     return {0, redis.call('PTTL', lease_key), current}
   end
   redis.call('SET', lease_key, owner, 'PX', ms)
