@@ -284,13 +284,45 @@ class Connections:
                     return result
             except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                 if committing and write and _lost(exc, raw):
-                    raise BackendUnavailable(
-                        f"cannot {action}: the connection to {self.where} was lost while "
-                        f"committing, so the write may or may not have landed; running it again "
-                        f"is safe (writes are idempotent by checkpoint id) ({exc})"
-                    ) from exc
+                    raise self._uncertain(exc, action) from exc
                 if attempt == 0 and _lost(exc, raw) and self._conn is None:
                     continue
+                raise translate(exc, self.where, action) from exc
+        raise AssertionError("unreachable")
+
+    def _uncertain(self, exc: Exception, action: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"cannot {action}: the connection to {self.where} was lost while committing, so "
+            f"the write may or may not have landed; running it again is safe (writes are "
+            f"idempotent by checkpoint id) ({exc})"
+        )
+
+    def statement(
+        self, work: Callable[[PgConn], Any], action: str, *, idempotent: bool = False
+    ) -> Any:
+        """Run ``work``, one statement that is its own transaction (autocommit): a write in one
+        round trip. The commit seam runs right before the statement is sent. A connection lost
+        after that is reported as ``BackendUnavailable`` (the write may or may not have
+        landed), unless the statement is ``idempotent``: then it runs once more on a fresh
+        connection."""
+        for attempt in (0, 1):
+            raw = None
+            sent = False
+            try:
+                with self._raw() as raw:
+                    conn = PgConn(raw, self.schema)
+                    self._before_commit(conn)
+                    sent = True
+                    result = work(conn)
+                    if not raw.autocommit:  # a caller's pool without autocommit
+                        raw.commit()
+                    return result
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                lost = _lost(exc, raw)
+                if lost and idempotent and attempt == 0 and self._conn is None:
+                    continue
+                if sent and lost:
+                    raise self._uncertain(exc, action) from exc
                 raise translate(exc, self.where, action) from exc
         raise AssertionError("unreachable")
 

@@ -16,14 +16,22 @@ from typing import Any, ClassVar
 from typing_extensions import Self
 
 from tether.checkpoint import deltas
-from tether.checkpoint.base import CheckpointTuple, RunnableConfig, SerializerProtocol
+from tether.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    RunnableConfig,
+    SerializerProtocol,
+    WriteCall,
+)
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.postgres import leases, maintenance, schema
+from tether.checkpoint.postgres import leases, maintenance, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
 from tether.checkpoint.sqlite.saver import SqliteSaver, _now
-from tether.errors import BackendUnavailable, ConfigurationError
+from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
 
@@ -56,7 +64,6 @@ class PostgresSaver(SqliteSaver):
         "ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
     )
-    _COUNT_BYTES_SQL = "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?"
     _CHECKPOINT_AND_LEASE_SQL = (
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
@@ -167,6 +174,72 @@ class PostgresSaver(SqliteSaver):
                 raise
             yield from SqliteSaver.list(self, config, **options)
 
+    # --- writes -----------------------------------------------------------------------------
+
+    def put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store task writes and the checkpoint that follows them in one statement, one
+        round trip and one commit (``step``)."""
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, None)
+
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """A run's last commit: the step and the lease given back, in one statement."""
+        release = (lease, status)
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
+
+    def _put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        release: tuple[Lease, str | None] | None,
+    ) -> RunnableConfig:
+        prepared = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
+        thread_id = prepared.thread_id
+        args = step.params(
+            thread_id,
+            prepared.ns,
+            config,
+            prepared.row,
+            prepared.writes,
+            prepared.planned,
+            self.lease_ttl,
+            release,
+            self._WRITES_SQL["INSERT OR REPLACE"],
+        )
+        action = f"store checkpoint {prepared.checkpoint_id!r} of thread {thread_id!r}"
+        if args is not None:
+            outcome: step.Outcome = self._pg.statement(lambda conn: step.run(conn, args), action)
+            if not outcome.lease_ok:
+                shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
+                raise StorageError(f"cannot {action}: the writer's lease refused it")
+            if outcome.bases_ok:
+                return self._stored_step(prepared)
+        # A write of another thread, or a delta whose base was pruned meanwhile: the
+        # transaction path stores the step (writing such values in full).
+        stored = SqliteSaver.put_step(self, writes, config, checkpoint, metadata, new_versions)
+        if release is not None:
+            self.release_lease(*release)
+        return stored
+
     def _before_commit(self, conn: PgConn) -> None:  # type: ignore[override]
         """Called right before each write transaction commits. A seam for fault tests."""
 
@@ -189,9 +262,10 @@ class PostgresSaver(SqliteSaver):
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         stamp = _now()
-        self._pg.run(
+        self._pg.statement(  # one statement; giving a lease back twice is harmless
             lambda conn: shared_leases.release(conn, lease, status, stamp),
             f"release the lease on thread {lease.thread_id!r}",
+            idempotent=True,
         )
 
 
