@@ -192,9 +192,6 @@ class Connections:
                 raw.close()
                 raise
 
-    def _reset(self, raw: psycopg.Connection[Any]) -> None:
-        self._idle_since[id(raw)] = time.monotonic()
-
     def _open_pool(self) -> psycopg_pool.ConnectionPool[Any]:
         pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
             self._conninfo,
@@ -203,7 +200,6 @@ class Connections:
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=self._configure,
             check=self._check,
-            reset=self._reset,
             timeout=CONNECT_TIMEOUT,
             open=False,
         )
@@ -261,7 +257,13 @@ class Connections:
         with self.pool.connection() as raw:
             if not self._own_pool:  # the caller's pool: its connections are not configured
                 self._configure(raw)
-            yield raw
+            try:
+                yield raw
+            finally:
+                # Noted here, not in a pool ``reset`` callback: with one, psycopg_pool hands
+                # every returned connection to a worker thread, and the next statement waits
+                # for that thread to get the GIL (or the pool opens another connection).
+                self._idle_since[id(raw)] = time.monotonic()
 
     # --- transactions -----------------------------------------------------------------------
 

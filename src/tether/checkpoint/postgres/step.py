@@ -259,7 +259,9 @@ def params(
     values.update(_columns("wi", _WRITE, ignored, 1))
     blobs = [(c, v, *r) for (c, v, _, _), r in zip(planned, blob_rows, strict=True)]
     values.update(_columns("b", _BLOB, blobs, 0))
-    return [values[n] for n, _ in PARAMETERS]
+    # An empty array goes as NULL: far cheaper for the client to send (the function skips
+    # both alike, ``cardinality(NULL) > 0`` being NULL).
+    return [None if values[n] == [] else values[n] for n, _ in PARAMETERS]
 
 
 def _merge_writes(
