@@ -26,7 +26,7 @@ from tether.checkpoint.base import (
     WriteCall,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.postgres import leases, maintenance, schema, step
+from tether.checkpoint.postgres import chains, leases, maintenance, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
@@ -58,6 +58,7 @@ class PostgresSaver(SqliteSaver):
     """
 
     _maintenance = maintenance
+    _fetch_chains = staticmethod(chains.fetch_chains)
     _CHECKPOINT_SQL = (
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
         "run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?::jsonb,?,2) "

@@ -107,6 +107,9 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
     }
 
+    # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
+    _fetch_chains = staticmethod(rows.fetch_chains)
+
     # A backend that keeps a per-thread byte counter adds each put's blob bytes with it
     # (SQLite computes sizes where they are read: no statement per put).
     _COUNT_BYTES_SQL: ClassVar[str | None] = None
@@ -454,7 +457,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                     moved = self._fetch(conn, [again[:7]])[0]
                 else:
                     missing = [pair for pair in wanted if pair[0] not in cached]
-                    chains = rows.fetch_chains(conn, thread_id, ns, missing)
+                    chains = self._fetch_chains(conn, thread_id, ns, missing)
                     writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
         if moved is not None:
             return moved()
@@ -501,7 +504,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             where = rows.where_of(self.path, row[0], row[1], row[2])
             body = rows.unpack_body(row[6], where)
             parts.append((row, where, body, rows.blob_channels(body, where)))
-        chains = rows.fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
+        chains = self._fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
         return [
             functools.partial(self._build, row, where, body, wanted, chains, writes[row[2]])
