@@ -52,9 +52,10 @@ class PostgresSaver(SqliteSaver):
 
     Build it with ``PostgresSaver.from_conn_string(url)`` (also a context manager that closes
     it), ``PostgresSaver(pool)`` around a ``psycopg_pool.ConnectionPool``, or
-    ``PostgresSaver(conn)`` around one ``psycopg.Connection``. ``namespace=`` (or ``schema=``)
-    keeps this saver's rows in a schema of their own. The schema is created or upgraded on
-    first use; ``setup()`` does it explicitly.
+    ``PostgresSaver(conn)`` around one ``psycopg.Connection``. Given an
+    ``AsyncConnectionPool`` it opens its own pool to the same server (``_is_async_pool``).
+    ``namespace=`` (or ``schema=``) keeps this saver's rows in a schema of their own. The
+    schema is created or upgraded on first use; ``setup()`` does it explicitly.
     """
 
     _maintenance = maintenance
@@ -102,7 +103,9 @@ class PostgresSaver(SqliteSaver):
     ) -> None:
         super(SqliteSaver, self).__init__(serde=serde)
         self.namespace = _namespace(namespace, schema)
-        pool, single = _split_connection(conn)
+        if _is_async_pool(conn):  # its connections belong to an event loop: see below
+            conn_string, max_size, conn = str(conn.conninfo), int(conn.max_size), None
+        pool, single = _split_connection(conn, async_pool=True)
         if pool is None and single is None and conn_string is None:
             raise ConfigurationError(
                 "PostgresSaver needs a connection string, a psycopg_pool.ConnectionPool or a "
@@ -279,8 +282,27 @@ def _namespace(namespace: str | None, schema_name: str | None) -> str:
     return schema.check_name(namespace or schema_name or "public")
 
 
-def _split_connection(conn: Any, owner: str = "PostgresSaver") -> tuple[Any, Any]:
-    """``(pool, connection)`` from what the caller passed as ``conn`` to ``owner``."""
+def _is_async_pool(conn: Any) -> bool:
+    """Whether ``conn`` is a ``psycopg_pool.AsyncConnectionPool``.
+
+    tether runs its storage code in worker threads on sync connections (written once, no
+    transaction spans an ``await``); an async pool's connections belong to its event loop and
+    cannot be used there. So the saver opens its own pool to the same server (the async pool's
+    connection string and ``max_size``; not its ``kwargs``, which may set a row factory) and
+    closes that pool on ``close()``; the async pool stays the caller's.
+    """
+    if conn is None or isinstance(conn, str):
+        return False
+    import psycopg_pool
+
+    return isinstance(conn, psycopg_pool.AsyncConnectionPool)
+
+
+def _split_connection(
+    conn: Any, owner: str = "PostgresSaver", *, async_pool: bool = False
+) -> tuple[Any, Any]:
+    """``(pool, connection)`` from what the caller passed as ``conn`` to ``owner``
+    (``async_pool``: whether ``owner`` takes an ``AsyncConnectionPool`` by itself)."""
     if conn is None:
         return None, None
     import psycopg
@@ -295,8 +317,16 @@ def _split_connection(conn: Any, owner: str = "PostgresSaver") -> tuple[Any, Any
             f"{owner}(conn) takes a pool or a connection; for a connection string use "
             f"{owner}.from_conn_string(url)"
         )
+    unsupported = (
+        "an AsyncConnection is" if async_pool else "an AsyncConnectionPool or AsyncConnection is"
+    )
+    takes = (
+        "a psycopg_pool.ConnectionPool or AsyncConnectionPool"
+        if async_pool
+        else "a psycopg_pool.ConnectionPool"
+    )
     raise ConfigurationError(
-        f"{owner}(conn) takes a psycopg_pool.ConnectionPool or a psycopg.Connection, got "
-        f"{type(conn).__name__}; an AsyncConnectionPool or AsyncConnection is not supported: "
-        f"give tether the connection string and it runs its own pool"
+        f"{owner}(conn) takes {takes} or a psycopg.Connection, got {type(conn).__name__}; "
+        f"{unsupported} not supported: give tether the connection string and it runs its own "
+        f"pool"
     )
