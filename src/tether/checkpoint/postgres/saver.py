@@ -59,6 +59,11 @@ class PostgresSaver(SqliteSaver):
     """
 
     _maintenance = maintenance
+    _STEP_IN_TRANSACTION: ClassVar[bool] = False
+    """For crash tests: run each step's function call inside ``BEGIN ... COMMIT`` with the
+    commit seam (``_before_commit``) after the call and before the ``COMMIT``, so a test can
+    stop a process between a step's writes and their commit. Off: the call is its own
+    transaction and the seam runs before it is sent."""
     _fetch_chains = staticmethod(chains.fetch_chains)
     _CHECKPOINT_SQL = (
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
@@ -231,7 +236,8 @@ class PostgresSaver(SqliteSaver):
         )
         action = f"store checkpoint {prepared.checkpoint_id!r} of thread {thread_id!r}"
         if args is not None:
-            outcome: step.Outcome = self._pg.statement(lambda conn: step.run(conn, args), action)
+            call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
+            outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
             if not outcome.lease_ok:
                 shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
                 raise StorageError(f"cannot {action}: the writer's lease refused it")
