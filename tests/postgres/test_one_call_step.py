@@ -139,3 +139,21 @@ def test_a_v1_schema_is_upgraded_in_place() -> None:
     assert "heads" not in tables and "checkpoints" in tables
     assert not {"checkpoint_count", "bytes"} & columns
     assert version == (str(schema.SCHEMA_VERSION),)
+
+
+def test_a_tasks_writes_alone_are_one_statement_and_the_lease_still_guards_them() -> None:
+    pg_service.fresh_saver().close()
+    with _Counting.from_conn_string(pg_service.database_url(), namespace=pg_service.SHARED) as s:
+        config = _step(s, _cfg("w"), {"n": 1})
+        seen = s.seen
+        s.put_writes(config, [("n", 5)], "task-a")
+        assert s.seen == seen + 1
+        lease = s.acquire_lease("w")
+        assert lease is not None
+        with pytest.raises(ThreadBusy):  # no token: the run holding the lease excludes it
+            s.put_writes(config, [("n", 6)], "task-b")
+        found = s.get_tuple(config)
+        assert found is not None
+        assert found.pending_writes == [("task-a", "n", 5)]
+        assert found.checkpoint["channel_values"] == {"n": 1}  # no checkpoint row was added
+        assert len(list(s.list(_cfg("w")))) == 1

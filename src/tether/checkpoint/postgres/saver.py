@@ -24,6 +24,8 @@ from tether.checkpoint.base import (
     RunnableConfig,
     SerializerProtocol,
     WriteCall,
+    get_checkpoint_ns,
+    get_thread_id,
 )
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.postgres import chains, leases, maintenance, schema, step
@@ -212,6 +214,34 @@ class PostgresSaver(SqliteSaver):
         release = (lease, status)
         return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
 
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes against the checkpoint ``config`` names, in one call of the
+        step function with no checkpoint row (the lease is checked as for a step)."""
+        thread_id = get_thread_id(config)
+        encoded = self._encode_writes(config, writes, task_id, task_path)
+        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
+        ns = get_checkpoint_ns(config)
+        args = step.params(thread_id, ns, config, None, [encoded], [], self.lease_ttl, None, upsert)
+        if args is None:  # pragma: no cover - the rows are the config's thread
+            SqliteSaver.put_writes(self, config, writes, task_id, task_path)
+            return
+        action = f"store writes of task {task_id!r} in thread {thread_id!r}"
+        outcome = self._call_step(args, action)
+        if not outcome.lease_ok:
+            shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
+            raise StorageError(f"cannot {action}: the writer's lease refused it")
+
+    def _call_step(self, args: Sequence[Any], action: str) -> step.Outcome:
+        call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
+        outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
+        return outcome
+
     def _put_step(
         self,
         writes: Sequence[WriteCall],
@@ -236,8 +266,7 @@ class PostgresSaver(SqliteSaver):
         )
         action = f"store checkpoint {prepared.checkpoint_id!r} of thread {thread_id!r}"
         if args is not None:
-            call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
-            outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
+            outcome = self._call_step(args, action)
             if not outcome.lease_ok:
                 shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
                 raise StorageError(f"cannot {action}: the writer's lease refused it")

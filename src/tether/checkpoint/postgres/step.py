@@ -18,7 +18,8 @@ The function, in one transaction:
 - checks that every delta/ref blob's base row is still there; when one was pruned by another
   process meanwhile it changes nothing and the caller stores the step through the transaction
   path, which writes that value in full;
-- inserts pieces, writes (upserted or insert-if-absent), blobs and the checkpoint row;
+- inserts pieces, writes (upserted or insert-if-absent), blobs and the checkpoint row (none
+  for ``put_writes``, a finished task's writes stored alone: also one call);
 - updates the thread's row only to renew the lease at half its life or, on a run's last
   commit, to give the lease back (``put_step_and_release``).
 """
@@ -177,11 +178,13 @@ BEGIN
         SELECT p_thread, p_ns, u.* FROM unnest({", ".join(f"p_b_{n}" for n, _ in _BLOB)}) AS u
         ON CONFLICT DO NOTHING;
     END IF;
-    INSERT INTO "{{schema}}".checkpoints (thread_id, ns, {", ".join(n for n, _ in _CHECKPOINT)},
-        format)
-    VALUES (p_thread, p_ns, {", ".join(f"p_c_{n}" for n, _ in _CHECKPOINT)}, 2)
-    ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET
-    {", ".join(f"{n} = EXCLUDED.{n}" for n, _ in _CHECKPOINT[1:])}, format = EXCLUDED.format;
+    IF p_c_checkpoint_id IS NOT NULL THEN
+        INSERT INTO "{{schema}}".checkpoints (thread_id, ns,
+            {", ".join(n for n, _ in _CHECKPOINT)}, format)
+        VALUES (p_thread, p_ns, {", ".join(f"p_c_{n}" for n, _ in _CHECKPOINT)}, 2)
+        ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET
+        {", ".join(f"{n} = EXCLUDED.{n}" for n, _ in _CHECKPOINT[1:])}, format = EXCLUDED.format;
+    END IF;
     l_release := coalesce({_RELEASE}, false);
     l_renew := coalesce({_RENEW}, false);
     IF l_release OR l_renew THEN
@@ -214,15 +217,16 @@ def params(
     thread_id: str,
     ns: str,
     config: RunnableConfig,
-    row: tuple[Any, ...],
+    row: tuple[Any, ...] | None,
     writes: Sequence[tuple[str, list[tuple[Any, ...]]]],
     planned: Planned,
     ttl: float,
     release: tuple[Lease, str | None] | None,
     upsert_sql: str,
 ) -> list[Any] | None:
-    """The function's arguments for one step, in ``PARAMETERS`` order; None when a write
-    belongs to another thread (the caller stores such a step through the transaction path)."""
+    """The function's arguments for one step, in ``PARAMETERS`` order (``row`` None: task
+    writes alone, no checkpoint); None when a write belongs to another thread (the caller
+    stores such a step through the transaction path)."""
     token = lease_token(config)
     pieces: dict[str, bytes] = {}
     blob_rows = large.store_rows(
@@ -254,7 +258,8 @@ def params(
         "piece_digests": list(pieces),
         "piece_data": list(pieces.values()),
     }
-    values.update((f"c_{n}", v) for (n, _), v in zip(_CHECKPOINT, row[2:], strict=True))
+    checkpoint = row[2:] if row is not None else (None,) * len(_CHECKPOINT)
+    values.update((f"c_{n}", v) for (n, _), v in zip(_CHECKPOINT, checkpoint, strict=True))
     values.update(_columns("wu", _WRITE, upserted, 1))
     values.update(_columns("wi", _WRITE, ignored, 1))
     blobs = [(c, v, *r) for (c, v, _, _), r in zip(planned, blob_rows, strict=True)]
@@ -297,7 +302,7 @@ def call_sql(schema_name: str) -> str:
     return f'SELECT * FROM "{schema_name}".tether_put_step({marks})'
 
 
-def run(conn: PgConn, args: list[Any]) -> Outcome:
+def run(conn: PgConn, args: Sequence[Any]) -> Outcome:
     """Call the function on ``conn``; what it judged."""
     got = conn.raw.execute(call_sql(conn.schema), args).fetchone()
     if got is None:  # pragma: no cover - the function always returns one row
