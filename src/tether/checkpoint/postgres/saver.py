@@ -232,15 +232,18 @@ class PostgresSaver(SqliteSaver):
             SqliteSaver.put_writes(self, config, writes, task_id, task_path)
             return
         action = f"store writes of task {task_id!r} in thread {thread_id!r}"
-        outcome = self._call_step(args, action)
-        if not outcome.lease_ok:
-            shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
-            raise StorageError(f"cannot {action}: the writer's lease refused it")
+        self._call_step(args, action, config)
 
-    def _call_step(self, args: Sequence[Any], action: str) -> step.Outcome:
+    def _call_step(self, args: Sequence[Any], action: str, config: RunnableConfig) -> bool:
+        """Call the step function; whether it stored the rows (False: a delta's base is gone).
+        A write the lease refuses raises ``judge_write``'s error (nothing was stored)."""
         call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
         outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
-        return outcome
+        if not outcome.lease_ok:
+            thread_id = get_thread_id(config)
+            shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
+            raise StorageError(f"cannot {action}: the writer's lease refused it")
+        return outcome.bases_ok
 
     def _put_step(
         self,
@@ -265,13 +268,8 @@ class PostgresSaver(SqliteSaver):
             self._WRITES_SQL["INSERT OR REPLACE"],
         )
         action = f"store checkpoint {prepared.checkpoint_id!r} of thread {thread_id!r}"
-        if args is not None:
-            outcome = self._call_step(args, action)
-            if not outcome.lease_ok:
-                shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
-                raise StorageError(f"cannot {action}: the writer's lease refused it")
-            if outcome.bases_ok:
-                return self._stored_step(prepared)
+        if args is not None and self._call_step(args, action, config):
+            return self._stored_step(prepared)
         # A write of another thread, or a delta whose base was pruned meanwhile: the
         # transaction path stores the step (writing such values in full).
         stored = SqliteSaver.put_step(self, writes, config, checkpoint, metadata, new_versions)
