@@ -64,7 +64,9 @@ def test_namespace_and_schema_must_agree() -> None:
 
 def test_prepared_statements_can_be_turned_on() -> None:
     url = pg_service.database_url()
-    with PostgresSaver.from_conn_string(url, namespace=pg_service.SHARED, prepare=True) as saver:
+    with PostgresSaver.from_conn_string(
+        url, namespace=pg_service.SHARED, prepare=True, max_size=1
+    ) as saver:  # one connection, so every statement runs past the threshold on it
         graph = _graph(saver, "p")
         for _ in range(8):  # past psycopg's threshold, so statements are prepared on the server
             graph.invoke({"log": ["in"]}, {"configurable": {"thread_id": "prepared"}})

@@ -101,7 +101,9 @@ def open_saver(args: argparse.Namespace, cls: type[Any] = SqliteSaver) -> Iterat
 
         kwargs["namespace"] = args.namespace
         cls = (
-            type("PgSeamSaver", (Seam, PostgresSaver), {})
+            # The seam needs the step's rows in an open transaction: the step's function
+            # call runs inside BEGIN ... COMMIT here (in production it is its own transaction).
+            type("PgSeamSaver", (Seam, PostgresSaver), {"_STEP_IN_TRANSACTION": True})
             if issubclass(cls, Seam)
             else PostgresSaver
         )

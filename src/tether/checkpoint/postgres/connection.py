@@ -192,9 +192,6 @@ class Connections:
                 raw.close()
                 raise
 
-    def _reset(self, raw: psycopg.Connection[Any]) -> None:
-        self._idle_since[id(raw)] = time.monotonic()
-
     def _open_pool(self) -> psycopg_pool.ConnectionPool[Any]:
         pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
             self._conninfo,
@@ -203,7 +200,6 @@ class Connections:
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=self._configure,
             check=self._check,
-            reset=self._reset,
             timeout=CONNECT_TIMEOUT,
             open=False,
         )
@@ -261,7 +257,13 @@ class Connections:
         with self.pool.connection() as raw:
             if not self._own_pool:  # the caller's pool: its connections are not configured
                 self._configure(raw)
-            yield raw
+            try:
+                yield raw
+            finally:
+                # Noted here, not in a pool ``reset`` callback: with one, psycopg_pool hands
+                # every returned connection to a worker thread, and the next statement waits
+                # for that thread to get the GIL (or the pool opens another connection).
+                self._idle_since[id(raw)] = time.monotonic()
 
     # --- transactions -----------------------------------------------------------------------
 
@@ -284,13 +286,45 @@ class Connections:
                     return result
             except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                 if committing and write and _lost(exc, raw):
-                    raise BackendUnavailable(
-                        f"cannot {action}: the connection to {self.where} was lost while "
-                        f"committing, so the write may or may not have landed; running it again "
-                        f"is safe (writes are idempotent by checkpoint id) ({exc})"
-                    ) from exc
+                    raise self._uncertain(exc, action) from exc
                 if attempt == 0 and _lost(exc, raw) and self._conn is None:
                     continue
+                raise translate(exc, self.where, action) from exc
+        raise AssertionError("unreachable")
+
+    def _uncertain(self, exc: Exception, action: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"cannot {action}: the connection to {self.where} was lost while committing, so "
+            f"the write may or may not have landed; running it again is safe (writes are "
+            f"idempotent by checkpoint id) ({exc})"
+        )
+
+    def statement(
+        self, work: Callable[[PgConn], Any], action: str, *, idempotent: bool = False
+    ) -> Any:
+        """Run ``work``, one statement that is its own transaction (autocommit): a write in one
+        round trip. The commit seam runs right before the statement is sent. A connection lost
+        after that is reported as ``BackendUnavailable`` (the write may or may not have
+        landed), unless the statement is ``idempotent``: then it runs once more on a fresh
+        connection."""
+        for attempt in (0, 1):
+            raw = None
+            sent = False
+            try:
+                with self._raw() as raw:
+                    conn = PgConn(raw, self.schema)
+                    self._before_commit(conn)
+                    sent = True
+                    result = work(conn)
+                    if not raw.autocommit:  # a caller's pool without autocommit
+                        raw.commit()
+                    return result
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                lost = _lost(exc, raw)
+                if lost and idempotent and attempt == 0 and self._conn is None:
+                    continue
+                if sent and lost:
+                    raise self._uncertain(exc, action) from exc
                 raise translate(exc, self.where, action) from exc
         raise AssertionError("unreachable")
 

@@ -1,17 +1,18 @@
 """Writer leases in PostgreSQL: the ``threads`` row holds (owner, expiry, fencing epoch).
 
-Taking the lease is one upsert that only wins when the lease is free or expired (the row lock
-the upsert takes makes two takers serialize); every write locks the thread's row ``FOR UPDATE``
-while it checks the writer's token (``sqlite.leases.check_write`` with ``lock=" FOR UPDATE"``),
-so a takeover cannot slip between the check and the commit. The rules (a dead local holder is
-taken over at once, renewal at half the lease, the errors) are SQLite's, shared from
-``tether.checkpoint.sqlite.leases``.
+Taking the lease is one upsert, run as its own statement, that only wins when the lease is free
+or expired (the row lock the upsert takes makes two takers serialize); only a held lease needs
+a transaction to judge its holder. Every write locks the thread's row ``FOR UPDATE`` while it
+checks the writer's token (``sqlite.leases.check_write`` with ``lock=" FOR UPDATE"``, or inside
+``tether_put_step`` for a step), so a takeover cannot slip between the check and the commit.
+The rules (a dead local holder is taken over at once, renewal at half the lease, the errors)
+are SQLite's, shared from ``tether.checkpoint.sqlite.leases``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tether.checkpoint.lease import Lease, new_owner, owner_alive
 from tether.checkpoint.sqlite.leases import _stamp
@@ -26,21 +27,37 @@ _TAKE = (
     "lease_expires = EXCLUDED.lease_expires, lease_epoch = threads.lease_epoch + 1, "
     "status = 'busy', updated_at = EXCLUDED.updated_at "
     "WHERE threads.lease_owner IS NULL OR threads.lease_expires IS NULL "
-    "OR threads.lease_expires <= ? "
+    "OR threads.lease_expires <= ? OR threads.lease_owner = EXCLUDED.lease_owner "
     "RETURNING lease_epoch"
 )
 
 
+def _take(conn: PgConn, params: tuple[Any, ...]) -> Lease | None:
+    got = conn.execute(_TAKE, params).fetchone()
+    return None if got is None else Lease(params[0], params[3], int(got[0]))
+
+
 def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float | None:
-    """One attempt: the lease, or when its holder's lease expires (epoch seconds)."""
+    """One attempt: the lease, or when its holder's lease expires (epoch seconds).
+
+    A free (or expired) lease is taken by one statement in one round trip; running it again
+    after a lost answer is harmless (the same owner wins again), so it is retried. Only a held
+    lease needs a transaction, to judge its holder under the row lock.
+    """
     owner = new_owner()
+    action = f"take the lease on thread {thread_id!r}"
+    now = time.time()
+    stamp = _stamp()
+    take = (thread_id, stamp, stamp, owner, now + ttl, now)
+    got = conns.statement(lambda conn: _take(conn, take), action, idempotent=True)
+    if got is not None:
+        return got
 
     def work(conn: PgConn) -> Lease | float | None:
         now = time.time()
-        stamp = _stamp()
-        got = conn.execute(_TAKE, (thread_id, stamp, stamp, owner, now + ttl, now)).fetchone()
-        if got is not None:
-            return Lease(thread_id, owner, int(got[0]))
+        taken = _take(conn, (thread_id, stamp, stamp, owner, now + ttl, now))
+        if taken is not None:  # freed since the first attempt
+            return taken
         holder, expires, epoch = conn.execute(
             "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ? "
             "FOR UPDATE",
@@ -48,12 +65,12 @@ def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float
         ).fetchone() or (None, None, 0)
         if holder is not None and expires is not None and expires > now and owner_alive(holder):
             return float(expires)
-        conn.execute(  # the holder is gone (a killed process of this machine): take over
+        conn.execute(  # free again, or the holder is gone (a killed process of this machine)
             "UPDATE threads SET lease_owner = ?, lease_expires = ?, lease_epoch = ?, "
             "status = 'busy', updated_at = ? WHERE thread_id = ?",
-            (owner, now + ttl, epoch + 1, stamp, thread_id),
+            (owner, now + ttl, epoch + 1, _stamp(), thread_id),
         )
         return Lease(thread_id, owner, epoch + 1)
 
-    result: Lease | float | None = conns.run(work, f"take the lease on thread {thread_id!r}")
+    result: Lease | float | None = conns.run(work, action)
     return result

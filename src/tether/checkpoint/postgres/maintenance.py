@@ -78,11 +78,11 @@ class ListQuery(shared.ListQuery):
         return list(conn.execute(sql, [*params, size]).fetchall())
 
 
-delete_threads = functools.partial(shared.delete_threads, tables=(*shared.THREAD_TABLES, "heads"))
+delete_threads = shared.delete_threads
 
 
 def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
-    """Copy every row of ``source`` to ``target`` (the insert trigger moves the heads)."""
+    """Copy every row of ``source`` to ``target`` (the insert trigger creates its thread row)."""
     conn.execute(
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
         "run_id, metadata, body, format) SELECT ?, ns, checkpoint_id, parent_id, ts, step, "
@@ -110,18 +110,14 @@ def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
         )
     conn.execute(
         "UPDATE threads SET updated_at = ?, metadata = coalesce((SELECT metadata FROM threads "
-        "WHERE thread_id = ?), threads.metadata), "
-        "checkpoint_count = (SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
-        "bytes = (SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
-        "WHERE thread_id = ?",
-        (stamp, source, target, target, target),
+        "WHERE thread_id = ?), threads.metadata) WHERE thread_id = ?",
+        (stamp, source, target),
     )
 
 
 def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
     """Delete every checkpoint of (thread, ns) not in ``kept``, with its writes, then every blob
-    no kept checkpoint reaches (directly or as the base of a delta it needs). Move the head to
-    the newest kept checkpoint if it was deleted."""
+    no kept checkpoint reaches (directly or as the base of a delta it needs)."""
     for table in ("writes", "checkpoints"):
         conn.execute(
             f"DELETE FROM {table} WHERE thread_id = ? AND ns = ? "
@@ -150,34 +146,7 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
             ns,
         ),
     )
-    _move_head(conn, thread_id, ns, kept)
 
 
-def _move_head(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
-    """Move the head of (thread, ns) to the newest kept checkpoint if it was deleted."""
-    head = conn.execute(
-        "SELECT checkpoint_id FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns)
-    ).fetchone()
-    if head is not None and head[0] not in set(kept):
-        if kept:
-            conn.execute(
-                "UPDATE heads SET checkpoint_id = ? WHERE thread_id = ? AND ns = ?",
-                (max(kept), thread_id, ns),
-            )
-        else:
-            conn.execute("DELETE FROM heads WHERE thread_id = ? AND ns = ?", (thread_id, ns))
-
-
-def _recount(conn: PgConn, thread_id: str) -> None:
-    """Refresh the thread's checkpoint and byte counters after a deletion."""
-    conn.execute(
-        "UPDATE threads SET "
-        "checkpoint_count = (SELECT count(*) FROM checkpoints WHERE thread_id = ?), "
-        "bytes = (SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE thread_id = ?) "
-        "WHERE thread_id = ?",
-        (thread_id, thread_id, thread_id),
-    )
-
-
-prune = functools.partial(shared.prune, keep_only=_keep_only, recount=_recount)
-delete_for_runs = functools.partial(shared.delete_for_runs, keep_only=_keep_only, recount=_recount)
+prune = functools.partial(shared.prune, keep_only=_keep_only)
+delete_for_runs = functools.partial(shared.delete_for_runs, keep_only=_keep_only)

@@ -16,14 +16,24 @@ from typing import Any, ClassVar
 from typing_extensions import Self
 
 from tether.checkpoint import deltas
-from tether.checkpoint.base import CheckpointTuple, RunnableConfig, SerializerProtocol
+from tether.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    RunnableConfig,
+    SerializerProtocol,
+    WriteCall,
+    get_checkpoint_ns,
+    get_thread_id,
+)
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.postgres import leases, maintenance, schema
+from tether.checkpoint.postgres import chains, leases, maintenance, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
 from tether.checkpoint.sqlite.saver import SqliteSaver, _now
-from tether.errors import BackendUnavailable, ConfigurationError
+from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
 
@@ -44,19 +54,25 @@ class PostgresSaver(SqliteSaver):
 
     Build it with ``PostgresSaver.from_conn_string(url)`` (also a context manager that closes
     it), ``PostgresSaver(pool)`` around a ``psycopg_pool.ConnectionPool``, or
-    ``PostgresSaver(conn)`` around one ``psycopg.Connection``. ``namespace=`` (or ``schema=``)
-    keeps this saver's rows in a schema of their own. The schema is created or upgraded on
-    first use; ``setup()`` does it explicitly.
+    ``PostgresSaver(conn)`` around one ``psycopg.Connection``. Given an
+    ``AsyncConnectionPool`` it opens its own pool to the same server (``_is_async_pool``).
+    ``namespace=`` (or ``schema=``) keeps this saver's rows in a schema of their own. The
+    schema is created or upgraded on first use; ``setup()`` does it explicitly.
     """
 
     _maintenance = maintenance
+    _STEP_IN_TRANSACTION: ClassVar[bool] = False
+    """For crash tests: run each step's function call inside ``BEGIN ... COMMIT`` with the
+    commit seam (``_before_commit``) after the call and before the ``COMMIT``, so a test can
+    stop a process between a step's writes and their commit. Off: the call is its own
+    transaction and the seam runs before it is sent."""
+    _fetch_chains = staticmethod(chains.fetch_chains)
     _CHECKPOINT_SQL = (
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
         "run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?::jsonb,?,2) "
         "ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
     )
-    _COUNT_BYTES_SQL = "UPDATE threads SET bytes = bytes + ? WHERE thread_id = ?"
     _CHECKPOINT_AND_LEASE_SQL = (
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
@@ -94,7 +110,9 @@ class PostgresSaver(SqliteSaver):
     ) -> None:
         super(SqliteSaver, self).__init__(serde=serde)
         self.namespace = _namespace(namespace, schema)
-        pool, single = _split_connection(conn)
+        if _is_async_pool(conn):  # its connections belong to an event loop: see below
+            conn_string, max_size, conn = str(conn.conninfo), int(conn.max_size), None
+        pool, single = _split_connection(conn, async_pool=True)
         if pool is None and single is None and conn_string is None:
             raise ConfigurationError(
                 "PostgresSaver needs a connection string, a psycopg_pool.ConnectionPool or a "
@@ -167,6 +185,98 @@ class PostgresSaver(SqliteSaver):
                 raise
             yield from SqliteSaver.list(self, config, **options)
 
+    # --- writes -----------------------------------------------------------------------------
+
+    def put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store task writes and the checkpoint that follows them in one statement, one
+        round trip and one commit (``step``)."""
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, None)
+
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """A run's last commit: the step and the lease given back, in one statement."""
+        release = (lease, status)
+        return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes against the checkpoint ``config`` names, in one call of the
+        step function with no checkpoint row (the lease is checked as for a step)."""
+        thread_id = get_thread_id(config)
+        encoded = self._encode_writes(config, writes, task_id, task_path)
+        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
+        ns = get_checkpoint_ns(config)
+        args = step.params(thread_id, ns, config, None, [encoded], [], self.lease_ttl, None, upsert)
+        if args is None:  # pragma: no cover - the rows are the config's thread
+            SqliteSaver.put_writes(self, config, writes, task_id, task_path)
+            return
+        action = f"store writes of task {task_id!r} in thread {thread_id!r}"
+        self._call_step(args, action, config)
+
+    def _call_step(self, args: Sequence[Any], action: str, config: RunnableConfig) -> bool:
+        """Call the step function; whether it stored the rows (False: a delta's base is gone).
+        A write the lease refuses raises ``judge_write``'s error (nothing was stored)."""
+        call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
+        outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
+        if not outcome.lease_ok:
+            thread_id = get_thread_id(config)
+            shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
+            raise StorageError(f"cannot {action}: the writer's lease refused it")
+        return outcome.bases_ok
+
+    def _put_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        release: tuple[Lease, str | None] | None,
+    ) -> RunnableConfig:
+        prepared = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
+        thread_id = prepared.thread_id
+        args = step.params(
+            thread_id,
+            prepared.ns,
+            config,
+            prepared.row,
+            prepared.writes,
+            prepared.planned,
+            self.lease_ttl,
+            release,
+            self._WRITES_SQL["INSERT OR REPLACE"],
+        )
+        action = f"store checkpoint {prepared.checkpoint_id!r} of thread {thread_id!r}"
+        if args is not None and self._call_step(args, action, config):
+            return self._stored_step(prepared)
+        # A write of another thread, or a delta whose base was pruned meanwhile: the
+        # transaction path stores the step (writing such values in full).
+        stored = SqliteSaver.put_step(self, writes, config, checkpoint, metadata, new_versions)
+        if release is not None:
+            self.release_lease(*release)
+        return stored
+
     def _before_commit(self, conn: PgConn) -> None:  # type: ignore[override]
         """Called right before each write transaction commits. A seam for fault tests."""
 
@@ -189,9 +299,10 @@ class PostgresSaver(SqliteSaver):
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         stamp = _now()
-        self._pg.run(
+        self._pg.statement(  # one statement; giving a lease back twice is harmless
             lambda conn: shared_leases.release(conn, lease, status, stamp),
             f"release the lease on thread {lease.thread_id!r}",
+            idempotent=True,
         )
 
 
@@ -204,8 +315,27 @@ def _namespace(namespace: str | None, schema_name: str | None) -> str:
     return schema.check_name(namespace or schema_name or "public")
 
 
-def _split_connection(conn: Any, owner: str = "PostgresSaver") -> tuple[Any, Any]:
-    """``(pool, connection)`` from what the caller passed as ``conn`` to ``owner``."""
+def _is_async_pool(conn: Any) -> bool:
+    """Whether ``conn`` is a ``psycopg_pool.AsyncConnectionPool``.
+
+    tether runs its storage code in worker threads on sync connections (written once, no
+    transaction spans an ``await``); an async pool's connections belong to its event loop and
+    cannot be used there. So the saver opens its own pool to the same server (the async pool's
+    connection string and ``max_size``; not its ``kwargs``, which may set a row factory) and
+    closes that pool on ``close()``; the async pool stays the caller's.
+    """
+    if conn is None or isinstance(conn, str):
+        return False
+    import psycopg_pool
+
+    return isinstance(conn, psycopg_pool.AsyncConnectionPool)
+
+
+def _split_connection(
+    conn: Any, owner: str = "PostgresSaver", *, async_pool: bool = False
+) -> tuple[Any, Any]:
+    """``(pool, connection)`` from what the caller passed as ``conn`` to ``owner``
+    (``async_pool``: whether ``owner`` takes an ``AsyncConnectionPool`` by itself)."""
     if conn is None:
         return None, None
     import psycopg
@@ -220,8 +350,16 @@ def _split_connection(conn: Any, owner: str = "PostgresSaver") -> tuple[Any, Any
             f"{owner}(conn) takes a pool or a connection; for a connection string use "
             f"{owner}.from_conn_string(url)"
         )
+    unsupported = (
+        "an AsyncConnection is" if async_pool else "an AsyncConnectionPool or AsyncConnection is"
+    )
+    takes = (
+        "a psycopg_pool.ConnectionPool or AsyncConnectionPool"
+        if async_pool
+        else "a psycopg_pool.ConnectionPool"
+    )
     raise ConfigurationError(
-        f"{owner}(conn) takes a psycopg_pool.ConnectionPool or a psycopg.Connection, got "
-        f"{type(conn).__name__}; an AsyncConnectionPool or AsyncConnection is not supported: "
-        f"give tether the connection string and it runs its own pool"
+        f"{owner}(conn) takes {takes} or a psycopg.Connection, got {type(conn).__name__}; "
+        f"{unsupported} not supported: give tether the connection string and it runs its own "
+        f"pool"
     )

@@ -1,7 +1,7 @@
 """tether's tables in a PostgreSQL schema, their version, and migrations under an advisory lock.
 
 One schema per namespace (``public`` by default) holds the same logical rows as the SQLite
-file (``docs/sqlite.md``): threads, heads, checkpoints, blobs, writes, pieces and
+file (``docs/sqlite.md``): threads, checkpoints, blobs, writes, pieces and
 ``tether_meta`` with the schema version. Keys are ``COLLATE "C"`` so ids sort byte-wise, as
 they do in SQLite. ``ensure`` runs every migration a schema lacks inside one transaction that
 holds a transaction-level advisory lock on the schema's name, so any number of processes may
@@ -10,6 +10,12 @@ call it at once (and it works through PgBouncer in transaction mode).
 Version history:
   1. the tables above, the indexes for thread, run id and metadata filters, and a trigger that
      moves the head and counts the thread's checkpoints when a checkpoint row is inserted.
+  2. as SQLite's v5: no ``heads`` table (the head is the greatest checkpoint id; nothing read
+     it) and no per-write counters (``checkpoint_count``, ``bytes``: nothing read them, and
+     each cost a row update per checkpoint); the trigger only creates a missing thread row.
+     ``tether_put_step``, the function that stores a super-step in one call (``step``): a
+     function, so the server caches its statements' plans per connection (no client-side
+     prepared statements, so PgBouncer in transaction mode still works).
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ import re
 from typing import TYPE_CHECKING
 
 from tether.checkpoint.base import check_namespace
+from tether.checkpoint.postgres import step
 from tether.errors import SchemaVersionError
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
-SCHEMA_VERSION = 1
-TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "pieces")
+SCHEMA_VERSION = 2
+TABLES = ("tether_meta", "threads", "checkpoints", "blobs", "writes", "pieces")
 STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
 """The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
 _LOCK_SALT = 0x54455448  # "TETH"
@@ -53,7 +60,7 @@ CREATE TABLE IF NOT EXISTS threads (
     checkpoint_count BIGINT NOT NULL DEFAULT 0,
     bytes BIGINT NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS heads (
+CREATE TABLE IF NOT EXISTS "{schema}".heads (
     thread_id TEXT COLLATE "C" NOT NULL,
     ns TEXT COLLATE "C" NOT NULL,
     checkpoint_id TEXT COLLATE "C" NOT NULL,
@@ -135,7 +142,30 @@ CREATE TRIGGER tether_checkpoint_stored AFTER INSERT ON checkpoints
     FOR EACH ROW EXECUTE FUNCTION "{schema}".tether_checkpoint_stored()
 """
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),)
+_V2 = (
+    'DROP TRIGGER IF EXISTS tether_checkpoint_stored ON "{schema}".checkpoints',
+    'DROP TABLE IF EXISTS "{schema}".heads',
+    'ALTER TABLE "{schema}".threads DROP COLUMN IF EXISTS checkpoint_count, '
+    "DROP COLUMN IF EXISTS bytes",
+    """
+CREATE OR REPLACE FUNCTION "{schema}".tether_checkpoint_stored() RETURNS trigger
+LANGUAGE plpgsql AS $body$
+BEGIN
+    INSERT INTO "{schema}".threads (thread_id, created_at, updated_at)
+    VALUES (NEW.thread_id, NEW.ts, NEW.ts) ON CONFLICT (thread_id) DO NOTHING;
+    RETURN NULL;
+END
+$body$
+""",
+    _V1_TRIGGER_ON,
+    step.FUNCTION_SQL,
+)
+"""Version 2 (as SQLite's v5): no heads, no per-write counters; the one-call step function."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
+    _V2,
+)
 """Per version, its statements; ``{schema}`` stands for the schema's name."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ormsgpack
@@ -51,8 +51,17 @@ def load_metadata(text: str, where: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+ChainQuery = Callable[[list[tuple[str, str]], str, str], tuple[str, Sequence[Any]]]
+"""``(pairs, thread_id, ns) -> (sql, params)``: the statement that reads the chain rows of the
+pairs (columns as ``_chain_sql`` selects them); a dialect may pass its own."""
+
+
 def fetch_chains(
-    conn: sqlite3.Connection, thread_id: str, ns: str, wanted: Iterable[tuple[str, str]]
+    conn: sqlite3.Connection,
+    thread_id: str,
+    ns: str,
+    wanted: Iterable[tuple[str, str]],
+    query: ChainQuery | None = None,
 ) -> Chains:
     """Every row needed to rebuild the given (channel, version) values, in one query."""
     pairs = list(dict.fromkeys(wanted))
@@ -60,17 +69,27 @@ def fetch_chains(
         return {}
     chains = {p: deltas.Chain() for p in pairs}
     for start in range(0, len(pairs), 400):
-        page = pairs[start : start + 400]
-        params: list[Any] = [x for pair in page for x in pair]
-        params += [thread_id, ns, thread_id, ns]
-        for channel, root, depth, version, kind, stored_tag, stored, count in conn.execute(
-            _chain_sql(len(page)), params
-        ):
+        sql, params = (query or _chain_query)(pairs[start : start + 400], thread_id, ns)
+        found = conn.execute(sql, params).fetchall()  # one call, not one per row (psycopg)
+        # A row shared by several chains may come with its data only once (PostgreSQL's
+        # statement sends it once); the others take it from there.
+        sent = {(r[0], r[3]): (r[5], r[6]) for r in found if r[6] is not None}
+        for channel, root, depth, version, kind, row_tag, row_data, count in found:
+            stored_tag, stored = (
+                (row_tag, row_data)
+                if row_data is not None
+                else sent.get((channel, version), (row_tag, row_data))
+            )
             tag, data = pieces.resolve(
                 conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)
             )
             chains[(channel, root)].add(depth, deltas.StoredRow(version, kind, tag, data, count))
     return chains
+
+
+def _chain_query(page: list[tuple[str, str]], thread_id: str, ns: str) -> tuple[str, Sequence[Any]]:
+    params: list[Any] = [x for pair in page for x in pair]
+    return _chain_sql(len(page)), [*params, thread_id, ns, thread_id, ns]
 
 
 @functools.lru_cache(maxsize=64)
@@ -192,7 +211,7 @@ def fetch_writes(
             f"WHERE thread_id = ? AND ns = ? AND checkpoint_id IN ({marks}) "
             f"ORDER BY checkpoint_id, task_path, task_id, idx",
             [thread_id, ns, *page],
-        )
+        ).fetchall()
         for cid, task_id, channel, stored_tag, stored in rows:
             tag, data = pieces.resolve(
                 conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from typing_extensions import Self
 
@@ -63,6 +63,19 @@ Planned = list[tuple[str, str, deltas.BlobRow, deltas.Written | None]]
 _Build = Callable[[], CheckpointTuple]
 Builders = list[_Build]
 
+
+class Step(NamedTuple):
+    """What one ``put_step`` stores, prepared before any statement runs."""
+
+    thread_id: str
+    ns: str
+    checkpoint_id: str
+    row: tuple[Any, ...]
+    planned: Planned
+    known: inline.Known
+    writes: list[tuple[str, list[tuple[Any, ...]]]]
+
+
 _LIST_PAGE = 64
 _log = logging.getLogger("tether.checkpoint.sqlite")
 
@@ -93,6 +106,9 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
         for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
     }
+
+    # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
+    _fetch_chains = staticmethod(rows.fetch_chains)
 
     # A backend that keeps a per-thread byte counter adds each put's blob bytes with it
     # (SQLite computes sizes where they are read: no statement per put).
@@ -207,16 +223,38 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one commit."""
+        step = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
+        thread_id, ns, planned, row = step.thread_id, step.ns, step.planned, step.row
+
+        def work(conn: sqlite3.Connection) -> None:
+            for sql, params in step.writes:
+                conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
+            stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
+            self._write_checkpoint(conn, thread_id, config, row)
+            if stored and self._COUNT_BYTES_SQL:
+                conn.execute(self._COUNT_BYTES_SQL, (stored, thread_id))
+
+        self._writes.run(work, f"store checkpoint {step.checkpoint_id!r} of thread {thread_id!r}")
+        return self._stored_step(step)
+
+    def _prepare_step(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> Step:
+        """The rows one step stores: its checkpoint row, planned blobs and encoded writes."""
         thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
-        parent_id = get_checkpoint_id(config)
         checkpoint_id = checkpoint["id"]
         meta = get_checkpoint_metadata(config, metadata)
         row: tuple[Any, ...] = (
             thread_id,
             ns,
             checkpoint_id,
-            parent_id,
+            get_checkpoint_id(config),
             checkpoint["ts"],
             meta.get("step"),
             meta.get("source"),
@@ -226,20 +264,16 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
         row += (rows.pack_body(dict(checkpoint), inline_values),)
         encoded = [self._encode_writes(*call) for call in writes]
+        return Step(thread_id, ns, checkpoint_id, row, planned, known, encoded)
 
-        def work(conn: sqlite3.Connection) -> None:
-            for sql, params in encoded:
-                conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
-            stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
-            self._write_checkpoint(conn, thread_id, config, row)
-            if stored and self._COUNT_BYTES_SQL:
-                conn.execute(self._COUNT_BYTES_SQL, (stored, thread_id))
-
-        self._writes.run(work, f"store checkpoint {checkpoint_id!r} of thread {thread_id!r}")
-        if planned:
-            self._cache.remember(((thread_id, ns, c), written) for c, _, _, written in planned)
-        self._known.put(thread_id, ns, checkpoint_id, known)
-        return checkpoint_config(thread_id, ns, checkpoint_id)
+    def _stored_step(self, step: Step) -> RunnableConfig:
+        """Remember what a committed step stored (the next step plans against it)."""
+        if step.planned:
+            self._cache.remember(
+                ((step.thread_id, step.ns, c), written) for c, _, _, written in step.planned
+            )
+        self._known.put(step.thread_id, step.ns, step.checkpoint_id, step.known)
+        return checkpoint_config(step.thread_id, step.ns, step.checkpoint_id)
 
     def _plan_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
@@ -423,7 +457,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                     moved = self._fetch(conn, [again[:7]])[0]
                 else:
                     missing = [pair for pair in wanted if pair[0] not in cached]
-                    chains = rows.fetch_chains(conn, thread_id, ns, missing)
+                    chains = self._fetch_chains(conn, thread_id, ns, missing)
                     writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
         if moved is not None:
             return moved()
@@ -470,7 +504,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             where = rows.where_of(self.path, row[0], row[1], row[2])
             body = rows.unpack_body(row[6], where)
             parts.append((row, where, body, rows.blob_channels(body, where)))
-        chains = rows.fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
+        chains = self._fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
         writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
         return [
             functools.partial(self._build, row, where, body, wanted, chains, writes[row[2]])

@@ -1,0 +1,159 @@
+"""A super-step on PostgreSQL is one statement (``tether_put_step``): what it stores, what it
+refuses, when it hands the step to the transaction path, and the v1 -> v2 schema upgrade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+import pg_service
+from tether.checkpoint.base import empty_checkpoint
+from tether.checkpoint.ids import new_checkpoint_id
+from tether.checkpoint.lease import LEASE_KEY
+from tether.checkpoint.postgres import PostgresSaver, schema
+from tether.errors import ConflictError, ThreadBusy
+
+pytestmark = pytest.mark.services
+
+
+def _cfg(thread: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+
+
+def _step(saver: PostgresSaver, config: dict[str, Any], values: dict[str, Any], writes: Any = ()):
+    """Store ``values`` (all channels changed) after ``config``, with ``writes`` on it."""
+    before = saver.get_tuple(config) if config["configurable"].get("checkpoint_id") else None
+    versions = dict(before.checkpoint["channel_versions"]) if before else {}
+    for channel in values:
+        versions[channel] = saver.get_next_version(versions.get(channel))
+    checkpoint = empty_checkpoint()
+    checkpoint["id"] = new_checkpoint_id()
+    checkpoint["channel_values"] = values
+    checkpoint["channel_versions"] = versions
+    metadata = {"source": "loop", "step": 0}
+    return saver.put_step(list(writes), config, checkpoint, metadata, dict(versions))
+
+
+class _Counting(PostgresSaver):
+    """Counts the statements its commit seam sees (one per one-statement write)."""
+
+    seen = 0
+
+    def _before_commit(self, conn: Any) -> None:
+        self.seen += 1
+
+
+def test_a_step_with_writes_and_blobs_is_one_statement_and_reads_back() -> None:
+    pg_service.fresh_saver().close()
+    with _Counting.from_conn_string(pg_service.database_url(), namespace=pg_service.SHARED) as s:
+        big = ["m" * 300] * 5
+        config = _step(s, _cfg("one"), {"big": big, "n": 1})
+        writes = [(config, [("n", 2), ("big", [*big, "x"])], "task-a", "")]
+        writes.append((config, [("n", 3)], "task-b", ""))
+        seen = s.seen
+        config = _step(s, config, {"big": [*big, "x"], "n": 3}, writes)
+        assert s.seen == seen + 1  # no BEGIN/COMMIT transaction around it
+        head = s.get_tuple(_cfg("one"))
+        assert head is not None
+        assert head.checkpoint["channel_values"] == {"big": [*big, "x"], "n": 3}
+        parent = s.get_tuple(head.parent_config)
+        assert parent is not None
+        assert sorted((t, c, v) for t, c, v in parent.pending_writes) == [
+            ("task-a", "big", [*big, "x"]),
+            ("task-a", "n", 2),
+            ("task-b", "n", 3),
+        ]
+
+
+def test_a_value_whose_base_another_saver_deleted_is_stored_in_full() -> None:
+    """The grown list would be a delta on the row this saver wrote last, but another process
+    deleted the thread meanwhile: the function stores nothing and the transaction path stores
+    the value whole."""
+    pg_service.fresh_saver().close()
+    url = pg_service.database_url()
+    with (
+        PostgresSaver.from_conn_string(url, namespace=pg_service.SHARED) as mine,
+        PostgresSaver.from_conn_string(url, namespace=pg_service.SHARED) as other,
+    ):
+        big = ["m" * 300] * 5
+        _step(mine, _cfg("gone"), {"big": big})
+        other.delete_thread("gone")
+        config = _step(mine, _cfg("gone"), {"big": [*big, "more"]})
+        found = other.get_tuple(config)
+        assert found is not None
+        assert found.checkpoint["channel_values"] == {"big": [*big, "more"]}
+
+
+def test_a_write_the_lease_refuses_stores_nothing() -> None:
+    with pg_service.fresh_saver() as saver:
+        lease = saver.acquire_lease("held")
+        assert lease is not None
+        with pytest.raises(ThreadBusy):  # no token: another run holds the thread
+            _step(saver, _cfg("held"), {"n": 1})
+        saver.release_lease(lease)
+        newer = saver.acquire_lease("held")
+        assert newer is not None and newer.epoch == lease.epoch + 1
+        stale = _cfg("held")
+        stale["configurable"][LEASE_KEY] = lease.token
+        with pytest.raises(ConflictError, match="lost its lease"):  # the fenced-off older run
+            _step(saver, stale, {"n": 2})
+        assert list(saver.list(_cfg("held"))) == []
+
+
+def test_a_v1_schema_is_upgraded_in_place() -> None:
+    namespace = pg_service.new_namespace()
+    url = pg_service.database_url()
+    with psycopg.connect(url) as conn:
+        conn.execute(f'CREATE SCHEMA "{namespace}"')
+        for statement in schema.MIGRATIONS[0]:
+            if statement.strip():
+                sql = statement.replace("{schema}", namespace)
+                conn.execute(schema.qualify(sql, namespace))
+        conn.execute(
+            f"INSERT INTO \"{namespace}\".tether_meta VALUES ('schema_version', '1')"  # noqa: S608
+        )
+    with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
+        config = _step(saver, _cfg("up"), {"n": 1})
+        assert saver.get_tuple(_cfg("up")).config == config
+    with psycopg.connect(url) as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (namespace,)
+            )
+        }
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = 'threads'",
+                (namespace,),
+            )
+        }
+        version = conn.execute(
+            f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
+        ).fetchone()
+        conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
+    assert "heads" not in tables and "checkpoints" in tables
+    assert not {"checkpoint_count", "bytes"} & columns
+    assert version == (str(schema.SCHEMA_VERSION),)
+
+
+def test_a_tasks_writes_alone_are_one_statement_and_the_lease_still_guards_them() -> None:
+    pg_service.fresh_saver().close()
+    with _Counting.from_conn_string(pg_service.database_url(), namespace=pg_service.SHARED) as s:
+        config = _step(s, _cfg("w"), {"n": 1})
+        seen = s.seen
+        s.put_writes(config, [("n", 5)], "task-a")
+        assert s.seen == seen + 1
+        lease = s.acquire_lease("w")
+        assert lease is not None
+        with pytest.raises(ThreadBusy):  # no token: the run holding the lease excludes it
+            s.put_writes(config, [("n", 6)], "task-b")
+        found = s.get_tuple(config)
+        assert found is not None
+        assert found.pending_writes == [("task-a", "n", 5)]
+        assert found.checkpoint["channel_values"] == {"n": 1}  # no checkpoint row was added
+        assert len(list(s.list(_cfg("w")))) == 1
