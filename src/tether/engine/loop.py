@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
+from tether.checkpoint.appends import Extends, HintedCheckpoint
 from tether.constants import (
     CHECKPOINT_ID,
     CHECKPOINT_MAP,
@@ -28,6 +29,7 @@ from tether.constants import (
 )
 from tether.engine.channels import MISSING, Channel
 from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
+from tether.engine.reuse import Basis
 from tether.engine.runtime import RunContext
 from tether.engine.spec import GraphSpec, NodeSpec
 from tether.engine.task import (
@@ -77,6 +79,8 @@ class RunLoop:
         """The config of the checkpoint before ``checkpoint_config`` (None for a thread's first)."""
         self.parent_noted = False
         self.saved_versions: dict[str, Any] = {}
+        self.basis = Basis()
+        """The list values last stored, so a checkpoint can say which ones it only extends."""
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
         self.resuming = False
@@ -155,6 +159,8 @@ class RunLoop:
             self.checkpoint_config = saved.config
             self.channels = restore_channels(self.graph, cp.get("channel_values", {}))
             self.saved_versions = dict(cp["channel_versions"])
+            if ctx.saver is not None:
+                self.basis.loaded(self.channels, self.saved_versions)
         else:
             self.checkpoint = empty_checkpoint()
             self.metadata = {"step": -2}
@@ -401,6 +407,8 @@ class RunLoop:
         versions = self.checkpoint["channel_versions"]
         current = max(versions.values()) if versions else None
         next_version = self.ctx.next_version(current)
+        if self.ctx.saver is not None:
+            self.basis.wrote(w for task in tasks for w in task.writes)
         return apply_writes(self.checkpoint, self.channels, tasks, next_version)
 
     def _should_interrupt(self, nodes: Sequence[str] | str | None, tasks: list[Task]) -> bool:
@@ -538,7 +546,10 @@ class RunLoop:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
             parent_config = self.checkpoint_config
-            snapshot = _freeze(checkpoint)
+            hints = self.basis.extends(
+                self.channels, versions, new_versions, after_nodes=source == "loop"
+            )
+            snapshot = _freeze(checkpoint, hints)
             self.saved_versions = dict(versions)
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
             yield Put(self.ctx.fenced(parent_config), snapshot, self.metadata, new_versions)
@@ -629,13 +640,15 @@ def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str,
     return result
 
 
-def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the checkpoint the engine will not mutate while a saver may still read it."""
-    return {
+def _freeze(checkpoint: dict[str, Any], hints: dict[str, Extends]) -> dict[str, Any]:
+    """A copy of the checkpoint the engine will not mutate while a saver may still read it,
+    carrying which list values it only extends (``tether.checkpoint.appends``)."""
+    frozen = {
         **checkpoint,
         "channel_versions": dict(checkpoint["channel_versions"]),
         "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
     }
+    return HintedCheckpoint(frozen, hints) if hints else frozen
 
 
 def working_copy(cp: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, overload
 
 from typing_extensions import TypedDict
 
+from tether.engine.reuse import APPEND_REDUCERS
 from tether.errors import ConfigurationError, InvalidUpdateError
 from tether.messages import (
     REMOVE_ALL_MESSAGES,
@@ -96,6 +97,9 @@ def add_messages(
             "Return a list of messages ([] for no change) instead of None."
         )
     return _merge(left, right, format)
+
+
+APPEND_REDUCERS.add(add_messages)  # a new list; old messages are kept or replaced, never changed
 
 
 def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> list[Any]:
