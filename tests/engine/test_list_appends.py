@@ -252,3 +252,4 @@ def test_a_turn_serializes_and_decodes_only_the_new_messages(
     # write and in the state; the answer as a write and in the state. Decoded at the start of
     # the next turn: the two messages the head added (a fresh saver would decode them all).
     assert [n["encoded"] for n in per_turn[5:]] == [5] * 25, per_turn
+    assert [n["decoded"] for n in per_turn[5:]] == [2] * 25, per_turn
