@@ -146,7 +146,7 @@ def appended(old: bytes, new: bytes) -> tuple[int, bytes] | None:
     old_span, new_span = array_span(old), array_span(new)
     if old_span is None or new_span is None or new_span[0] <= old_span[0]:
         return None
-    old_body = old[old_span[1] :]
+    old_body = memoryview(old)[old_span[1] :]  # compared in place: a slice would copy it
     start = new_span[1]
     end = start + len(old_body)
     if len(new) <= end or not new.startswith(old_body, start):

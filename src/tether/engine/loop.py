@@ -25,6 +25,7 @@ from tether.constants import (
     NO_WRITES,
     NULL_TASK_ID,
     RESUME,
+    START,
     THREAD_ID,
 )
 from tether.engine.channels import MISSING, Channel
@@ -196,7 +197,7 @@ class RunLoop:
             self._apply_null_writes()
             if self.replaying:
                 self.pending_writes = []
-                yield from self._put_checkpoint("fork")
+                yield from self._put_checkpoint("fork", after_nodes=False)
             else:
                 self._load_resume_writes()
             yield from self._emit_values()
@@ -210,7 +211,7 @@ class RunLoop:
         input_task.writes = writes
         self._apply([*stale, input_task])
         self.pending_writes = []
-        yield from self._put_checkpoint("input")
+        yield from self._put_checkpoint("input", after_nodes=False)
         if self._writes_state([input_task]):  # a Command's update, written straight to state
             yield from self._emit_values()
 
@@ -399,7 +400,10 @@ class RunLoop:
         updated = self._apply(tasks)
         self.pending_writes = []
         # Store first, then stream: the step's last writes and its checkpoint can share a commit.
-        yield from self._put_checkpoint("loop", updated=updated, announce=False)
+        nodes_ran = any(t.name != START for t in tasks)  # not only the input's mapping
+        yield from self._put_checkpoint(
+            "loop", updated=updated, announce=False, after_nodes=nodes_ran
+        )
         yield from self._emit_step(tasks)
         yield from self._announce_checkpoint()
 
@@ -520,7 +524,10 @@ class RunLoop:
         updated: set[str] | None = None,
         advance: bool = True,
         announce: bool = True,
+        after_nodes: bool = True,
     ) -> Generator[Effect, Any, None]:
+        """Store the checkpoint; ``after_nodes``: whether node code ran since the last one
+        (``tether.engine.reuse`` vouches for fewer elements then)."""
         step = self.step if advance else int(self.metadata.get("step", self.step))
         checkpoint = self.checkpoint
         new_id = self.ctx.new_checkpoint_id(checkpoint["id"])
@@ -547,7 +554,7 @@ class RunLoop:
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
             parent_config = self.checkpoint_config
             hints = self.basis.extends(
-                self.channels, versions, new_versions, after_nodes=source == "loop"
+                self.channels, versions, new_versions, after_nodes=after_nodes
             )
             snapshot = _freeze(checkpoint, hints)
             self.saved_versions = dict(versions)

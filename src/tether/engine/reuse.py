@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from tether.checkpoint.appends import Extends
@@ -49,10 +50,9 @@ class _Stored(NamedTuple):
 
     version: str
     elements: tuple[Any, ...]
-    ids: frozenset[int]
-    """``id()`` of each element (the tuple keeps them alive, so no id is reused)."""
-    plain: bool
-    """Whether some element is plain data (dict, list, tuple, set, bytearray)."""
+    plain: bool | None
+    """Whether some element is plain data (dict, list, tuple, set, bytearray); None until
+    needed (it is needed only after a node ran)."""
 
 
 class Basis:
@@ -62,14 +62,13 @@ class Basis:
 
     def __init__(self) -> None:
         self.lists: dict[str, _Stored] = {}
-        self.written: set[int] = set()
-        """``id()`` of every object written since the last checkpoint (kept alive by the
-        tasks that wrote them until then, so no id is reused meanwhile)."""
+        self.written: list[Any] = []
+        """Every object written since the last checkpoint (and a written list's elements)."""
 
     def loaded(self, channels: Mapping[str, Channel], versions: Mapping[str, Any]) -> None:
         """Start from a loaded checkpoint's values."""
         self.lists = {}
-        self.written = set()
+        self.written = []
         for key in versions:
             self._remember(key, channels.get(key), versions, None)
 
@@ -78,9 +77,9 @@ class Basis:
         written = self.written
         for _, written_value in writes:
             value = written_value.value if isinstance(written_value, Overwrite) else written_value
-            written.add(id(value))
+            written.append(value)
             if isinstance(value, list | tuple):
-                written.update(map(id, value))
+                written.extend(value)
 
     def extends(
         self,
@@ -101,16 +100,23 @@ class Basis:
                 and before.elements
                 and type(value) is list
                 and len(value) >= len(before.elements)
-                and not (after_nodes and before.plain)
-                and self.written.isdisjoint(before.ids)
+                and not (after_nodes and self._plain(key, before))
                 and all(map(operator.is_, before.elements, value))
+                and _none_of(self.written, before.elements)
             ):
                 hints[key] = Extends(before.version, len(before.elements))
             else:
                 before = None
             self._remember(key, channel, versions, before)
-        self.written = set()
+        self.written = []
         return hints
+
+    def _plain(self, key: str, stored: _Stored) -> bool:
+        if stored.plain is None:
+            stored = self.lists[key] = stored._replace(
+                plain=not _PLAIN.isdisjoint(set(map(type, stored.elements)))
+            )
+        return bool(stored.plain)
 
     def _remember(
         self,
@@ -129,14 +135,17 @@ class Basis:
             self.lists.pop(key, None)
             return
         value = channel.value
-        ids: frozenset[int]
-        if prefix is None:
-            ids, plain, added = frozenset(), False, value
-        else:
-            ids, plain, added = prefix.ids, prefix.plain, value[len(prefix.elements) :]
-        self.lists[key] = _Stored(
-            str(versions[key]),
-            tuple(value),
-            ids.union(map(id, added)) if added else ids,
-            plain or not _PLAIN.isdisjoint(set(map(type, added))),
-        )
+        plain = None
+        if prefix is not None and prefix.plain is not None:
+            added = value[len(prefix.elements) :]
+            plain = prefix.plain or not _PLAIN.isdisjoint(set(map(type, added)))
+        self.lists[key] = _Stored(str(versions[key]), tuple(value), plain)
+
+
+def _none_of(objects: list[Any], elements: tuple[Any, ...]) -> bool:
+    """Whether none of ``objects`` is (by identity) one of ``elements``."""
+    if not objects:
+        return True
+    if len(objects) <= 4:  # the usual step writes a few objects: scan for each
+        return not any(any(map(operator.is_, elements, repeat(obj))) for obj in objects)
+    return set(map(id, objects)).isdisjoint(map(id, elements))
