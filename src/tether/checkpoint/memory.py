@@ -13,8 +13,9 @@ Blob rows follow the storage model of ``tether.checkpoint.deltas``, as the SQLit
 a list that grew stores only its new elements, an unchanged value stores a reference, so memory
 grows linearly with a conversation instead of holding a full copy of every version.
 
-Everything stored is serialized, so mutating a value after ``put`` cannot change history. One
-lock guards the dicts; values are encoded before and decoded after holding it.
+Everything stored is serialized, so mutating a value after ``put`` cannot change history (a
+read may return the same message objects as an earlier read: ``tether.checkpoint.serde.recent``).
+One lock guards the dicts; values are encoded before and decoded after holding it.
 """
 
 from __future__ import annotations
