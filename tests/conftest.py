@@ -4,7 +4,12 @@ started when the session ends."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+
+# Every reused list prefix is checked against a full serialization (tether.checkpoint.appends):
+# a test whose node changes stored state in place without returning it fails loudly.
+os.environ.setdefault("TETHER_CHECK_APPENDS", "1")
 
 import pytest
 

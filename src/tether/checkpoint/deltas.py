@@ -84,6 +84,8 @@ class Written(NamedTuple):
     """Bytes of those delta rows."""
     full_bytes: int
     """Size of the full blob the chain starts from."""
+    latest: str = ""
+    """The newest version known to hold these bytes: ``version`` or a ``REF`` row to it."""
 
 
 class BlobRow(NamedTuple):
@@ -115,8 +117,8 @@ def plan(
         if previous.data == data:
             depth, chain_bytes = previous.depth + 1, previous.chain_bytes
             ref = BlobRow(REF, type_tag, b"", previous.version, 0, depth, chain_bytes)
-            return ref, previous
-        tail = _appended(previous.data, data) if type_tag == MSGPACK_TAG else None
+            return ref, previous._replace(latest=version)
+        tail = appended(previous.data, data) if type_tag == MSGPACK_TAG else None
         if tail is not None:
             elements, added = tail
             chain_bytes = previous.chain_bytes + len(added)
@@ -126,7 +128,7 @@ def plan(
                     DELTA, type_tag, added, previous.version, elements, depth, chain_bytes
                 )
                 return row, Written(
-                    version, type_tag, data, depth, chain_bytes, previous.full_bytes
+                    version, type_tag, data, depth, chain_bytes, previous.full_bytes, version
                 )
     return full_row(version, type_tag, data)
 
@@ -135,16 +137,16 @@ def full_row(version: str, type_tag: str, data: bytes) -> tuple[BlobRow, Written
     """The row storing ``data`` in full, and what to remember of it."""
     return (
         BlobRow(FULL, type_tag, data, None, 0, 0, 0),
-        Written(version, type_tag, data, 0, 0, len(data)),
+        Written(version, type_tag, data, 0, 0, len(data), version),
     )
 
 
-def _appended(old: bytes, new: bytes) -> tuple[int, bytes] | None:
+def appended(old: bytes, new: bytes) -> tuple[int, bytes] | None:
     """``(count, element bytes)`` appended when list ``new`` extends list ``old``, else None."""
     old_span, new_span = array_span(old), array_span(new)
     if old_span is None or new_span is None or new_span[0] <= old_span[0]:
         return None
-    old_body = old[old_span[1] :]
+    old_body = memoryview(old)[old_span[1] :]  # compared in place: a slice would copy it
     start = new_span[1]
     end = start + len(old_body)
     if len(new) <= end or not new.startswith(old_body, start):
@@ -240,6 +242,7 @@ class Chain:
             len(deltas),
             sum(len(row.data) for row in deltas),
             len(rows[0].data),
+            rows[-1].version,
         )
 
 

@@ -13,8 +13,9 @@ Blob rows follow the storage model of ``tether.checkpoint.deltas``, as the SQLit
 a list that grew stores only its new elements, an unchanged value stores a reference, so memory
 grows linearly with a conversation instead of holding a full copy of every version.
 
-Everything stored is serialized, so mutating a value after ``put`` cannot change history. One
-lock guards the dicts; values are encoded before and decoded after holding it.
+Everything stored is serialized, so mutating a value after ``put`` cannot change history (a
+read may return the same message objects as an earlier read: ``tether.checkpoint.serde.recent``).
+One lock guards the dicts; values are encoded before and decoded after holding it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from tether.checkpoint import deltas
+from tether.checkpoint.appends import dump_extending, hints_of
 from tether.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -212,9 +214,15 @@ class InMemorySaver(SyncBackedAsyncMixin):
             )
         serde = self.serde
         values = checkpoint["channel_values"]
+        hints = hints_of(checkpoint)
+        last = self._last_written(thread_id, ns) if hints else {}
         blobs = {
             (channel, version): (
-                dump_channel_value(serde, channel, values[channel]) if channel in values else None
+                dump_extending(
+                    serde, channel, values[channel], hints.get(channel), last.get(channel)
+                )
+                if channel in values
+                else None
             )
             for channel, version in new_versions.items()
         }
@@ -267,6 +275,13 @@ class InMemorySaver(SyncBackedAsyncMixin):
             else:
                 for key, write in rows:
                     bucket.setdefault(key, write)
+
+    def _last_written(self, thread_id: str, ns: str) -> dict[str, deltas.Written]:
+        """What was stored last per channel of (thread, namespace), read without the lock: the
+        entries are immutable and a stale one only costs serializing a value in full."""
+        thread = self._threads.get(thread_id)
+        space = thread.namespaces.get(ns) if thread is not None else None
+        return space.last if space is not None else {}
 
     def _space_for_write(self, thread_id: str, ns: str) -> tuple[_Thread, _Namespace]:
         """Return the thread and namespace records, creating them. Call with the lock held."""

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
+from tether.checkpoint.appends import Extends, HintedCheckpoint
 from tether.constants import (
     CHECKPOINT_ID,
     CHECKPOINT_MAP,
@@ -24,10 +25,12 @@ from tether.constants import (
     NO_WRITES,
     NULL_TASK_ID,
     RESUME,
+    START,
     THREAD_ID,
 )
 from tether.engine.channels import MISSING, Channel
 from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
+from tether.engine.reuse import Basis
 from tether.engine.runtime import RunContext
 from tether.engine.spec import GraphSpec, NodeSpec
 from tether.engine.task import (
@@ -77,6 +80,8 @@ class RunLoop:
         """The config of the checkpoint before ``checkpoint_config`` (None for a thread's first)."""
         self.parent_noted = False
         self.saved_versions: dict[str, Any] = {}
+        self.basis = Basis()
+        """The list values last stored, so a checkpoint can say which ones it only extends."""
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
         self.resuming = False
@@ -155,6 +160,8 @@ class RunLoop:
             self.checkpoint_config = saved.config
             self.channels = restore_channels(self.graph, cp.get("channel_values", {}))
             self.saved_versions = dict(cp["channel_versions"])
+            if ctx.saver is not None:
+                self.basis.loaded(self.channels, self.saved_versions)
         else:
             self.checkpoint = empty_checkpoint()
             self.metadata = {"step": -2}
@@ -190,7 +197,7 @@ class RunLoop:
             self._apply_null_writes()
             if self.replaying:
                 self.pending_writes = []
-                yield from self._put_checkpoint("fork")
+                yield from self._put_checkpoint("fork", after_nodes=False)
             else:
                 self._load_resume_writes()
             yield from self._emit_values()
@@ -204,7 +211,7 @@ class RunLoop:
         input_task.writes = writes
         self._apply([*stale, input_task])
         self.pending_writes = []
-        yield from self._put_checkpoint("input")
+        yield from self._put_checkpoint("input", after_nodes=False)
         if self._writes_state([input_task]):  # a Command's update, written straight to state
             yield from self._emit_values()
 
@@ -393,7 +400,10 @@ class RunLoop:
         updated = self._apply(tasks)
         self.pending_writes = []
         # Store first, then stream: the step's last writes and its checkpoint can share a commit.
-        yield from self._put_checkpoint("loop", updated=updated, announce=False)
+        nodes_ran = any(t.name != START for t in tasks)  # not only the input's mapping
+        yield from self._put_checkpoint(
+            "loop", updated=updated, announce=False, after_nodes=nodes_ran
+        )
         yield from self._emit_step(tasks)
         yield from self._announce_checkpoint()
 
@@ -401,6 +411,8 @@ class RunLoop:
         versions = self.checkpoint["channel_versions"]
         current = max(versions.values()) if versions else None
         next_version = self.ctx.next_version(current)
+        if self.ctx.saver is not None:
+            self.basis.wrote(w for task in tasks for w in task.writes)
         return apply_writes(self.checkpoint, self.channels, tasks, next_version)
 
     def _should_interrupt(self, nodes: Sequence[str] | str | None, tasks: list[Task]) -> bool:
@@ -512,7 +524,10 @@ class RunLoop:
         updated: set[str] | None = None,
         advance: bool = True,
         announce: bool = True,
+        after_nodes: bool = True,
     ) -> Generator[Effect, Any, None]:
+        """Store the checkpoint; ``after_nodes``: whether node code ran since the last one
+        (``tether.engine.reuse`` vouches for fewer elements then)."""
         step = self.step if advance else int(self.metadata.get("step", self.step))
         checkpoint = self.checkpoint
         new_id = self.ctx.new_checkpoint_id(checkpoint["id"])
@@ -538,7 +553,10 @@ class RunLoop:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
             parent_config = self.checkpoint_config
-            snapshot = _freeze(checkpoint)
+            hints = self.basis.extends(
+                self.channels, versions, new_versions, after_nodes=after_nodes
+            )
+            snapshot = _freeze(checkpoint, hints)
             self.saved_versions = dict(versions)
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
             yield Put(self.ctx.fenced(parent_config), snapshot, self.metadata, new_versions)
@@ -629,13 +647,15 @@ def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str,
     return result
 
 
-def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the checkpoint the engine will not mutate while a saver may still read it."""
-    return {
+def _freeze(checkpoint: dict[str, Any], hints: dict[str, Extends]) -> dict[str, Any]:
+    """A copy of the checkpoint the engine will not mutate while a saver may still read it,
+    carrying which list values it only extends (``tether.checkpoint.appends``)."""
+    frozen = {
         **checkpoint,
         "channel_versions": dict(checkpoint["channel_versions"]),
         "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
     }
+    return HintedCheckpoint(frozen, hints) if hints else frozen
 
 
 def working_copy(cp: Mapping[str, Any]) -> dict[str, Any]:

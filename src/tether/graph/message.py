@@ -8,11 +8,13 @@ The message classes re-exported here are those of the active family (LangChain's
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, overload
 
 from typing_extensions import TypedDict
 
+from tether.engine.reuse import APPEND_REDUCERS
 from tether.errors import ConfigurationError, InvalidUpdateError
 from tether.messages import (
     REMOVE_ALL_MESSAGES,
@@ -98,6 +100,9 @@ def add_messages(
     return _merge(left, right, format)
 
 
+APPEND_REDUCERS.add(add_messages)  # a new list; old messages are kept or replaced, never changed
+
+
 def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> list[Any]:
     classes = message_classes()
     new = coerce_messages(
@@ -133,12 +138,15 @@ def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> lis
     return merged
 
 
+_ID = operator.attrgetter("id")
+
+
 def _indexed(items: list[Any], classes: MessageClasses) -> tuple[list[Any], dict[Any, int]]:
     """A fresh list of ``items`` as messages with ids, and each id's position in it."""
     if classes.plain.issuperset(map(type, items)):  # the usual left side: the current state
-        ids = [m.id for m in items]
-        if None not in ids:
-            return list(items), dict(zip(ids, range(len(ids)), strict=True))
+        position = dict(zip(map(_ID, items), range(len(items)), strict=True))
+        if None not in position:  # a later duplicate id wins, as in the fallback below
+            return list(items), position
     merged = coerce_messages(items, assign_ids=True, where="left")
     return merged, {m.id: i for i, m in enumerate(merged)}
 

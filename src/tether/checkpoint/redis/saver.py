@@ -20,6 +20,7 @@ from typing import Any
 from typing_extensions import Self
 
 from tether.checkpoint import deltas, lease
+from tether.checkpoint.appends import dump_extending, hints_of
 from tether.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -293,7 +294,9 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         values = checkpoint["channel_values"]
         if channel not in values:
             return channel, version, deltas.EMPTY_ROW, None
-        tag, data = dump_channel_value(self.serde, channel, values[channel])
+        hint = hints_of(checkpoint).get(channel)
+        previous = self._cache.get(key) if hint is not None and key is not None else None
+        tag, data = dump_extending(self.serde, channel, values[channel], hint, previous)
         if key is None:
             return channel, version, *deltas.full_row(version, tag, data)
         return channel, version, *self._cache.plan(key, version, tag, data)

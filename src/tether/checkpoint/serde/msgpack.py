@@ -16,6 +16,10 @@ is stored as the plain str/int/float; other subclasses of built-in types (a ``li
 subclass, ``defaultdict``, ``OrderedDict``) are refused, since reading them back as the base
 type would lose what the subclass adds.
 
+A long list of objects (LangChain messages...) decoded shortly before is not decoded again: a
+read of bytes that equal or extend it decodes only the added elements and returns a new list of
+the same element objects (``tether.checkpoint.serde.recent`` says what is shared).
+
 Known limits, all inherited from ormsgpack: a dict key that is an Enum, UUID, date/datetime or
 str subclass is stored as its plain value (str or int) and read back as that; a NamedTuple used
 as a key reads back as a plain tuple; a bytearray inside a value reads back as bytes; strings
@@ -33,6 +37,7 @@ import ormsgpack
 from tether.checkpoint.serde._codec import PACK_OPTIONS, UNPACK_OPTIONS, Codec
 from tether.checkpoint.serde._paths import explain
 from tether.checkpoint.serde.allowlist import DEFAULT_ALLOWLIST, Allowlist, load_lazy_defaults
+from tether.checkpoint.serde.recent import RecentLists
 from tether.errors import CorruptDataError, SerializationError
 
 NULL_TAG: Final = "null"
@@ -65,6 +70,7 @@ class MsgpackSerializer:
         self._codec = Codec(self._allowlist)
         self._default = self._codec.default
         self._ext_hook = self._codec.ext_hook
+        self._recent = RecentLists()
 
     @property
     def allowed_types(self) -> frozenset[type]:
@@ -82,6 +88,7 @@ class MsgpackSerializer:
         new._codec = Codec(new._allowlist)
         new._default = new._codec.default
         new._ext_hook = new._codec.ext_hook
+        new._recent = RecentLists()  # what this one decoded passed another allowlist
         return new
 
     def register(self, cls: _T) -> _T:
@@ -125,6 +132,9 @@ class MsgpackSerializer:
         )
 
     def _unpack(self, raw: bytes) -> Any:
+        return self._recent.decode(raw, self._unpack_all)
+
+    def _unpack_all(self, raw: bytes) -> Any:
         # Top level first without OPT_NON_STR_KEYS, which costs ~5% on str-keyed data; a map
         # with a non-str key fails that pass (with no ext_hook error) and is decoded again.
         try:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, NamedTuple
 from typing_extensions import Self
 
 from tether.checkpoint import deltas
+from tether.checkpoint.appends import dump_extending, hints_of
 from tether.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -281,6 +282,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         """Blob rows for the changed large values; the inline map of every small value (changed
         or carried from what was last stored); what to remember as this thread's last values."""
         values = checkpoint["channel_values"]
+        hints = hints_of(checkpoint)
         before = self._known.get(thread_id, ns)
         planned: Planned = []
         small: inline.Inline = {}
@@ -292,10 +294,13 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 continue
             seen = before.get(channel)
             if channel in new_versions or seen is None or seen.version != version:
-                tag, data = dump_channel_value(self.serde, channel, values[channel])
+                key = (thread_id, ns, channel)
+                previous = self._cache.get(key) if channel in hints else None
+                tag, data = dump_extending(
+                    self.serde, channel, values[channel], hints.get(channel), previous
+                )
                 seen = inline.Stored(version, tag, data, len(data) <= inline.INLINE_MAX)
                 if not seen.inline and channel in new_versions:
-                    key = (thread_id, ns, channel)
                     planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
             # else: unchanged since the last checkpoint, no need to serialize it again
             known[channel] = seen

@@ -1,0 +1,123 @@
+"""Encoding only what a step appended to a list, when the engine vouches for the rest.
+
+A chat history is a list that grows by a few messages per step. Serializing all of it at every
+checkpoint costs time in proportion to the conversation; the stored rows are already deltas
+(``tether.checkpoint.deltas``), but the bytes they are cut from were not. Here the engine tells
+the saver, per channel, an ``Extends``: "the first ``length`` elements of this value are the very
+objects stored at ``base_version``, and no step since returned any of them". The saver, which
+remembers the bytes it stored at that version (``deltas.Written``), then serializes only the
+elements after ``length`` and puts the stored bytes in front: msgpack encodes a list as a header
+followed by each element's bytes, so the result is byte for byte what serializing the whole list
+gives, *if* those objects did not change in place.
+
+The rule this relies on, documented in docs/porting.md: a step stores what it returns. An object
+already in a list channel that a node changes in place without returning it is not serialized
+again (LangGraph stores such a change only when the same step also writes that channel). Which
+objects the engine vouches for, and when, is decided in ``tether.engine.reuse``.
+
+With ``TETHER_CHECK_APPENDS=1`` in the environment when tether is imported, every reused prefix
+is checked against a full serialization, and a difference raises ``InvalidUpdateError`` naming
+the channel and the index of the changed element (the test suite runs with it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from tether.checkpoint.base import dump_channel_value, state_root
+from tether.checkpoint.deltas import MSGPACK_TAG, Written, array_header, array_span
+from tether.checkpoint.serde.msgpack import MsgpackSerializer
+from tether.errors import InvalidUpdateError, SerializationError
+
+CHECK_ENV = "TETHER_CHECK_APPENDS"
+CHECK = bool(os.environ.get(CHECK_ENV))
+"""Whether every reused prefix is checked (read from the environment at import)."""
+
+
+class Extends(NamedTuple):
+    """A channel's new value starts with the value stored at ``base_version``, unchanged."""
+
+    base_version: str
+    length: int
+    """Elements of the value at ``base_version`` (the new value has at least as many)."""
+
+
+class HintedCheckpoint(dict[str, Any]):
+    """A checkpoint dict that also carries the engine's ``Extends`` per channel.
+
+    It is an ordinary dict to any saver that does not look for the hints.
+    """
+
+    __slots__ = ("extends",)
+
+    def __init__(self, items: Mapping[str, Any], extends: Mapping[str, Extends]) -> None:
+        super().__init__(items)
+        self.extends = extends
+
+
+def hints_of(checkpoint: Mapping[str, Any]) -> Mapping[str, Extends]:
+    """The ``Extends`` hints a checkpoint carries (none for a plain dict)."""
+    return getattr(checkpoint, "extends", None) or {}
+
+
+def dump_extending(
+    serde: Any,
+    channel: str,
+    value: Any,
+    hint: Extends | None,
+    previous: Written | None,
+) -> tuple[str, bytes]:
+    """Serialize a channel's value, reusing ``previous.data`` for the prefix ``hint`` vouches for.
+
+    Falls back to serializing the whole value whenever the hint does not match what the saver
+    stored (another version, another length, not a msgpack list) or ``serde`` is not tether's
+    msgpack serializer.
+    """
+    base = _base_body(value, hint, previous)
+    if base is None or not isinstance(serde, MsgpackSerializer):
+        return dump_channel_value(serde, channel, value)
+    assert hint is not None
+    try:
+        tag, tail = serde.dumps_typed(value[hint.length :])
+    except SerializationError:  # serialize it all, so the error names the right index
+        return dump_channel_value(serde, channel, value)
+    span = array_span(tail)
+    if tag != MSGPACK_TAG or span is None:
+        return dump_channel_value(serde, channel, value)
+    data = b"".join((array_header(len(value)), base, memoryview(tail)[span[1] :]))
+    if CHECK:
+        _check(serde, channel, value, data)
+    return tag, data
+
+
+def _base_body(value: Any, hint: Extends | None, previous: Written | None) -> memoryview | None:
+    """The stored element bytes ``hint`` lets us reuse, or None if it does not apply."""
+    if hint is None or previous is None or type(value) is not list or len(value) < hint.length:
+        return None
+    if previous.tag != MSGPACK_TAG or hint.base_version not in (previous.version, previous.latest):
+        return None
+    span = array_span(previous.data)
+    if span is None or span[0] != hint.length:
+        return None
+    return memoryview(previous.data)[span[1] :]
+
+
+def _check(serde: Any, channel: str, value: list[Any], data: bytes) -> None:
+    """Raise unless ``data`` is what serializing ``value`` in full gives."""
+    full = dump_channel_value(serde, channel, value)[1]
+    if full == data:
+        return
+    index, offset = 0, 1 if len(value) < 16 else 3 if len(value) < 0x10000 else 5
+    for element in value:
+        own = serde.dumps_typed([element])[1][1:]
+        if not data.startswith(own, offset):
+            break
+        index, offset = index + 1, offset + len(own)
+    raise InvalidUpdateError(
+        f"{state_root(channel)}[{index}] changed in place after it was stored, but no step "
+        "returned it, so tether would keep the old value: return the changed object from the "
+        f"node (e.g. {{{channel!r}: [obj]}}) or a new object (this check runs because "
+        f"{CHECK_ENV} is set)"
+    )

@@ -1,0 +1,84 @@
+"""Decoding only what was appended to a list of objects decoded shortly before.
+
+Each run starts by reading its thread's head, which decodes the whole message list, though all
+but the last few messages were decoded by the previous run's read. ``RecentLists`` keeps the
+last few decoded lists (their bytes and elements); bytes that equal or extend one of them (the
+same msgpack header-less element bytes, then more) decode only the added elements. The match is
+on bytes, so it is exact whatever thread, version or backend the bytes came from.
+
+What is shared: a hit returns a *new list* holding the same element objects as the earlier
+read. Appending to or reordering a returned list changes nothing else; changing one of its
+objects in place changes what later reads return in this process (not what is stored). Only
+lists whose elements are all objects of registered classes (LangChain messages, pydantic
+models, dataclasses...) or immutable scalars are kept: those are the ones that cost a Python
+call per element to decode. Lists holding a dict, list, tuple, set or bytearray are never
+kept, so plain data is never shared between reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tether.checkpoint.deltas import appended, array_header
+
+MIN_BYTES = 1024
+"""Smaller lists decode fast enough: they are not kept."""
+MAX_ENTRIES = 16
+
+_PLAIN = frozenset({dict, list, tuple, set, bytearray})
+
+
+def _shareable(items: list[Any]) -> bool:
+    return _PLAIN.isdisjoint(map(type, items))
+
+
+class RecentLists:
+    """The last ``MAX_ENTRIES`` decoded lists of shareable elements (bytes are compared, never
+    hashed: hashing a long list's bytes costs more than comparing them)."""
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[bytes, tuple[Any, ...]]] = []  # oldest first
+        self._lock = threading.Lock()
+
+    def decode(self, raw: bytes, unpack: Callable[[bytes], Any]) -> Any:
+        """``unpack(raw)``, reusing the elements of an earlier list ``raw`` equals or extends."""
+        if len(raw) < MIN_BYTES or not (0x90 <= raw[0] <= 0x9F or raw[0] in (0xDC, 0xDD)):
+            return unpack(raw)
+        old, base, added, tail = self._find(raw)
+        if base is None:
+            value = unpack(raw)
+            if type(value) is list and _shareable(value):
+                self._keep(None, raw, tuple(value))
+            return value
+        if added:
+            new = unpack(array_header(added) + tail)
+            if not _shareable(new):
+                return [*base, *new]
+            base = base + tuple(new)
+        self._keep(old, raw, base)
+        return list(base)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _find(self, raw: bytes) -> tuple[bytes | None, tuple[Any, ...] | None, int, bytes]:
+        """The entry ``raw`` equals or extends (newest first), with the added count and bytes."""
+        with self._lock:
+            entries = list(self._entries)
+        for data, elements in reversed(entries):
+            if data == raw:
+                return data, elements, 0, b""
+            found = appended(data, raw)
+            if found is not None:
+                return data, elements, found[0], found[1]
+        return None, None, 0, b""
+
+    def _keep(self, old: bytes | None, raw: bytes, elements: tuple[Any, ...]) -> None:
+        """Keep ``raw`` as the newest entry, in place of ``old`` (the entry it extends)."""
+        with self._lock:
+            kept = [e for e in self._entries if e[0] is not old and e[0] is not raw]
+            kept.append((raw, elements))
+            self._entries = kept[-MAX_ENTRIES:]

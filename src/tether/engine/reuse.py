@@ -1,0 +1,151 @@
+"""Which list values a checkpoint only extends, so the saver serializes just the new elements.
+
+The saver's half, and the rule it relies on, are in ``tether.checkpoint.appends``. This module
+decides when the engine vouches that a channel's new list value starts with the value stored at
+the previous checkpoint of the run (or at the checkpoint the run loaded), unchanged. It does when
+
+- the channel folds its writes with a reducer that builds a new list and never changes the old
+  elements (``operator.add``, ``add_messages``; see ``APPEND_REDUCERS``);
+- the new list starts with the very objects of the previous value (identity, in order);
+- no write since the previous checkpoint holds any of them, so a node that edits a message and
+  returns it (``{"messages": [msg]}``) or returns the whole list gets it serialized again;
+- if nodes ran since the previous checkpoint, none of those elements is a dict, list, tuple,
+  set or bytearray: changing plain data in place is idiomatic Python, and re-serializing it is
+  cheap native code, so plain elements are always serialized again after a node ran. Objects
+  of registered classes (LangChain messages, pydantic models, dataclasses) are not: a node that
+  changes one in place must return it to have the change stored.
+
+Between loading a checkpoint and storing the input step no node runs, so the first checkpoint
+of a run reuses the loaded bytes for any element type.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
+from typing import Any, NamedTuple
+
+from tether.checkpoint.appends import Extends
+from tether.engine.channels import Channel, Reducer
+from tether.types import Overwrite
+
+APPEND_REDUCERS: set[Callable[..., Any]] = {operator.add}
+"""Reducers that return a new value and never change the elements of the old one."""
+
+_PLAIN = frozenset({dict, list, tuple, set, bytearray})
+
+
+def appends_only(reducer: Any) -> bool:
+    """Whether ``reducer`` (or the function a ``functools.partial`` wraps) is in
+    ``APPEND_REDUCERS``."""
+    while isinstance(reducer, functools.partial):
+        reducer = reducer.func
+    return reducer in APPEND_REDUCERS
+
+
+class _Stored(NamedTuple):
+    """A list value as stored at ``version``."""
+
+    version: str
+    elements: tuple[Any, ...]
+    plain: bool | None
+    """Whether some element is plain data (dict, list, tuple, set, bytearray); None until
+    needed (it is needed only after a node ran)."""
+
+
+class Basis:
+    """What a run last stored (or loaded) of each list channel, and what was written since."""
+
+    __slots__ = ("lists", "written")
+
+    def __init__(self) -> None:
+        self.lists: dict[str, _Stored] = {}
+        self.written: list[Any] = []
+        """Every object written since the last checkpoint (and a written list's elements)."""
+
+    def loaded(self, channels: Mapping[str, Channel], versions: Mapping[str, Any]) -> None:
+        """Start from a loaded checkpoint's values."""
+        self.lists = {}
+        self.written = []
+        for key in versions:
+            self._remember(key, channels.get(key), versions, None)
+
+    def wrote(self, writes: Iterable[tuple[str, Any]]) -> None:
+        """Note the values of writes about to be applied (and a written list's elements)."""
+        written = self.written
+        for _, written_value in writes:
+            value = written_value.value if isinstance(written_value, Overwrite) else written_value
+            written.append(value)
+            if isinstance(value, list | tuple):
+                written.extend(value)
+
+    def extends(
+        self,
+        channels: Mapping[str, Channel],
+        versions: Mapping[str, Any],
+        new_versions: Mapping[str, Any],
+        *,
+        after_nodes: bool,
+    ) -> dict[str, Extends]:
+        """The hints for a checkpoint storing ``new_versions``; then remember its lists."""
+        hints: dict[str, Extends] = {}
+        for key in new_versions:
+            channel = channels.get(key)
+            before = self.lists.get(key)
+            value = channel.value if channel is not None else None
+            if (
+                before is not None
+                and before.elements
+                and type(value) is list
+                and len(value) >= len(before.elements)
+                and not (after_nodes and self._plain(key, before))
+                and all(map(operator.is_, before.elements, value))
+                and _none_of(self.written, before.elements)
+            ):
+                hints[key] = Extends(before.version, len(before.elements))
+            else:
+                before = None
+            self._remember(key, channel, versions, before)
+        self.written = []
+        return hints
+
+    def _plain(self, key: str, stored: _Stored) -> bool:
+        if stored.plain is None:
+            stored = self.lists[key] = stored._replace(
+                plain=not _PLAIN.isdisjoint(set(map(type, stored.elements)))
+            )
+        return bool(stored.plain)
+
+    def _remember(
+        self,
+        key: str,
+        channel: Channel | None,
+        versions: Mapping[str, Any],
+        prefix: _Stored | None,
+    ) -> None:
+        """Remember the channel's list value at its version; ``prefix`` is the stored value
+        it starts with, if known, so only the added elements are looked at."""
+        if not (
+            isinstance(channel, Reducer)
+            and type(channel.value) is list
+            and appends_only(channel.reducer)
+        ):
+            self.lists.pop(key, None)
+            return
+        value = channel.value
+        plain = None
+        if prefix is not None and prefix.plain is not None:
+            added = value[len(prefix.elements) :]
+            plain = prefix.plain or not _PLAIN.isdisjoint(set(map(type, added)))
+        self.lists[key] = _Stored(str(versions[key]), tuple(value), plain)
+
+
+def _none_of(objects: list[Any], elements: tuple[Any, ...]) -> bool:
+    """Whether none of ``objects`` is (by identity) one of ``elements``."""
+    if not objects:
+        return True
+    if len(objects) <= 4:  # the usual step writes a few objects: scan for each
+        return not any(any(map(operator.is_, elements, repeat(obj))) for obj in objects)
+    return set(map(id, objects)).isdisjoint(map(id, elements))
