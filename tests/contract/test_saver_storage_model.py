@@ -121,6 +121,23 @@ def test_every_write_pattern_reads_back_exactly(
     _run(raw_saver, plan)
 
 
+def test_a_fork_from_a_pruned_checkpoint_keeps_its_carried_values(
+    raw_saver: BaseCheckpointSaver,
+) -> None:
+    """Hypothesis found this on InMemorySaver: a checkpoint written on a pruned parent carries
+    the parent's unchanged ``note`` without rewriting it (not in ``new_versions``), so its row
+    must be stored again rather than read back missing."""
+    plan = [
+        ("append", [""]),
+        ("scalar", ""),
+        ("scalar", "0"),
+        ("fork", 1),
+        ("prune", 1),
+        ("append", [""]),
+    ]
+    _run(raw_saver, plan)
+
+
 def test_a_long_mixed_history_reads_back_exactly(raw_saver: BaseCheckpointSaver) -> None:
     """Long enough for full rows to be rewritten once deltas outweigh them, with forks and
     prunes."""

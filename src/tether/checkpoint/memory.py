@@ -240,6 +240,12 @@ class InMemorySaver(SyncBackedAsyncMixin):
             thread, space = self._space_for_write(thread_id, ns)
             for (channel, version), blob in blobs.items():
                 space.store(channel, str(version), blob)
+            for channel, version in checkpoint["channel_versions"].items():
+                if channel in values and (channel, str(version)) not in space.blobs:
+                    # carried over from a parent whose rows were pruned since: store it again
+                    space.store(
+                        channel, str(version), dump_channel_value(serde, channel, values[channel])
+                    )
             space.add(checkpoint_id, row)
             _remember_metadata(thread, full_metadata)
         return checkpoint_config(thread_id, ns, checkpoint_id)
