@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import json.scanner
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ormsgpack
@@ -17,9 +18,16 @@ from tether.errors import CorruptDataError, SerializationError
 
 Chains = dict[tuple[str, str], deltas.Chain]
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
+FLAGGED_COLUMNS = (
+    ", ".join(f"c.{column.strip()}" for column in CHECKPOINT_COLUMNS.split(","))
+    + ", EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
+    "AND w.checkpoint_id = c.checkpoint_id)"
+)
+"""The checkpoint columns of ``checkpoints c``, then whether the row has pending writes (a
+checkpoint without any, the usual case, then needs no query of ``writes``)."""
 
 
-def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) -> bytes:
+def pack_body(checkpoint: Mapping[str, Any], small: inline.Inline | None = None) -> bytes:
     """The checkpoint's bookkeeping (versions, what each node has seen) and its small values."""
     body = {
         "v": checkpoint.get("v", 1),
@@ -43,7 +51,19 @@ def unpack_body(data: bytes, where: str) -> dict[str, Any]:
     return body
 
 
+_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
 def load_metadata(text: str, where: str) -> dict[str, Any]:
+    try:
+        # The C scanner alone first (json.loads adds a type check and two regex matches;
+        # metadata is read with every checkpoint); anything it does not take whole goes
+        # through json.loads.
+        value, end = _scan_json(text, 0)
+        if end == len(text):
+            return value if type(value) is dict else {}
+    except (StopIteration, ValueError, TypeError):
+        pass
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -114,7 +134,7 @@ def existing_blobs(
 def inline_values(serde: SerializerProtocol, body: dict[str, Any], where: str) -> dict[str, Any]:
     """The values stored in the checkpoint row, decoded."""
     try:
-        return inline.decode_all(serde, body)[0]
+        return inline.decode_all(serde, body)
     except Exception:  # decode one by one, so the error names its channel
         try:
             small = inline.unpack(body)
@@ -213,7 +233,7 @@ def build_tuple(
     writes: list[tuple[str, str, str, bytes]],
     where: str,
 ) -> CheckpointTuple:
-    thread_id, ns, checkpoint_id, parent_id, ts, metadata, _ = row
+    thread_id, ns, checkpoint_id, parent_id, ts, metadata = row[:6]
     checkpoint = {
         "v": body.get("v", 1),
         "id": checkpoint_id,

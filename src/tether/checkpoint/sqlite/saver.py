@@ -45,8 +45,10 @@ from tether.checkpoint.base import (
     get_thread_id,
     index_writes,
     prune_keep_count,
+    state_root,
 )
 from tether.checkpoint.lease import Lease
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
@@ -224,7 +226,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             metadata_json.to_json(meta, thread_id, checkpoint_id),
         )
         planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
-        row += (rows.pack_body(dict(checkpoint), inline_values),)
+        row += (rows.pack_body(checkpoint, inline_values),)
         encoded = [self._encode_writes(*call) for call in writes]
 
         def work(conn: sqlite3.Connection) -> None:
@@ -251,15 +253,19 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         planned: Planned = []
         small: inline.Inline = {}
         known: inline.Known = {}
+        dumps, stored, limit = self.serde.dumps_typed, inline.make_stored, inline.INLINE_MAX
         for channel, raw_version in checkpoint["channel_versions"].items():
-            version = str(raw_version)
+            version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
                 small[channel] = None
                 continue
             seen = before.get(channel)
             if channel in new_versions or seen is None or seen.version != version:
-                tag, data = dump_channel_value(self.serde, channel, values[channel])
-                seen = inline.Stored(version, tag, data, len(data) <= inline.INLINE_MAX)
+                try:
+                    tag, data = dumps(values[channel])
+                except UnstorableValue as err:  # as dump_channel_value reports it
+                    raise err.with_root(state_root(channel)) from None
+                seen = stored((version, tag, data, len(data) <= limit))
                 if not seen.inline and channel in new_versions:
                     key = (thread_id, ns, channel)
                     planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
@@ -402,13 +408,18 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             else (_ONE_SQL, (thread_id, ns, checkpoint_id))
         )
         action = f"read thread {thread_id!r}"
-        with self._conns.query(action) as conn:
-            row = conn.execute(sql, params).fetchone()
+        row = self._conns.fetch_one(sql, params, action)
         if row is None:
             return None
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
+        if not wanted and not row[7]:  # every value inline, no pending writes: built from row
+            if checkpoint_id is None and self._known.of(thread_id, ns, row[2]) is None:
+                self._remember_head(thread_id, ns, row[2], body, {})
+            return rows.build_tuple(
+                self.serde, row, body, rows.inline_values(self.serde, body, where), [], where
+            )
         known = self._known.of(thread_id, ns, row[2])
         cached = _blob_values(known)
         chains: rows.Chains = {}
@@ -420,14 +431,14 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 if again is None:
                     return None
                 if again[2] != row[2]:  # the head moved meanwhile: read the new one
-                    moved = self._fetch(conn, [again[:7]])[0]
+                    moved = self._fetch(conn, [again])[0]
                 else:
                     missing = [pair for pair in wanted if pair[0] not in cached]
                     chains = rows.fetch_chains(conn, thread_id, ns, missing)
                     writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
         if moved is not None:
             return moved()
-        item = self._build(row[:7], where, body, wanted, chains, writes, cached)
+        item = self._build(row, where, body, wanted, chains, writes, cached)
         if checkpoint_id is None and known is None:
             # The head is what the next write builds on: remember what it stores.
             self._remember_head(thread_id, ns, row[2], body, chains)
@@ -471,9 +482,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             body = rows.unpack_body(row[6], where)
             parts.append((row, where, body, rows.blob_channels(body, where)))
         chains = rows.fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
-        writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
+        pending = [r[2] for r in found if r[7]]  # rows are FLAGGED_COLUMNS
+        writes = rows.fetch_writes(conn, thread_id, ns, pending) if pending else {}
         return [
-            functools.partial(self._build, row, where, body, wanted, chains, writes[row[2]])
+            functools.partial(self._build, row, where, body, wanted, chains, writes.get(row[2], []))
             for row, where, body, wanted in parts
         ]
 
@@ -489,7 +501,8 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     ) -> CheckpointTuple:
         """Decode one checkpoint row: its inline values, its blob values, its writes."""
         values = rows.inline_values(self.serde, body, where)
-        rows.add_blob_values(self.serde, values, wanted, chains, cached or {}, where)
+        if wanted:
+            rows.add_blob_values(self.serde, values, wanted, chains, cached or {}, where)
         return rows.build_tuple(self.serde, row, body, values, writes, where)
 
     def list(
@@ -635,21 +648,13 @@ def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
     return {c: (k.tag, k.data) for c, k in known.items() if not k.inline} if known else {}
 
 
-def _qualified(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in rows.CHECKPOINT_COLUMNS.split(","))
-
-
-_WRITES_FLAG = (
-    "EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
-    "AND w.checkpoint_id = c.checkpoint_id)"
-)
 _ONE_SQL = (
-    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
 )
 # Ids sort by creation and a head never moves back: the head is the greatest id (DESIGN 3.4).
 _HEAD_SQL = (
-    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 
