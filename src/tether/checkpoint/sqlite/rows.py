@@ -27,13 +27,27 @@ FLAGGED_COLUMNS = (
 checkpoint without any, the usual case, then needs no query of ``writes``)."""
 
 
-def pack_body(checkpoint: Mapping[str, Any], small: inline.Inline | None = None) -> bytes:
-    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values."""
-    body = {
-        "v": checkpoint.get("v", 1),
-        "channel_versions": checkpoint["channel_versions"],
-        "versions_seen": checkpoint["versions_seen"],
-    }
+VERSION_WIDTH = 49
+"""Length of a version ``get_next_version`` makes: ``"<32-digit counter>.<16 hex>"``."""
+
+
+def pack_body(
+    checkpoint: Mapping[str, Any], small: inline.Inline | None = None, compact: bool = False
+) -> bytes:
+    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values.
+
+    ``compact`` stores versions of ``VERSION_WIDTH`` characters without their leading zeros
+    (``"3.52e1dda555d6f158"`` for ``"000…0003.52e1dda555d6f158"``; ``"z": 1`` marks such a
+    body): ~30 bytes less per channel, so a checkpoint row of ten small channels fits four to a
+    page instead of three. Bodies with any other version are stored as they are.
+    """
+    versions, seen = checkpoint["channel_versions"], checkpoint["versions_seen"]
+    body: dict[str, Any] = {"v": checkpoint.get("v", 1)}
+    if compact and (stripped := _stripped(versions, seen)) is not None:
+        body["channel_versions"], body["versions_seen"] = stripped
+        body["z"] = 1
+    else:
+        body["channel_versions"], body["versions_seen"] = versions, seen
     if checkpoint.get("updated_channels") is not None:  # absent reads back as None
         body["updated_channels"] = checkpoint["updated_channels"]
     if small:
@@ -41,9 +55,38 @@ def pack_body(checkpoint: Mapping[str, Any], small: inline.Inline | None = None)
     return ormsgpack.packb(body)
 
 
+def _stripped(
+    versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
+    """The versions without leading zeros, or None if one would not read back exactly."""
+    try:
+        return _strip(versions), {node: _strip(v) for node, v in seen.items()}
+    except ValueError:
+        return None
+
+
+def _strip(versions: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for channel, version in versions.items():
+        if type(version) is not str or len(version) != VERSION_WIDTH:
+            raise ValueError(channel)
+        short = version.lstrip("0")
+        if short[:1] in ("+", "-"):  # zfill would put the zeros after the sign
+            raise ValueError(channel)
+        out[channel] = short
+    return out
+
+
+def _padded(short: dict[str, str]) -> dict[str, str]:
+    return {channel: version.zfill(VERSION_WIDTH) for channel, version in short.items()}
+
+
 def unpack_body(data: bytes, where: str) -> dict[str, Any]:
     try:
         body = ormsgpack.unpackb(data)
+        if type(body) is dict and body.get("z"):
+            body["channel_versions"] = _padded(body["channel_versions"])
+            body["versions_seen"] = {n: _padded(v) for n, v in body["versions_seen"].items()}
     except Exception as exc:
         raise CorruptDataError(f"{where}: the checkpoint row cannot be decoded ({exc})") from exc
     if not isinstance(body, dict) or "channel_versions" not in body:

@@ -96,6 +96,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
     }
 
+    # Versions stored without their leading zeros (``rows.pack_body``): a file format of
+    # schema v6; a backend whose schema predates that format leaves it off.
+    _COMPACT_VERSIONS: ClassVar[bool] = True
+
     # A backend that keeps a per-thread byte counter adds each put's blob bytes with it
     # (SQLite computes sizes where they are read: no statement per put).
     _COUNT_BYTES_SQL: ClassVar[str | None] = None
@@ -226,7 +230,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             metadata_json.to_json(meta, thread_id, checkpoint_id),
         )
         planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
-        row += (rows.pack_body(checkpoint, inline_values),)
+        row += (rows.pack_body(checkpoint, inline_values, self._COMPACT_VERSIONS),)
         encoded = [self._encode_writes(*call) for call in writes]
 
         def work(conn: sqlite3.Connection) -> None:
