@@ -59,22 +59,17 @@ def _stripped(
     versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
     """The versions without leading zeros, or None if one would not read back exactly."""
-    try:
-        return _strip(versions), {node: _strip(v) for node, v in seen.items()}
-    except ValueError:
-        return None
-
-
-def _strip(versions: Mapping[str, Any]) -> dict[str, str]:
-    out = {}
-    for channel, version in versions.items():
-        if type(version) is not str or len(version) != VERSION_WIDTH:
-            raise ValueError(channel)
-        short = version.lstrip("0")
-        if short[:1] in ("+", "-"):  # zfill would put the zeros after the sign
-            raise ValueError(channel)
-        out[channel] = short
-    return out
+    maps: list[dict[str, str]] = []
+    for source in (versions, *seen.values()):
+        short = {}
+        for channel, version in source.items():
+            if type(version) is not str or len(version) != VERSION_WIDTH:
+                return None
+            short[channel] = stripped = version.lstrip("0")
+            if stripped[:1] in ("+", "-"):  # zfill would put the zeros after the sign
+                return None
+        maps.append(short)
+    return maps[0], dict(zip(seen, maps[1:], strict=True))
 
 
 def _padded(short: dict[str, str]) -> dict[str, str]:
@@ -86,7 +81,8 @@ def unpack_body(data: bytes, where: str) -> dict[str, Any]:
         body = ormsgpack.unpackb(data)
         if type(body) is dict and body.get("z"):
             body["channel_versions"] = _padded(body["channel_versions"])
-            body["versions_seen"] = {n: _padded(v) for n, v in body["versions_seen"].items()}
+            if seen := body["versions_seen"]:
+                body["versions_seen"] = {n: _padded(v) for n, v in seen.items()}
     except Exception as exc:
         raise CorruptDataError(f"{where}: the checkpoint row cannot be decoded ({exc})") from exc
     if not isinstance(body, dict) or "channel_versions" not in body:
@@ -286,14 +282,18 @@ def build_tuple(
         "versions_seen": body["versions_seen"],
         "updated_channels": body.get("updated_channels"),
     }
-    pending = [
-        (
-            task_id,
-            channel,
-            decode(serde, tag, data, f"{where}, write of task {task_id!r} to {channel!r}"),
-        )
-        for task_id, channel, tag, data in writes
-    ]
+    pending = (
+        [
+            (
+                task_id,
+                channel,
+                decode(serde, tag, data, f"{where}, write of task {task_id!r} to {channel!r}"),
+            )
+            for task_id, channel, tag, data in writes
+        ]
+        if writes
+        else []
+    )
     parent = checkpoint_config(thread_id, ns, parent_id) if parent_id else None
     return CheckpointTuple(
         checkpoint_config(thread_id, ns, checkpoint_id),

@@ -530,9 +530,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 if not found:
                     return
                 builders = self._fetch_listed(conn, found, skip_corrupt=skip_corrupt)
+            accepts = query.accepts if query.python_filter else None
             for build in builders:
-                item = _built(build, skip_corrupt)
-                if item is not None and query.accepts(item.metadata):
+                item = _built(build, skip_corrupt) if skip_corrupt else build()
+                if item is not None and (accepts is None or accepts(item.metadata)):
                     yield item
                     if remaining is not None:
                         remaining -= 1
