@@ -27,8 +27,10 @@ FLAGGED_COLUMNS = (
 checkpoint without any, the usual case, then needs no query of ``writes``)."""
 
 
-VERSION_WIDTH = 49
-"""Length of a version ``get_next_version`` makes: ``"<32-digit counter>.<16 hex>"``."""
+STRIPPED_ZEROS = 24
+"""Leading zeros a compact body leaves out of each version (``get_next_version`` makes
+``"<32-digit counter>.<16 hex>"``: the first 24 digits are zeros below 10**8 steps)."""
+_ZEROS = "0" * STRIPPED_ZEROS
 
 
 def pack_body(
@@ -36,16 +38,16 @@ def pack_body(
 ) -> bytes:
     """The checkpoint's bookkeeping (versions, what each node has seen) and its small values.
 
-    ``compact`` stores versions of ``VERSION_WIDTH`` characters without their leading zeros
-    (``"3.52e1dda555d6f158"`` for ``"000…0003.52e1dda555d6f158"``; ``"z": 1`` marks such a
-    body): ~30 bytes less per channel, so a checkpoint row of ten small channels fits four to a
-    page instead of three. Bodies with any other version are stored as they are.
+    ``compact`` stores versions without their first ``STRIPPED_ZEROS`` characters when every
+    version starts with that many zeros (``"z": 24`` marks such a body; reading puts them
+    back): ~25 bytes less per channel, so a checkpoint row of ten small channels fits four to a
+    page instead of three. Other bodies are stored as they are.
     """
     versions, seen = checkpoint["channel_versions"], checkpoint["versions_seen"]
     body: dict[str, Any] = {"v": checkpoint.get("v", 1)}
     if compact and (stripped := _stripped(versions, seen)) is not None:
         body["channel_versions"], body["versions_seen"] = stripped
-        body["z"] = 1
+        body["z"] = STRIPPED_ZEROS
     else:
         body["channel_versions"], body["versions_seen"] = versions, seen
     if checkpoint.get("updated_channels") is not None:  # absent reads back as None
@@ -58,31 +60,30 @@ def pack_body(
 def _stripped(
     versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
-    """The versions without leading zeros, or None if one would not read back exactly."""
+    """The versions without their leading ``_ZEROS``, or None if one does not have them."""
     maps: list[dict[str, str]] = []
     for source in (versions, *seen.values()):
         short = {}
         for channel, version in source.items():
-            if type(version) is not str or len(version) != VERSION_WIDTH:
+            if type(version) is not str or not version.startswith(_ZEROS):
                 return None
-            short[channel] = stripped = version.lstrip("0")
-            if stripped[:1] in ("+", "-"):  # zfill would put the zeros after the sign
-                return None
+            short[channel] = version[STRIPPED_ZEROS:]
         maps.append(short)
     return maps[0], dict(zip(seen, maps[1:], strict=True))
 
 
-def _padded(short: dict[str, str]) -> dict[str, str]:
-    return {channel: version.zfill(VERSION_WIDTH) for channel, version in short.items()}
+def _padded(short: dict[str, str], zeros: str) -> dict[str, str]:
+    return {channel: zeros + version for channel, version in short.items()}
 
 
 def unpack_body(data: bytes, where: str) -> dict[str, Any]:
     try:
         body = ormsgpack.unpackb(data)
-        if type(body) is dict and body.get("z"):
-            body["channel_versions"] = _padded(body["channel_versions"])
+        if type(body) is dict and (stripped := body.get("z")):
+            zeros = _ZEROS if stripped == STRIPPED_ZEROS else "0" * stripped
+            body["channel_versions"] = _padded(body["channel_versions"], zeros)
             if seen := body["versions_seen"]:
-                body["versions_seen"] = {n: _padded(v) for n, v in seen.items()}
+                body["versions_seen"] = {n: _padded(v, zeros) for n, v in seen.items()}
     except Exception as exc:
         raise CorruptDataError(f"{where}: the checkpoint row cannot be decoded ({exc})") from exc
     if not isinstance(body, dict) or "channel_versions" not in body:

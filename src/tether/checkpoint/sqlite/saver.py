@@ -96,7 +96,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
     }
 
-    # Versions stored without their leading zeros (``rows.pack_body``): a file format of
+    # Versions stored without their first zeros (``rows.pack_body``): a file format of
     # schema v6; a backend whose schema predates that format leaves it off.
     _COMPACT_VERSIONS: ClassVar[bool] = True
 

@@ -16,8 +16,8 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
      sure the thread has a row (its lease and status), stamped with the checkpoint's ``ts`` (an
      upsert: a plain ``OR IGNORE`` would take the outer ``INSERT OR REPLACE``'s policy and
      replace the row, lease and all).
-  6. no table changes: checkpoint bodies may store versions without their leading zeros
-     (``rows.pack_body``, marked ``"z": 1``), which a tether reading up to v5 would return
+  6. no table changes: checkpoint bodies may store versions without their first 24 zeros
+     (``rows.pack_body``, marked ``"z": 24``), which a tether reading up to v5 would return
      wrong; the version number keeps such a tether out of the file.
 """
 
