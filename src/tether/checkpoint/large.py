@@ -130,7 +130,8 @@ def store_rows(
     out: list[Row] = []
     for row in rows:
         data = row[data_at]
-        found = split(data) if isinstance(data, bytes) else None
+        # (the size test is split's own first test, made here without a call per small row)
+        found = split(data) if isinstance(data, bytes) and len(data) >= LARGE_VALUE else None
         if found is None:
             out.append(row)
             continue

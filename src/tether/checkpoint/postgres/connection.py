@@ -352,6 +352,11 @@ class Connections:
             if not raw.autocommit:  # a caller's pool without autocommit
                 raw.rollback()
 
+    def fetch_one(self, sql: str, params: Sequence[Any], action: str = "read") -> Any:
+        """The first row of one statement, or None."""
+        with self.query(action) as conn:
+            return conn.execute(sql, params).fetchone()
+
     def retry_read(self, fn: Callable[[], Any]) -> Any:
         """``fn()``, once more when its connection was dropped (reads are idempotent)."""
         try:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tether.checkpoint import deltas
 from tether.checkpoint.sqlite import maintenance as shared
 from tether.checkpoint.sqlite.metadata import filter_items
-from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS
+from tether.checkpoint.sqlite.rows import FLAGGED_COLUMNS
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
@@ -71,7 +71,7 @@ class ListQuery(shared.ListQuery):
     ) -> list[tuple[Any, ...]]:
         """One page, newest first, after the (checkpoint_id, thread_id, ns) cursor."""
         where, params = self.conditions(after)
-        sql = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
+        sql = f"SELECT {FLAGGED_COLUMNS} FROM checkpoints c"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC LIMIT ?"

@@ -6,7 +6,7 @@ it runs every queued write in one transaction and commits once. Each caller stil
 after the commit that holds its write, so durability and atomicity per write are unchanged. If
 any write of a batch fails (a lease conflict, a constraint), the whole transaction is rolled back
 and each write runs again alone, so the failure reaches only its own caller. A single writer
-pays nothing extra.
+pays nothing extra: it commits its work directly, with no job queued.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class _Job:
     def __init__(self, work: Work, action: str) -> None:
         self.work = work
         self.action = action
-        self.wake: threading.Event | None = None
-        """For a queued caller: set when the job finished, or when it must lead next."""
+        self.wake = threading.Event()
+        """Set when the job finished, or when its caller must lead next."""
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -40,8 +40,7 @@ class _Job:
         if not self.finished:
             self.error = self.error or error
             self.finished = True
-            if self.wake is not None:
-                self.wake.set()
+            self.wake.set()
 
 
 class GroupCommit:
@@ -60,15 +59,18 @@ class GroupCommit:
 
     def run(self, work: Work, action: str) -> Any:
         """Run ``work(conn)`` inside a committed write transaction; return its result."""
-        job = _Job(work, action)
         with self._lock:
-            self._queue.append(job)
-            lead = not self._leading
+            alone = not self._leading
             self._leading = True
-            if not lead:
-                job.wake = threading.Event()
-        if job.wake is not None:
-            job.wake.wait()
+            if not alone:
+                job = _Job(work, action)
+                self._queue.append(job)
+        if alone:  # nobody else is writing: commit this work by itself, no job to queue
+            try:
+                return self._conns.transact(work, action)
+            finally:
+                self._hand_over()
+        job.wake.wait()
         if not job.finished:  # this caller leads the next batch
             self._lead()
         if job.error is not None:
@@ -88,19 +90,23 @@ class GroupCommit:
                 job.finish(lost)
             raise
         finally:
-            with self._lock:
-                if self._queue:
-                    successor = self._queue[0].wake
-                    assert successor is not None  # every job queued behind a leader has one
-                    successor.set()  # it leads next; self._leading stays set
-                else:
-                    self._leading = False
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Pass the lead to the first queued job, if any."""
+        with self._lock:
+            if self._queue:
+                self._queue[0].wake.set()  # it leads next; self._leading stays set
+            else:
+                self._leading = False
 
     def _commit(self, batch: list[_Job]) -> None:
         if len(batch) > 1:
             try:
-                with self._conns.write(f"{batch[0].action} (and {len(batch) - 1} more)") as conn:
-                    results = [job.work(conn) for job in batch]
+                results = self._conns.transact(
+                    lambda conn: [job.work(conn) for job in batch],
+                    f"{batch[0].action} (and {len(batch) - 1} more)",
+                )
             except Exception:
                 pass
             else:
@@ -110,8 +116,7 @@ class GroupCommit:
                 return
         for job in batch:  # one job, or a batch that failed: each in its own transaction
             try:
-                with self._conns.write(job.action) as conn:
-                    job.result = job.work(conn)
+                job.result = self._conns.transact(job.work, job.action)
             except Exception as exc:
                 job.finish(exc)
             else:

@@ -11,8 +11,9 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from tether.checkpoint.sqlite import schema
 from tether.errors import (
@@ -274,23 +275,45 @@ class Connections:
             except sqlite3.Error as exc:
                 raise translate(exc, self.path, action) from exc
 
+    def fetch_one(self, sql: str, params: Sequence[Any], action: str = "read") -> Any:
+        """The first row of one statement (its own transaction), or None: ``query`` without
+        the context managers, for the hot single-statement reads."""
+        conn = self._shared if self._shared is not None else getattr(self._local, "conn", None)
+        if conn is None or self.closed:
+            with self.query(action) as opened:
+                return opened.execute(sql, params).fetchone()
+        if self._shared is None:
+            return self._fetch_one(conn, sql, params, action)
+        with self._lock:
+            return self._fetch_one(conn, sql, params, action)
+
+    def _fetch_one(
+        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any], action: str
+    ) -> Any:
+        self.check_file(action)
+        try:
+            return conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, action) from exc
+
     @contextlib.contextmanager
     def write(self, action: str = "write") -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front (no lock upgrade), committed if the block ends."""
-        with self._connection() as conn:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                    self._before_commit(conn)
-                    self.check_file(action)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise translate(exc, self.path, action) from exc
+        with self._connection() as conn, _Transaction(self, conn, action):
+            yield conn
+
+    def transact(self, work: Callable[[sqlite3.Connection], Any], action: str = "write") -> Any:
+        """``work(conn)`` in a committed write transaction: ``write`` as one call, without
+        its two generator-based context managers (every checkpoint write goes through here)."""
+        conn = self._shared if self._shared is not None else getattr(self._local, "conn", None)
+        if conn is None or self.closed:
+            with self.write(action) as opened:
+                return work(opened)
+        if self._shared is None:
+            with _Transaction(self, conn, action):
+                return work(conn)
+        with self._lock, _Transaction(self, conn, action):
+            return work(conn)
 
     def vacuum(self) -> None:
         """Give freed pages back to the file system (incremental auto-vacuum)."""
@@ -309,3 +332,45 @@ class Connections:
             if self._shared is not None and self.path == ":memory:":
                 self._shared.close()
             self.closed = True
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE on entry; COMMIT when the block ends (after the crash-test seam and the
+    check that the file is still there), ROLLBACK when it raises. Driver errors, the block's
+    included, become tether errors naming the file."""
+
+    __slots__ = ("action", "conn", "conns")
+
+    def __init__(self, conns: Connections, conn: sqlite3.Connection, action: str) -> None:
+        self.conns = conns
+        self.conn = conn
+        self.action = action
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.conns.path, self.action) from exc
+        return self.conn
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        conn = self.conn
+        try:
+            try:
+                if kind is None:
+                    self.conns._before_commit(conn)
+                    self.conns.check_file(self.action)
+                    conn.execute("COMMIT")
+                    return
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.conns.path, self.action) from exc
+        if isinstance(error, sqlite3.Error):
+            raise translate(error, self.conns.path, self.action) from error

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import ormsgpack
@@ -46,6 +47,12 @@ class Stored(NamedTuple):
 
 Known = dict[str, Stored]
 
+make_stored: Callable[[tuple[str, str, bytes, bool]], Stored] = functools.partial(
+    tuple.__new__, Stored
+)
+"""``Stored`` from a 4-tuple, without the Python-level ``__new__`` a NamedTuple has (a put
+makes one per changed channel)."""
+
 
 def pack(small: Inline) -> dict[str, Any]:
     """The body fields that store ``small``: ``values``, one msgpack map of the msgpack-tagged
@@ -62,9 +69,9 @@ def pack(small: Inline) -> dict[str, Any]:
             others[channel] = typed and [typed[0], typed[1]]
             continue
         name = _packed_name(channel)
-        parts.append(name)
-        parts.append(typed[1])
-        size += len(name) + len(typed[1])
+        data = typed[1]
+        parts += (name, data)
+        size += len(name) + len(data)
         ends.append(size)
     if ends:
         parts[0] = header = _map_header(len(ends))
@@ -87,21 +94,21 @@ def unpack(body: dict[str, Any]) -> Inline:
     return small
 
 
-def decode_all(serde: SerializerProtocol, body: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+def decode_all(serde: SerializerProtocol, body: dict[str, Any]) -> dict[str, Any]:
     """All inline values of a checkpoint body, the msgpack ones decoded by one serializer
-    call, and the channels the body covers. Raises what the serializer raises."""
+    call. Raises what the serializer raises."""
     values: dict[str, Any] = {}
     packed = body.get("values")
     if packed:
         values = serde.loads_typed((MSGPACK_TAG, packed))
-        if not isinstance(values, dict):
+        if type(values) is not dict:
             raise ValueError("the inline values are not a map")
-    covered = set(values)
-    for channel, typed in (body.get("inline") or {}).items():
-        covered.add(channel)
-        if typed is not None:
-            values[channel] = serde.loads_typed((typed[0], typed[1]))
-    return values, covered
+    others = body.get("inline")
+    if others:
+        for channel, typed in others.items():
+            if typed is not None:
+                values[channel] = serde.loads_typed((typed[0], typed[1]))
+    return values
 
 
 def _split(packed: bytes, ends: list[int]) -> dict[str, Typed]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
 from tether.checkpoint.sqlite import metadata, pieces
-from tether.checkpoint.sqlite.rows import CHECKPOINT_COLUMNS, unpack_body
+from tether.checkpoint.sqlite.rows import FLAGGED_COLUMNS, unpack_body
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
 
@@ -73,8 +73,8 @@ class ListQuery:
         if where:
             keys += " WHERE " + " AND ".join(where)
         sql = (
-            f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints "
-            f"WHERE rowid IN ({keys} {order} LIMIT ?) {order}"
+            f"SELECT {FLAGGED_COLUMNS} FROM checkpoints c "
+            f"WHERE c.rowid IN ({keys} {order} LIMIT ?) {order}"
         )
         return conn.execute(sql, [*params, size]).fetchall()
 

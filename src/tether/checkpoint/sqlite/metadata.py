@@ -17,13 +17,15 @@ from typing import Any
 from tether.errors import ConfigurationError, SerializationError
 
 _INT64 = (-(2**63), 2**63 - 1)
+# One encoder for every call: json.dumps with options builds a new one each time.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 
 def to_json(meta: Mapping[str, Any], thread_id: str, checkpoint_id: str) -> str:
     """The metadata as compact JSON; a non-finite float or a non-JSON value is refused."""
     try:
-        return json.dumps(meta, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _encode(meta)
     except (TypeError, ValueError) as exc:
         # Only now look for the key to name: the walk costs more than the encoding.
         where = f"metadata of checkpoint {checkpoint_id!r} in thread {thread_id!r}"

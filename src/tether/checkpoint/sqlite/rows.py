@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import json.scanner
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import ormsgpack
@@ -17,15 +18,38 @@ from tether.errors import CorruptDataError, SerializationError
 
 Chains = dict[tuple[str, str], deltas.Chain]
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
+FLAGGED_COLUMNS = (
+    ", ".join(f"c.{column.strip()}" for column in CHECKPOINT_COLUMNS.split(","))
+    + ", EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
+    "AND w.checkpoint_id = c.checkpoint_id)"
+)
+"""The checkpoint columns of ``checkpoints c``, then whether the row has pending writes (a
+checkpoint without any, the usual case, then needs no query of ``writes``)."""
 
 
-def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) -> bytes:
-    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values."""
-    body = {
-        "v": checkpoint.get("v", 1),
-        "channel_versions": checkpoint["channel_versions"],
-        "versions_seen": checkpoint["versions_seen"],
-    }
+STRIPPED_ZEROS = 24
+"""Leading zeros a compact body leaves out of each version (``get_next_version`` makes
+``"<32-digit counter>.<16 hex>"``: the first 24 digits are zeros below 10**8 steps)."""
+_ZEROS = "0" * STRIPPED_ZEROS
+
+
+def pack_body(
+    checkpoint: Mapping[str, Any], small: inline.Inline | None = None, compact: bool = False
+) -> bytes:
+    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values.
+
+    ``compact`` stores versions without their first ``STRIPPED_ZEROS`` characters when every
+    version starts with that many zeros (``"z": 24`` marks such a body; reading puts them
+    back): ~25 bytes less per channel, so a checkpoint row of ten small channels fits four to a
+    page instead of three. Other bodies are stored as they are.
+    """
+    versions, seen = checkpoint["channel_versions"], checkpoint["versions_seen"]
+    body: dict[str, Any] = {"v": checkpoint.get("v", 1)}
+    if compact and (stripped := _stripped(versions, seen)) is not None:
+        body["channel_versions"], body["versions_seen"] = stripped
+        body["z"] = STRIPPED_ZEROS
+    else:
+        body["channel_versions"], body["versions_seen"] = versions, seen
     if checkpoint.get("updated_channels") is not None:  # absent reads back as None
         body["updated_channels"] = checkpoint["updated_channels"]
     if small:
@@ -33,9 +57,33 @@ def pack_body(checkpoint: dict[str, Any], small: inline.Inline | None = None) ->
     return ormsgpack.packb(body)
 
 
+def _stripped(
+    versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
+    """The versions without their leading ``_ZEROS``, or None if one does not have them."""
+    maps: list[dict[str, str]] = []
+    for source in (versions, *seen.values()):
+        short = {}
+        for channel, version in source.items():
+            if type(version) is not str or not version.startswith(_ZEROS):
+                return None
+            short[channel] = version[STRIPPED_ZEROS:]
+        maps.append(short)
+    return maps[0], dict(zip(seen, maps[1:], strict=True))
+
+
+def _padded(short: dict[str, str], zeros: str) -> dict[str, str]:
+    return {channel: zeros + version for channel, version in short.items()}
+
+
 def unpack_body(data: bytes, where: str) -> dict[str, Any]:
     try:
         body = ormsgpack.unpackb(data)
+        if type(body) is dict and (stripped := body.get("z")):
+            zeros = _ZEROS if stripped == STRIPPED_ZEROS else "0" * stripped
+            body["channel_versions"] = _padded(body["channel_versions"], zeros)
+            if seen := body["versions_seen"]:
+                body["versions_seen"] = {n: _padded(v, zeros) for n, v in seen.items()}
     except Exception as exc:
         raise CorruptDataError(f"{where}: the checkpoint row cannot be decoded ({exc})") from exc
     if not isinstance(body, dict) or "channel_versions" not in body:
@@ -43,7 +91,19 @@ def unpack_body(data: bytes, where: str) -> dict[str, Any]:
     return body
 
 
+_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
 def load_metadata(text: str, where: str) -> dict[str, Any]:
+    try:
+        # The C scanner alone first (json.loads adds a type check and two regex matches;
+        # metadata is read with every checkpoint); anything it does not take whole goes
+        # through json.loads.
+        value, end = _scan_json(text, 0)
+        if end == len(text):
+            return value if type(value) is dict else {}
+    except (StopIteration, ValueError, TypeError):
+        pass
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -133,7 +193,7 @@ def existing_blobs(
 def inline_values(serde: SerializerProtocol, body: dict[str, Any], where: str) -> dict[str, Any]:
     """The values stored in the checkpoint row, decoded."""
     try:
-        return inline.decode_all(serde, body)[0]
+        return inline.decode_all(serde, body)
     except Exception:  # decode one by one, so the error names its channel
         try:
             small = inline.unpack(body)
@@ -232,7 +292,7 @@ def build_tuple(
     writes: list[tuple[str, str, str, bytes]],
     where: str,
 ) -> CheckpointTuple:
-    thread_id, ns, checkpoint_id, parent_id, ts, metadata, _ = row
+    thread_id, ns, checkpoint_id, parent_id, ts, metadata = row[:6]
     checkpoint = {
         "v": body.get("v", 1),
         "id": checkpoint_id,
@@ -242,14 +302,18 @@ def build_tuple(
         "versions_seen": body["versions_seen"],
         "updated_channels": body.get("updated_channels"),
     }
-    pending = [
-        (
-            task_id,
-            channel,
-            decode(serde, tag, data, f"{where}, write of task {task_id!r} to {channel!r}"),
-        )
-        for task_id, channel, tag, data in writes
-    ]
+    pending = (
+        [
+            (
+                task_id,
+                channel,
+                decode(serde, tag, data, f"{where}, write of task {task_id!r} to {channel!r}"),
+            )
+            for task_id, channel, tag, data in writes
+        ]
+        if writes
+        else []
+    )
     parent = checkpoint_config(thread_id, ns, parent_id) if parent_id else None
     return CheckpointTuple(
         checkpoint_config(thread_id, ns, checkpoint_id),

@@ -46,8 +46,10 @@ from tether.checkpoint.base import (
     get_thread_id,
     index_writes,
     prune_keep_count,
+    state_root,
 )
 from tether.checkpoint.lease import Lease
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
@@ -111,9 +113,9 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
     _fetch_chains = staticmethod(rows.fetch_chains)
 
-    # A backend that keeps a per-thread byte counter adds each put's blob bytes with it
-    # (SQLite computes sizes where they are read: no statement per put).
-    _COUNT_BYTES_SQL: ClassVar[str | None] = None
+    # Versions stored without their first zeros (``rows.pack_body``): a file format of
+    # schema v6; a backend whose schema predates that format leaves it off.
+    _COMPACT_VERSIONS: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -230,10 +232,9 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         def work(conn: sqlite3.Connection) -> None:
             for sql, params in step.writes:
                 conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
-            stored = self._insert_blobs(conn, thread_id, ns, planned) if planned else 0
+            if planned:
+                self._insert_blobs(conn, thread_id, ns, planned)
             self._write_checkpoint(conn, thread_id, config, row)
-            if stored and self._COUNT_BYTES_SQL:
-                conn.execute(self._COUNT_BYTES_SQL, (stored, thread_id))
 
         self._writes.run(work, f"store checkpoint {step.checkpoint_id!r} of thread {thread_id!r}")
         return self._stored_step(step)
@@ -263,7 +264,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             metadata_json.to_json(meta, thread_id, checkpoint_id),
         )
         planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
-        row += (rows.pack_body(dict(checkpoint), inline_values),)
+        row += (rows.pack_body(checkpoint, inline_values, self._COMPACT_VERSIONS),)
         encoded = [self._encode_writes(*call) for call in writes]
         return Step(thread_id, ns, checkpoint_id, row, planned, known, encoded)
 
@@ -287,19 +288,25 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         planned: Planned = []
         small: inline.Inline = {}
         known: inline.Known = {}
+        dumps, stored, limit = self.serde.dumps_typed, inline.make_stored, inline.INLINE_MAX
         for channel, raw_version in checkpoint["channel_versions"].items():
-            version = str(raw_version)
+            version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
                 small[channel] = None
                 continue
             seen = before.get(channel)
             if channel in new_versions or seen is None or seen.version != version:
                 key = (thread_id, ns, channel)
-                previous = self._cache.get(key) if channel in hints else None
-                tag, data = dump_extending(
-                    self.serde, channel, values[channel], hints.get(channel), previous
-                )
-                seen = inline.Stored(version, tag, data, len(data) <= inline.INLINE_MAX)
+                if channel in hints:  # a list that grew: serialize only what was appended
+                    tag, data = dump_extending(
+                        self.serde, channel, values[channel], hints[channel], self._cache.get(key)
+                    )
+                else:
+                    try:
+                        tag, data = dumps(values[channel])
+                    except UnstorableValue as err:  # as dump_channel_value reports it
+                        raise err.with_root(state_root(channel)) from None
+                seen = stored((version, tag, data, len(data) <= limit))
                 if not seen.inline and channel in new_versions:
                     planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
             # else: unchanged since the last checkpoint, no need to serialize it again
@@ -441,13 +448,18 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             else (_ONE_SQL, (thread_id, ns, checkpoint_id))
         )
         action = f"read thread {thread_id!r}"
-        with self._conns.query(action) as conn:
-            row = conn.execute(sql, params).fetchone()
+        row = self._conns.fetch_one(sql, params, action)
         if row is None:
             return None
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
+        if not wanted and not row[7]:  # every value inline, no pending writes: built from row
+            if checkpoint_id is None and self._known.of(thread_id, ns, row[2]) is None:
+                self._remember_head(thread_id, ns, row[2], body, {})
+            return rows.build_tuple(
+                self.serde, row, body, rows.inline_values(self.serde, body, where), [], where
+            )
         known = self._known.of(thread_id, ns, row[2])
         cached = _blob_values(known)
         chains: rows.Chains = {}
@@ -459,14 +471,14 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 if again is None:
                     return None
                 if again[2] != row[2]:  # the head moved meanwhile: read the new one
-                    moved = self._fetch(conn, [again[:7]])[0]
+                    moved = self._fetch(conn, [again])[0]
                 else:
                     missing = [pair for pair in wanted if pair[0] not in cached]
                     chains = self._fetch_chains(conn, thread_id, ns, missing)
                     writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
         if moved is not None:
             return moved()
-        item = self._build(row[:7], where, body, wanted, chains, writes, cached)
+        item = self._build(row, where, body, wanted, chains, writes, cached)
         if checkpoint_id is None and known is None:
             # The head is what the next write builds on: remember what it stores.
             self._remember_head(thread_id, ns, row[2], body, chains)
@@ -510,9 +522,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             body = rows.unpack_body(row[6], where)
             parts.append((row, where, body, rows.blob_channels(body, where)))
         chains = self._fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
-        writes = rows.fetch_writes(conn, thread_id, ns, [r[2] for r in found])
+        pending = [r[2] for r in found if r[7]]  # rows are FLAGGED_COLUMNS
+        writes = rows.fetch_writes(conn, thread_id, ns, pending) if pending else {}
         return [
-            functools.partial(self._build, row, where, body, wanted, chains, writes[row[2]])
+            functools.partial(self._build, row, where, body, wanted, chains, writes.get(row[2], []))
             for row, where, body, wanted in parts
         ]
 
@@ -528,7 +541,8 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     ) -> CheckpointTuple:
         """Decode one checkpoint row: its inline values, its blob values, its writes."""
         values = rows.inline_values(self.serde, body, where)
-        rows.add_blob_values(self.serde, values, wanted, chains, cached or {}, where)
+        if wanted:
+            rows.add_blob_values(self.serde, values, wanted, chains, cached or {}, where)
         return rows.build_tuple(self.serde, row, body, values, writes, where)
 
     def list(
@@ -552,9 +566,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 if not found:
                     return
                 builders = self._fetch_listed(conn, found, skip_corrupt=skip_corrupt)
+            accepts = query.accepts if query.python_filter else None
             for build in builders:
-                item = _built(build, skip_corrupt)
-                if item is not None and query.accepts(item.metadata):
+                item = _built(build, skip_corrupt) if skip_corrupt else build()
+                if item is not None and (accepts is None or accepts(item.metadata)):
                     yield item
                     if remaining is not None:
                         remaining -= 1
@@ -674,21 +689,13 @@ def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
     return {c: (k.tag, k.data) for c, k in known.items() if not k.inline} if known else {}
 
 
-def _qualified(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in rows.CHECKPOINT_COLUMNS.split(","))
-
-
-_WRITES_FLAG = (
-    "EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
-    "AND w.checkpoint_id = c.checkpoint_id)"
-)
 _ONE_SQL = (
-    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
 )
 # Ids sort by creation and a head never moves back: the head is the greatest id (DESIGN 3.4).
 _HEAD_SQL = (
-    f"SELECT {_qualified('c')}, {_WRITES_FLAG} FROM checkpoints c "
+    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 

@@ -16,6 +16,9 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
      sure the thread has a row (its lease and status), stamped with the checkpoint's ``ts`` (an
      upsert: a plain ``OR IGNORE`` would take the outer ``INSERT OR REPLACE``'s policy and
      replace the row, lease and all).
+  6. no table changes: checkpoint bodies may store versions without their first 24 zeros
+     (``rows.pack_body``, marked ``"z": 24``), which a tether reading up to v5 would return
+     wrong; the version number keeps such a tether out of the file.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import re
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -172,7 +175,9 @@ CREATE TRIGGER checkpoint_stored AFTER INSERT ON checkpoints BEGIN
 END
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = ""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
