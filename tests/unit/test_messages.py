@@ -188,6 +188,25 @@ def test_result_is_a_new_list_and_keeps_prefix_objects():
     assert out == left and out is not left and out[0] is left[0]
 
 
+def test_new_messages_without_ids_are_appended_with_fresh_ids_and_left_kept():
+    """The common node output (messages with no id yet) takes a path that skips indexing
+    ``left``; it must give what the indexed path gives."""
+    left = [M.human(content="a", id="1"), M.ai(content="b", id="2")]
+    bare = [M.ai(content="c"), M.human(content="d")]
+    out = add_messages(left, bare)
+    assert [m.content for m in out] == ["a", "b", "c", "d"]
+    assert out[0] is left[0] and out[1] is left[1] and out is not left
+    assert all(is_uuid(m.id) for m in out[2:]) and out[2].id != out[3].id
+    assert all(m.id is None for m in bare)  # the caller's objects are copied, not given ids
+
+
+def test_a_left_message_without_an_id_still_gets_one_when_right_is_bare():
+    left = [M.human(content="a", id="1"), M.human(content="no id")]  # e.g. set by Overwrite
+    out = add_messages(left, [M.ai(content="c")])
+    assert [m.content for m in out] == ["a", "no id", "c"]
+    assert out[1] is not left[1] and is_uuid(out[1].id) and left[1].id is None
+
+
 def test_missing_side_is_an_invalid_update():
     with pytest.raises(InvalidUpdateError, match="right is None"):
         add_messages([], None)

@@ -146,6 +146,6 @@ def _none_of(objects: list[Any], elements: tuple[Any, ...]) -> bool:
     """Whether none of ``objects`` is (by identity) one of ``elements``."""
     if not objects:
         return True
-    if len(objects) <= 4:  # the usual step writes a few objects: scan for each
-        return not any(any(map(operator.is_, elements, repeat(obj))) for obj in objects)
-    return set(map(id, objects)).isdisjoint(map(id, elements))
+    if len(objects) == 1:
+        return not any(map(operator.is_, elements, repeat(objects[0])))
+    return {id(obj) for obj in objects}.isdisjoint(map(id, elements))

@@ -105,11 +105,13 @@ APPEND_REDUCERS.add(add_messages)  # a new list; old messages are kept or replac
 
 def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> list[Any]:
     classes = message_classes()
-    new = coerce_messages(
-        right if isinstance(right, list) else [right], assign_ids=True, where="right"
-    )
+    incoming = right if isinstance(right, list) else [right]
+    fresh = _all_without_ids(incoming, classes)
+    new = coerce_messages(incoming, assign_ids=True, where="right")
     if format:
         new = _to_openai_format(new, classes)
+    elif fresh and isinstance(left, list) and _usable_as_is(left, classes):
+        return [*left, *new]  # fresh uuid4 ids replace nothing: no index of ``left`` needed
     merged, position = _indexed(left if isinstance(left, list) else [left], classes)
     remove_cls = classes.remove
     for i in range(len(new) - 1, -1, -1):
@@ -139,6 +141,18 @@ def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> lis
 
 
 _ID = operator.attrgetter("id")
+
+
+def _all_without_ids(items: list[Any], classes: MessageClasses) -> bool:
+    """Whether every item is a message object (not a ``RemoveMessage``) with no id yet, so
+    coercion gives each a fresh uuid4 id (the usual node output: ``[AIMessage(content=...)]``)."""
+    plain, remove = classes.plain, classes.remove
+    return all(type(m) in plain and type(m) is not remove and m.id is None for m in items)
+
+
+def _usable_as_is(items: list[Any], classes: MessageClasses) -> bool:
+    """Whether coercing ``items`` would change nothing: messages of the family, all with ids."""
+    return classes.plain.issuperset(map(type, items)) and None not in map(_ID, items)
 
 
 def _indexed(items: list[Any], classes: MessageClasses) -> tuple[list[Any], dict[Any, int]]:
