@@ -193,10 +193,10 @@ def test_new_messages_without_ids_are_appended_with_fresh_ids_and_left_kept():
     ``left``; it must give what the indexed path gives."""
     left = [M.human(content="a", id="1"), M.ai(content="b", id="2")]
     bare = [M.ai(content="c"), M.human(content="d")]
-    out = add_messages(left, bare)
-    assert [m.content for m in out] == ["a", "b", "c", "d"]
+    out = add_messages(left, [*bare, {"role": "user", "content": "e"}, "f"])
+    assert [m.content for m in out] == ["a", "b", "c", "d", "e", "f"]
     assert out[0] is left[0] and out[1] is left[1] and out is not left
-    assert all(is_uuid(m.id) for m in out[2:]) and out[2].id != out[3].id
+    assert all(is_uuid(m.id) for m in out[2:]) and len({m.id for m in out}) == 6
     assert all(m.id is None for m in bare)  # the caller's objects are copied, not given ids
 
 

@@ -50,9 +50,8 @@ class _Stored(NamedTuple):
 
     version: str
     elements: tuple[Any, ...]
-    plain: bool | None
-    """Whether some element is plain data (dict, list, tuple, set, bytearray); None until
-    needed (it is needed only after a node ran)."""
+    types: frozenset[type] | None
+    """The elements' exact types; None until needed (kept up to date as elements are added)."""
 
 
 class Basis:
@@ -100,9 +99,9 @@ class Basis:
                 and before.elements
                 and type(value) is list
                 and len(value) >= len(before.elements)
-                and not (after_nodes and self._plain(key, before))
+                and not (after_nodes and not _PLAIN.isdisjoint(self._types(key, before)))
                 and all(map(operator.is_, before.elements, value))
-                and _none_of(self.written, before.elements)
+                and _none_of(self.written, before.elements, self._types(key, before))
             ):
                 hints[key] = Extends(before.version, len(before.elements))
             else:
@@ -111,12 +110,11 @@ class Basis:
         self.written = []
         return hints
 
-    def _plain(self, key: str, stored: _Stored) -> bool:
-        if stored.plain is None:
-            stored = self.lists[key] = stored._replace(
-                plain=not _PLAIN.isdisjoint(set(map(type, stored.elements)))
-            )
-        return bool(stored.plain)
+    def _types(self, key: str, stored: _Stored) -> frozenset[type]:
+        if stored.types is None:
+            stored = self.lists[key] = stored._replace(types=frozenset(map(type, stored.elements)))
+        assert stored.types is not None
+        return stored.types
 
     def _remember(
         self,
@@ -135,15 +133,17 @@ class Basis:
             self.lists.pop(key, None)
             return
         value = channel.value
-        plain = None
-        if prefix is not None and prefix.plain is not None:
+        types = None
+        if prefix is not None and prefix.types is not None:
             added = value[len(prefix.elements) :]
-            plain = prefix.plain or not _PLAIN.isdisjoint(set(map(type, added)))
-        self.lists[key] = _Stored(str(versions[key]), tuple(value), plain)
+            types = prefix.types.union(map(type, added)) if added else prefix.types
+        self.lists[key] = _Stored(str(versions[key]), tuple(value), types)
 
 
-def _none_of(objects: list[Any], elements: tuple[Any, ...]) -> bool:
-    """Whether none of ``objects`` is (by identity) one of ``elements``."""
+def _none_of(objects: list[Any], elements: tuple[Any, ...], types: frozenset[type]) -> bool:
+    """Whether none of ``objects`` is (by identity) one of ``elements`` (whose exact types are
+    ``types``: an object of another type cannot be one of them)."""
+    objects = [obj for obj in objects if type(obj) in types]
     if not objects:
         return True
     if len(objects) == 1:

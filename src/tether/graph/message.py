@@ -106,11 +106,16 @@ APPEND_REDUCERS.add(add_messages)  # a new list; old messages are kept or replac
 def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> list[Any]:
     classes = message_classes()
     incoming = right if isinstance(right, list) else [right]
-    fresh = _all_without_ids(incoming, classes)
+    fresh = _all_without_ids(incoming)
     new = coerce_messages(incoming, assign_ids=True, where="right")
     if format:
         new = _to_openai_format(new, classes)
-    elif fresh and isinstance(left, list) and _usable_as_is(left, classes):
+    elif (
+        fresh
+        and isinstance(left, list)
+        and classes.remove not in map(type, new)
+        and _usable_as_is(left, classes)
+    ):
         return [*left, *new]  # fresh uuid4 ids replace nothing: no index of ``left`` needed
     merged, position = _indexed(left if isinstance(left, list) else [left], classes)
     remove_cls = classes.remove
@@ -143,16 +148,19 @@ def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> lis
 _ID = operator.attrgetter("id")
 
 
-def _all_without_ids(items: list[Any], classes: MessageClasses) -> bool:
-    """Whether every item is a message object (not a ``RemoveMessage``) with no id yet, so
-    coercion gives each a fresh uuid4 id (the usual node output: ``[AIMessage(content=...)]``)."""
-    plain, remove = classes.plain, classes.remove
-    return all(type(m) in plain and type(m) is not remove and m.id is None for m in items)
+def _all_without_ids(items: list[Any]) -> bool:
+    """Whether no item carries an id (message objects, dicts, pairs, strings), so coercion
+    gives each message a fresh uuid4 id (the usual node output: ``[AIMessage(content=...)]``
+    or ``[{"role": "assistant", "content": ...}]``)."""
+    return all(
+        (item.get("id") if type(item) is dict else getattr(item, "id", None)) is None
+        for item in items
+    )
 
 
 def _usable_as_is(items: list[Any], classes: MessageClasses) -> bool:
     """Whether coercing ``items`` would change nothing: messages of the family, all with ids."""
-    return classes.plain.issuperset(map(type, items)) and None not in map(_ID, items)
+    return classes.plain.issuperset(map(type, items)) and all(map(_ID, items))  # "" goes slow
 
 
 def _indexed(items: list[Any], classes: MessageClasses) -> tuple[list[Any], dict[Any, int]]:
