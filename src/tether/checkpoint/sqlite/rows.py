@@ -61,15 +61,25 @@ def _stripped(
     versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
     """The versions without their leading ``_ZEROS``, or None if one does not have them."""
-    maps: list[dict[str, str]] = []
-    for source in (versions, *seen.values()):
-        short = {}
-        for channel, version in source.items():
-            if type(version) is not str or not version.startswith(_ZEROS):
+    try:
+        short_seen = {}
+        for node, by_node in seen.items():
+            if (short := _short(by_node)) is None:
                 return None
-            short[channel] = version[STRIPPED_ZEROS:]
-        maps.append(short)
-    return maps[0], dict(zip(seen, maps[1:], strict=True))
+            short_seen[node] = short
+        short_versions = _short(versions)
+    except TypeError:  # a version that is not a str
+        return None
+    return None if short_versions is None else (short_versions, short_seen)
+
+
+def _short(versions: Mapping[str, Any], cut: int = STRIPPED_ZEROS) -> dict[str, str] | None:
+    short = {}
+    for channel, version in versions.items():
+        if version[:cut] != _ZEROS:  # a slice compare is cheaper than a startswith call
+            return None
+        short[channel] = version[cut:]
+    return short
 
 
 def _padded(short: dict[str, str], zeros: str) -> dict[str, str]:
