@@ -292,9 +292,6 @@ class PostgresSaver(SqliteSaver):
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
         shared_leases.check_write(conn, thread_id, config, self.lease_ttl, " FOR UPDATE")
 
-    def _insert_rows(self, conn: Any, sql: str, params: Sequence[tuple[Any, ...]]) -> int:
-        return int(conn.executemany(sql, params))
-
     def _try_lease(self, thread_id: str) -> Lease | float | None:
         return leases.try_acquire(self._pg, thread_id, self.lease_ttl)
 

@@ -46,10 +46,8 @@ from tether.checkpoint.base import (
     get_thread_id,
     index_writes,
     prune_keep_count,
-    state_root,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path
@@ -288,7 +286,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         planned: Planned = []
         small: inline.Inline = {}
         known: inline.Known = {}
-        dumps, stored, limit = self.serde.dumps_typed, inline.make_stored, inline.INLINE_MAX
+        stored, limit = inline.make_stored, inline.INLINE_MAX
         for channel, raw_version in checkpoint["channel_versions"].items():
             version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
@@ -302,10 +300,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                         self.serde, channel, values[channel], hints[channel], self._cache.get(key)
                     )
                 else:
-                    try:
-                        tag, data = dumps(values[channel])
-                    except UnstorableValue as err:  # as dump_channel_value reports it
-                        raise err.with_root(state_root(channel)) from None
+                    tag, data = dump_channel_value(self.serde, channel, values[channel])
                 seen = stored((version, tag, data, len(data) <= limit))
                 if not seen.inline and channel in new_versions:
                     planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
@@ -317,7 +312,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     def _insert_blobs(
         self, conn: sqlite3.Connection, thread_id: str, ns: str, planned: Planned
-    ) -> int:
+    ) -> None:
         """Insert the planned blob rows; one whose base is gone is stored in full instead."""
         bases = {(c, row.base_version) for c, _, row, _ in planned if row.kind in deltas.CHAINED}
         if bases:
@@ -330,8 +325,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                         version,
                         *deltas.full_row(version, row.type_tag, remembered.data),
                     )
-        inserted = self._insert_rows(
-            conn,
+        conn.executemany(
             self._BLOBS_SQL,
             pieces.store(
                 conn,
@@ -356,9 +350,6 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 10,
             ),
         )
-        if inserted == len(planned):
-            return sum(len(row.data) for _, _, row, _ in planned)
-        return 0
 
     def _forget(self, thread_ids: Sequence[str] | None = None) -> None:
         self._cache.forget(thread_ids)
@@ -424,12 +415,6 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
         """Refuse a write another run's lease excludes (renewing the writer's own lease)."""
         leases.check_write(conn, thread_id, config, self.lease_ttl)
-
-    def _insert_rows(self, conn: Any, sql: str, params: list[tuple[Any, ...]]) -> int:
-        """Run an insert for every row; how many rows it inserted."""
-        before = conn.total_changes
-        conn.executemany(sql, params)
-        return int(conn.total_changes - before)
 
     # --- reads ------------------------------------------------------------------------------
 
