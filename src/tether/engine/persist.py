@@ -70,7 +70,28 @@ def _uses_background(saver: Any, durability: str) -> bool:
     return durability == "async" and not getattr(saver, "is_in_process", False)
 
 
-class SyncPersister:
+class _Holding:
+    """The held step and writes both persisters keep, and when a held step may wait for the
+    next (``carry``)."""
+
+    held: list[PutWrites]
+    step: HeldStep | None
+    carrying: bool
+
+    def _can_carry(self) -> bool:
+        """Whether the held step may wait and go with the next one: nothing else is held and
+        it does not already carry an earlier step."""
+        return self.step is not None and self.step.before is None and not self.held
+
+    def _carried(self) -> HeldStep | None:
+        """The held step, taken, if it waits for the next one (``carry``)."""
+        if not self.carrying:
+            return None
+        step, self.step, self.carrying = self.step, None, False
+        return step
+
+
+class SyncPersister(_Holding):
     """Carries out Put/PutWrites for the sync driver.
 
     In sync durability a step's commit is *held* until something else happens (the next tasks,
@@ -114,17 +135,10 @@ class SyncPersister:
     def carry(self) -> None:
         """The tasks about to run are pure (``NodeSpec.pure``): the held step may wait and go
         with the next one (one saver call, ``put_steps``); else store held calls now."""
-        if self.step is not None and self.step.before is None and not self.held:
+        if self._can_carry():
             self.carrying = True
         else:
             self.release_held()
-
-    def _carried(self) -> HeldStep | None:
-        """The held step, taken, if it waits for the next one (``carry``)."""
-        if not self.carrying:
-            return None
-        step, self.step, self.carrying = self.step, None, False
-        return step
 
     def release_held(self) -> None:
         """Store held calls now (something that must follow them comes next)."""
@@ -172,7 +186,7 @@ class SyncPersister:
                 self._pool = None
 
 
-class AsyncPersister:
+class AsyncPersister(_Holding):
     """Carries out Put/PutWrites for the async driver (same holding rule as ``SyncPersister``)."""
 
     def __init__(self, saver: Any, durability: str) -> None:
@@ -205,16 +219,10 @@ class AsyncPersister:
 
     async def carry(self) -> None:
         """As ``SyncPersister.carry``."""
-        if self.step is not None and self.step.before is None and not self.held:
+        if self._can_carry():
             self.carrying = True
         else:
             await self.release_held()
-
-    def _carried(self) -> HeldStep | None:
-        if not self.carrying:
-            return None
-        step, self.step, self.carrying = self.step, None, False
-        return step
 
     async def release_held(self) -> None:
         await self._commit_step()
