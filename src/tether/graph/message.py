@@ -158,14 +158,19 @@ def _all_without_ids(items: list[Any]) -> bool:
     )
 
 
+def _of_family(items: list[Any], classes: MessageClasses) -> bool:
+    """Whether every item is a message object of the family (coercion passes it through)."""
+    return classes.plain.issuperset(map(type, items))
+
+
 def _usable_as_is(items: list[Any], classes: MessageClasses) -> bool:
     """Whether coercing ``items`` would change nothing: messages of the family, all with ids."""
-    return classes.plain.issuperset(map(type, items)) and all(map(_ID, items))  # "" goes slow
+    return _of_family(items, classes) and all(map(_ID, items))  # an id "" takes the slow path
 
 
 def _indexed(items: list[Any], classes: MessageClasses) -> tuple[list[Any], dict[Any, int]]:
     """A fresh list of ``items`` as messages with ids, and each id's position in it."""
-    if classes.plain.issuperset(map(type, items)):  # the usual left side: the current state
+    if _of_family(items, classes):  # the usual left side: the current state
         position = dict(zip(map(_ID, items), range(len(items)), strict=True))
         if None not in position:  # a later duplicate id wins, as in the fallback below
             return list(items), position
