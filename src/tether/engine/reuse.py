@@ -24,8 +24,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from itertools import repeat
-from typing import Any, NamedTuple
+from typing import Any
 
 from tether.checkpoint.appends import Extends
 from tether.engine.channels import Channel, Reducer
@@ -45,13 +44,41 @@ def appends_only(reducer: Any) -> bool:
     return reducer in APPEND_REDUCERS
 
 
-class _Stored(NamedTuple):
-    """A list value as stored at ``version``."""
+class _Stored:
+    """A list value as stored at ``version``: its elements, kept in a private list that grows
+    with the channel (only the added elements are looked at), and facts about them computed on
+    first need and then kept up to date the same way."""
 
-    version: str
-    elements: tuple[Any, ...]
-    types: frozenset[type] | None
-    """The elements' exact types; None until needed (kept up to date as elements are added)."""
+    __slots__ = ("elements", "ids", "types", "version")
+
+    def __init__(self, version: str, elements: list[Any]) -> None:
+        self.version = version
+        self.elements = elements
+        self.types: frozenset[type] | None = None
+        """The elements' exact types."""
+        self.ids: set[int] | None = None
+        """``id()`` of every element (the elements are kept alive, so the ids stay theirs)."""
+
+    def type_set(self) -> frozenset[type]:
+        if self.types is None:
+            self.types = frozenset(map(type, self.elements))
+        return self.types
+
+    def id_set(self) -> set[int]:
+        if self.ids is None:
+            self.ids = set(map(id, self.elements))
+        return self.ids
+
+    def extend(self, version: str, added: list[Any]) -> None:
+        """Grow to the value at ``version``, which is this one followed by ``added``."""
+        self.version = version
+        if not added:
+            return
+        self.elements.extend(added)
+        if self.types is not None:
+            self.types = self.types.union(map(type, added))
+        if self.ids is not None:
+            self.ids.update(map(id, added))
 
 
 class Basis:
@@ -99,9 +126,9 @@ class Basis:
                 and before.elements
                 and type(value) is list
                 and len(value) >= len(before.elements)
-                and not (after_nodes and not _PLAIN.isdisjoint(self._types(key, before)))
+                and not (after_nodes and not _PLAIN.isdisjoint(before.type_set()))
                 and all(map(operator.is_, before.elements, value))
-                and _none_of(self.written, before.elements, self._types(key, before))
+                and _none_of(self.written, before)
             ):
                 hints[key] = Extends(before.version, len(before.elements))
             else:
@@ -109,12 +136,6 @@ class Basis:
             self._remember(key, channel, versions, before)
         self.written = []
         return hints
-
-    def _types(self, key: str, stored: _Stored) -> frozenset[type]:
-        if stored.types is None:
-            stored = self.lists[key] = stored._replace(types=frozenset(map(type, stored.elements)))
-        assert stored.types is not None
-        return stored.types
 
     def _remember(
         self,
@@ -133,19 +154,15 @@ class Basis:
             self.lists.pop(key, None)
             return
         value = channel.value
-        types = None
-        if prefix is not None and prefix.types is not None:
-            added = value[len(prefix.elements) :]
-            types = prefix.types.union(map(type, added)) if added else prefix.types
-        self.lists[key] = _Stored(str(versions[key]), tuple(value), types)
+        if prefix is not None:
+            prefix.extend(str(versions[key]), value[len(prefix.elements) :])
+        else:
+            self.lists[key] = _Stored(str(versions[key]), list(value))
 
 
-def _none_of(objects: list[Any], elements: tuple[Any, ...], types: frozenset[type]) -> bool:
-    """Whether none of ``objects`` is (by identity) one of ``elements`` (whose exact types are
-    ``types``: an object of another type cannot be one of them)."""
+def _none_of(objects: list[Any], stored: _Stored) -> bool:
+    """Whether none of ``objects`` is (by identity) one of ``stored``'s elements (an object of a
+    type no element has cannot be one of them)."""
+    types = stored.type_set()
     objects = [obj for obj in objects if type(obj) in types]
-    if not objects:
-        return True
-    if len(objects) == 1:
-        return not any(map(operator.is_, elements, repeat(objects[0])))
-    return {id(obj) for obj in objects}.isdisjoint(map(id, elements))
+    return not objects or stored.id_set().isdisjoint(map(id, objects))
