@@ -207,6 +207,53 @@ def test_a_left_message_without_an_id_still_gets_one_when_right_is_bare():
     assert out[1] is not left[1] and is_uuid(out[1].id) and left[1].id is None
 
 
+def test_a_checked_result_changed_in_place_is_checked_again():
+    """The append path remembers the lists it returned as checked; a list that was changed in
+    place since (same length: an item replaced) must not pass as checked."""
+    out = add_messages([M.human(content="a", id="1")], [M.ai(content="b")])
+    out[0] = {"role": "user", "content": "a dict put in place"}
+    again = add_messages(out, [M.ai(content="c")])
+    assert type(again[0]) is type(M.human(content="x"))
+    assert again[0].content == "a dict put in place"
+    assert all(is_uuid(m.id) for m in again[:1]) and [m.content for m in again][1:] == ["b", "c"]
+
+    out = add_messages([M.human(content="a", id="1")], [M.ai(content="b")])
+    out[1] = M.ai(content="b")  # equal content, but no id
+    again = add_messages(out, [M.ai(content="c")])
+    assert is_uuid(again[1].id) and out[1].id is None
+
+
+def test_a_checked_result_equal_by_value_but_not_by_object_is_still_merged_right():
+    first = add_messages([M.human(content="a", id="1")], [M.ai(content="b")])
+    loaded = [copy.deepcopy(m) for m in first]  # as read back from a checkpoint
+    out = add_messages(loaded, [M.ai(content="c")])
+    assert out[0] is loaded[0] and out[1] is loaded[1] and [m.content for m in out] == list("abc")
+
+
+def test_conversations_interleaved_keep_their_own_messages():
+    a = add_messages([M.human(content="a0", id="a0")], [M.ai(content="a1")])
+    b = add_messages([M.human(content="b0", id="b0")], [M.ai(content="b1")])
+    for turn in range(2, 8):
+        a = add_messages(a, [M.ai(content=f"a{turn}")])
+        b = add_messages(b, [M.ai(content=f"b{turn}")])
+    assert [m.content for m in a] == [f"a{i}" for i in range(8)]
+    assert [m.content for m in b] == [f"b{i}" for i in range(8)]
+    assert len({m.id for m in a + b}) == 16
+
+
+def test_an_item_whose_comparison_fails_does_not_break_the_merge():
+    class Grumpy:
+        def __eq__(self, other):
+            raise ValueError("cannot compare")
+
+        __hash__ = object.__hash__
+
+    out = add_messages([M.human(content="a", id="1")], [M.ai(content="b")])
+    out[0] = Grumpy()  # not a message: the merge must name it, not fail comparing it
+    with pytest.raises(InvalidUpdateError):
+        add_messages(out, [M.ai(content="c")])
+
+
 def test_missing_side_is_an_invalid_update():
     with pytest.raises(InvalidUpdateError, match="right is None"):
         add_messages([], None)

@@ -16,6 +16,7 @@ from typing_extensions import TypedDict
 
 from tether.engine.reuse import APPEND_REDUCERS
 from tether.errors import ConfigurationError, InvalidUpdateError
+from tether.graph.verified import VerifiedLists
 from tether.messages import (
     REMOVE_ALL_MESSAGES,
     MessageClasses,
@@ -114,9 +115,13 @@ def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> lis
         fresh
         and isinstance(left, list)
         and classes.remove not in map(type, new)
-        and _usable_as_is(left, classes)
+        and (_CHECKED.take(left) or _usable_as_is(left, classes))
     ):
-        return [*left, *new]  # fresh uuid4 ids replace nothing: no index of ``left`` needed
+        # Fresh uuid4 ids replace nothing: no index of ``left`` needed.
+        merged = [*left, *new]
+        if _usable_as_is(new, classes):  # then the result needs no check next time
+            _CHECKED.keep(merged.copy())  # the very objects, so the next match is by pointer
+        return merged
     merged, position = _indexed(left if isinstance(left, list) else [left], classes)
     remove_cls = classes.remove
     for i in range(len(new) - 1, -1, -1):
@@ -146,6 +151,8 @@ def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> lis
 
 
 _ID = operator.attrgetter("id")
+_CHECKED = VerifiedLists()
+"""Results of the append path whose messages are all usable as is (``_usable_as_is``)."""
 
 
 def _all_without_ids(items: list[Any]) -> bool:
