@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from tether.checkpoint.deltas import appended, array_header
 
@@ -34,51 +34,75 @@ def _shareable(items: list[Any]) -> bool:
     return _PLAIN.isdisjoint(map(type, items))
 
 
+class _Entry(NamedTuple):
+    data: bytes
+    length: int
+    """How many of ``elements`` ``data`` holds (the list may have grown since, for a longer
+    ``data`` that extends this one)."""
+    elements: list[Any]
+    """Private: never handed out, only grown at its end, and only under the lock."""
+
+
 class RecentLists:
     """The last ``MAX_ENTRIES`` decoded lists of shareable elements (bytes are compared, never
-    hashed: hashing a long list's bytes costs more than comparing them)."""
+    hashed: hashing a long list's bytes costs more than comparing them).
+
+    A list that extends a kept one grows that entry's element list in place (the entry is
+    then replaced by the longer one), so a hit touches only the added elements plus the one
+    copy it returns. A reader that found the shorter entry before it was replaced still gets
+    its own length; one that would grow it differently copies instead."""
 
     def __init__(self) -> None:
-        self._entries: list[tuple[bytes, tuple[Any, ...]]] = []  # oldest first
+        self._entries: list[_Entry] = []  # oldest first
         self._lock = threading.Lock()
 
     def decode(self, raw: bytes, unpack: Callable[[bytes], Any]) -> Any:
         """``unpack(raw)``, reusing the elements of an earlier list ``raw`` equals or extends."""
         if len(raw) < MIN_BYTES or not (0x90 <= raw[0] <= 0x9F or raw[0] in (0xDC, 0xDD)):
             return unpack(raw)
-        old, base, added, tail = self._find(raw)
-        if base is None:
+        found, added, tail = self._find(raw)
+        if found is None:
             value = unpack(raw)
             if type(value) is list and _shareable(value):
-                self._keep(None, raw, tuple(value))
+                self._keep(None, _Entry(raw, len(value), list(value)))
             return value
-        if added:
-            new = unpack(array_header(added) + tail)
-            if not _shareable(new):
-                return [*base, *new]
-            base = base + tuple(new)
-        self._keep(old, raw, base)
-        return list(base)
+        if not added:
+            with self._lock:
+                return found.elements[: found.length]
+        new = unpack(array_header(added) + tail)
+        if not _shareable(new):
+            with self._lock:
+                return [*found.elements[: found.length], *new]
+        with self._lock:
+            elements = found.elements
+            if len(elements) == found.length:  # nobody grew it: grow it
+                elements.extend(new)
+            else:  # another reader grew it first, maybe with other elements: copy
+                elements = [*elements[: found.length], *new]
+            entry = _Entry(raw, len(elements), elements)
+            value = list(elements)
+        self._keep(found, entry)
+        return value
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
-    def _find(self, raw: bytes) -> tuple[bytes | None, tuple[Any, ...] | None, int, bytes]:
+    def _find(self, raw: bytes) -> tuple[_Entry | None, int, bytes]:
         """The entry ``raw`` equals or extends (newest first), with the added count and bytes."""
         with self._lock:
             entries = list(self._entries)
-        for data, elements in reversed(entries):
-            if data == raw:
-                return data, elements, 0, b""
-            found = appended(data, raw)
+        for entry in reversed(entries):
+            if entry.data == raw:
+                return entry, 0, b""
+            found = appended(entry.data, raw)
             if found is not None:
-                return data, elements, found[0], found[1]
-        return None, None, 0, b""
+                return entry, found[0], found[1]
+        return None, 0, b""
 
-    def _keep(self, old: bytes | None, raw: bytes, elements: tuple[Any, ...]) -> None:
-        """Keep ``raw`` as the newest entry, in place of ``old`` (the entry it extends)."""
+    def _keep(self, old: _Entry | None, entry: _Entry) -> None:
+        """Keep ``entry`` as the newest, in place of ``old`` (the entry it extends)."""
         with self._lock:
-            kept = [e for e in self._entries if e[0] is not old and e[0] is not raw]
-            kept.append((raw, elements))
+            kept = [e for e in self._entries if e is not old and e.data is not entry.data]
+            kept.append(entry)
             self._entries = kept[-MAX_ENTRIES:]
