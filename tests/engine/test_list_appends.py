@@ -253,3 +253,24 @@ def test_a_turn_serializes_and_decodes_only_the_new_messages(
     # the next turn: the two messages the head added (a fresh saver would decode them all).
     assert [n["encoded"] for n in per_turn[5:]] == [5] * 25, per_turn
     assert [n["decoded"] for n in per_turn[5:]] == [2] * 25, per_turn
+
+
+def test_an_element_replaced_in_the_state_list_is_stored(saver_and_fresh: Any) -> None:
+    """A node that puts another message in the state's list (not returning it) changes the
+    list, not a message: the list is compared element by element, so the change is stored;
+    an element replaced by an equal object stores the same value either way."""
+    saver, fresh = saver_and_fresh
+
+    def node(state: Any) -> Any:
+        messages = state["messages"]
+        if len(messages) > 2:
+            messages[0] = HumanMessage(content="swapped in", id=messages[0].id)
+            messages[1] = AIMessage(content=messages[1].content, id=messages[1].id)  # equal
+        return {"messages": [AIMessage(content="a")]}
+
+    app = _chat(node, saver)
+    app.invoke({"messages": [HumanMessage(content="q0")]}, _config())
+    app.invoke({"messages": [HumanMessage(content="q1")]}, _config())
+    assert _texts(_stored(fresh, _config())) == ["swapped in", "a", "q1", "a"]
+    app.invoke({"messages": [HumanMessage(content="q2")]}, _config())
+    assert _texts(_stored(fresh, _config())) == ["swapped in", "a", "q1", "a", "q2", "a"]

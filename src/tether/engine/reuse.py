@@ -6,7 +6,9 @@ the previous checkpoint of the run (or at the checkpoint the run loaded), unchan
 
 - the channel folds its writes with a reducer that builds a new list and never changes the old
   elements (``operator.add``, ``add_messages``; see ``APPEND_REDUCERS``);
-- the new list starts with the very objects of the previous value (identity, in order);
+- the new list starts with the elements of the previous value: the very objects, in order,
+  or (where an element was replaced by another object) an object equal to it, as ``==`` says
+  (``same_items``: identical elements are compared by pointer, no ``__eq__`` call);
 - no write since the previous checkpoint holds any of them, so a node that edits a message and
   returns it (``{"messages": [msg]}``) or returns the whole list gets it serialized again;
 - if nodes ran since the previous checkpoint, none of those elements is a dict, list, tuple,
@@ -69,16 +71,20 @@ class _Stored:
             self.ids = set(map(id, self.elements))
         return self.ids
 
-    def extend(self, version: str, added: list[Any]) -> None:
-        """Grow to the value at ``version``, which is this one followed by ``added``."""
-        self.version = version
-        if not added:
-            return
+    def grow_to(self, version: str, value: list[Any]) -> bool:
+        """Become ``value`` (at ``version``) if it starts with these elements; else stay."""
+        length = len(self.elements)
+        added = value[length:]
         self.elements.extend(added)
-        if self.types is not None:
+        if not same_items(self.elements, value):
+            del self.elements[length:]
+            return False
+        self.version = version
+        if added and self.types is not None:
             self.types = self.types.union(map(type, added))
-        if self.ids is not None:
+        if added and self.ids is not None:
             self.ids.update(map(id, added))
+        return True
 
 
 class Basis:
@@ -96,7 +102,7 @@ class Basis:
         self.lists = {}
         self.written = []
         for key in versions:
-            self._remember(key, channels.get(key), versions, None)
+            self._remember(key, channels.get(key), versions)
 
     def wrote(self, writes: Iterable[tuple[str, Any]]) -> None:
         """Note the values of writes about to be applied (and a written list's elements)."""
@@ -127,25 +133,18 @@ class Basis:
                 and type(value) is list
                 and len(value) >= len(before.elements)
                 and not (after_nodes and not _PLAIN.isdisjoint(before.type_set()))
-                and all(map(operator.is_, before.elements, value))
                 and _none_of(self.written, before)
             ):
-                hints[key] = Extends(before.version, len(before.elements))
-            else:
-                before = None
-            self._remember(key, channel, versions, before)
+                hint = Extends(before.version, len(before.elements))
+                if before.grow_to(str(versions[key]), value):
+                    hints[key] = hint
+                    continue
+            self._remember(key, channel, versions)
         self.written = []
         return hints
 
-    def _remember(
-        self,
-        key: str,
-        channel: Channel | None,
-        versions: Mapping[str, Any],
-        prefix: _Stored | None,
-    ) -> None:
-        """Remember the channel's list value at its version; ``prefix`` is the stored value
-        it starts with, if known, so only the added elements are looked at."""
+    def _remember(self, key: str, channel: Channel | None, versions: Mapping[str, Any]) -> None:
+        """Remember the channel's list value at its version (if it is an appended list)."""
         if not (
             isinstance(channel, Reducer)
             and type(channel.value) is list
@@ -153,11 +152,7 @@ class Basis:
         ):
             self.lists.pop(key, None)
             return
-        value = channel.value
-        if prefix is not None:
-            prefix.extend(str(versions[key]), value[len(prefix.elements) :])
-        else:
-            self.lists[key] = _Stored(str(versions[key]), list(value))
+        self.lists[key] = _Stored(str(versions[key]), list(channel.value))
 
 
 def _none_of(objects: list[Any], stored: _Stored) -> bool:
@@ -166,3 +161,12 @@ def _none_of(objects: list[Any], stored: _Stored) -> bool:
     types = stored.type_set()
     objects = [obj for obj in objects if type(obj) in types]
     return not objects or stored.id_set().isdisjoint(map(id, objects))
+
+
+def same_items(kept: list[Any], items: list[Any]) -> bool:
+    """``kept == items``, False if comparing two elements raised (``list.__eq__`` compares
+    identical elements by pointer; only other objects get their ``__eq__`` called)."""
+    try:
+        return bool(kept == items)
+    except Exception:  # say, an element holding an array whose == gives no single bool
+        return False

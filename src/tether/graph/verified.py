@@ -21,6 +21,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from tether.engine.reuse import same_items
+
 MAX_LISTS = 4
 
 
@@ -37,7 +39,7 @@ class VerifiedLists:
         with self._lock:
             for i in range(len(self._lists) - 1, -1, -1):
                 kept = self._lists[i]
-                if len(kept) == len(items) and _same(kept, items):
+                if len(kept) == len(items) and same_items(kept, items):
                     del self._lists[i]
                     return True
         return False
@@ -51,10 +53,3 @@ class VerifiedLists:
     def clear(self) -> None:
         with self._lock:
             self._lists.clear()
-
-
-def _same(kept: list[Any], items: list[Any]) -> bool:
-    try:
-        return bool(kept == items)
-    except Exception:  # an item's __eq__ failed (say, on an array in a field): not the same
-        return False
