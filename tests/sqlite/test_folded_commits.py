@@ -3,6 +3,7 @@ and steps sent together (``put_steps``) share one commit, without loosening the 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -61,6 +62,14 @@ def test_a_runs_last_commit_gives_the_lease_back(tmp_path: Path) -> None:
         # The commit that stores the last checkpoint already has the lease given back; no
         # commit follows it.
         assert final == [(stored, None)]
+        assert saver.commits[-1] == (stored, None)
+
+
+def test_an_async_runs_last_commit_gives_the_lease_back(tmp_path: Path) -> None:
+    with CountingSaver(path=str(tmp_path / "fold.db")) as saver:
+        asyncio.run(counter_graph(saver).ainvoke({"n": 0}, _config()))
+        stored = len(_ids(saver))
+        assert [c for c in saver.commits if c[0] == stored] == [(stored, None)]
         assert saver.commits[-1] == (stored, None)
 
 

@@ -57,7 +57,6 @@ from tether.errors import (
     CorruptDataError,
     MissingConfigKey,
     SerializationError,
-    TetherError,
 )
 from tether.urls import sqlite_path
 
@@ -256,7 +255,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         release = None if lease is None else (lease, status)
         try:
             return self._commit_steps(steps, release)
-        except TetherError:
+        except Exception:
             if len(steps) == 1:
                 raise
         return super().put_steps(steps, lease=lease, status=status)
