@@ -5,8 +5,9 @@ versions and its small values (``inline``); a larger value gets a blob row per (
 version), written only when the channel changed: a list that grew is stored as a delta (just the
 new elements), an unchanged value as a reference, with a full blob whenever the chain since the
 last full one outweighs it, so storage grows linearly and any read touches a bounded number of
-bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction; concurrent writers share
-commits (``batch``).
+bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction, and so is each
+``put_steps`` (steps held together) and a run's last step with its lease given back; concurrent
+writers share commits (``batch``).
 """
 
 from __future__ import annotations
