@@ -17,12 +17,14 @@ from typing_extensions import Self
 
 from tether.checkpoint import deltas
 from tether.checkpoint.base import (
+    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
     RunnableConfig,
     SerializerProtocol,
+    StepArgs,
     WriteCall,
     get_checkpoint_ns,
     get_thread_id,
@@ -214,6 +216,17 @@ class PostgresSaver(SqliteSaver):
         """A run's last commit: the step and the lease given back, in one statement."""
         release = (lease, status)
         return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
+
+    def put_steps(
+        self,
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
+    ) -> RunnableConfig:
+        """One ``put_step`` (one statement) per step, as ``BaseCheckpointSaver.put_steps``
+        (SQLite's one-transaction version does not apply to the step function)."""
+        return BaseCheckpointSaver.put_steps(self, steps, lease=lease, status=status)
 
     def put_writes(
         self,

@@ -5,8 +5,9 @@ versions and its small values (``inline``); a larger value gets a blob row per (
 version), written only when the channel changed: a list that grew is stored as a delta (just the
 new elements), an unchanged value as a reference, with a full blob whenever the chain since the
 last full one outweighs it, so storage grows linearly and any read touches a bounded number of
-bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction; concurrent writers share
-commits (``batch``).
+bytes. Each ``put`` (checkpoint row, blobs, head) is one transaction, and so is each
+``put_steps`` (steps held together) and a run's last step with its lease given back; concurrent
+writers share commits (``batch``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tether.checkpoint.base import (
     PruneStrategy,
     RunnableConfig,
     SerializerProtocol,
+    StepArgs,
     StepCommitSaver,
     SyncBackedAsyncMixin,
     WriteCall,
@@ -224,18 +226,68 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store task writes and the checkpoint that follows them in one commit."""
-        step = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
-        thread_id, ns, planned, row = step.thread_id, step.ns, step.planned, step.row
+        return self._commit_steps([(writes, config, checkpoint, metadata, new_versions)], None)
+
+    def put_step_and_release(
+        self,
+        writes: Sequence[WriteCall],
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        *,
+        lease: Lease,
+        status: str | None,
+    ) -> RunnableConfig:
+        """A run's last commit: the step, and the lease given back, in one transaction."""
+        args = (writes, config, checkpoint, metadata, new_versions)
+        return self._commit_steps([args], (lease, status))
+
+    def put_steps(
+        self,
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
+    ) -> RunnableConfig:
+        """Store steps in order in one transaction (and give ``lease`` back in it). If that
+        fails, each step is stored on its own, as the default does: the steps before the one
+        that fails stay stored, and its error is raised."""
+        release = None if lease is None else (lease, status)
+        try:
+            return self._commit_steps(steps, release)
+        except Exception:
+            if len(steps) == 1:
+                raise
+        return super().put_steps(steps, lease=lease, status=status)
+
+    def _commit_steps(
+        self, steps: Sequence[StepArgs], release: tuple[Lease, str | None] | None
+    ) -> RunnableConfig:
+        """Store ``steps`` in order in one transaction, then give back ``release``'s lease."""
+        prepared = [(self._prepare_step(*args), args[1]) for args in steps]
 
         def work(conn: sqlite3.Connection) -> None:
-            for sql, params in step.writes:
-                conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
-            if planned:
-                self._insert_blobs(conn, thread_id, ns, planned)
-            self._write_checkpoint(conn, thread_id, config, row)
+            for step, config in prepared:
+                self._store_step(conn, step, config)
+            if release is not None:
+                leases.release(conn, release[0], release[1], _now())
 
-        self._writes.run(work, f"store checkpoint {step.checkpoint_id!r} of thread {thread_id!r}")
-        return self._stored_step(step)
+        last = prepared[-1][0]
+        self._writes.run(
+            work, f"store checkpoint {last.checkpoint_id!r} of thread {last.thread_id!r}"
+        )
+        for step, _ in prepared:
+            stored = self._stored_step(step)
+        return stored
+
+    def _store_step(self, conn: sqlite3.Connection, step: Step, config: RunnableConfig) -> None:
+        """The statements of one prepared step (inside the caller's transaction)."""
+        for sql, params in step.writes:
+            conn.executemany(sql, pieces.store(conn, step.thread_id, params, 6, 7))
+        if step.planned:
+            self._insert_blobs(conn, step.thread_id, step.ns, step.planned)
+        self._write_checkpoint(conn, step.thread_id, config, step.row)
 
     def _prepare_step(
         self,
