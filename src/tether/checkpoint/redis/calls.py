@@ -25,20 +25,21 @@ Call = tuple[Any, Sequence[str], Sequence[str | bytes]]
 """One script call: (registered script, keys, arguments)."""
 
 
-_HEADS = [b"$%d\r\n" % n for n in range(4096)]
-"""Bulk string headers of the lengths most arguments have (packing is per argument)."""
+_HEADS = [b"\r\n$%d\r\n" % n for n in range(4096)]
+"""Bulk string headers of the lengths most arguments have, each led by the CRLF that ends the
+item before it (so an argument is two pieces of the frame, not three)."""
 
 
 def pack(parts: Sequence[str | bytes]) -> bytes:
     """A RESP command frame (an array of bulk strings) of ``parts``."""
-    out = [b"*%d\r\n" % len(parts)]
+    out = [b"*%d" % len(parts)]
     add = out.append
     for part in parts:
         data = part.encode() if part.__class__ is str else part
         size = len(data)
-        add(_HEADS[size] if size < 4096 else b"$%d\r\n" % size)
+        add(_HEADS[size] if size < 4096 else b"\r\n$%d\r\n" % size)
         add(data)  # type: ignore[arg-type]
-        add(b"\r\n")
+    add(b"\r\n")
     return b"".join(out)
 
 
