@@ -1,7 +1,8 @@
 """``RedisSaver``: checkpoints in plain Redis or Valkey (core commands only), cluster-safe.
 
 The storage model is SQLite's (DESIGN.md section 3, ``tether.checkpoint.deltas``): a checkpoint
-record per step, a blob row per changed channel (full, delta, reference or empty), pending
+record per step, a blob row per changed channel with a value (full, delta or reference: a
+channel without a value has no row and is not in the checkpoint's ``need`` list), pending
 writes per task, a head per namespace (the greatest id of a lexically ordered set), and a thread
 catalog (a sorted set by last update). Every key of a thread shares one hash tag
 (``tether.checkpoint.redis.keys``) and every change is one Lua script (``scripts``), so a step's
@@ -255,7 +256,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 dump_value(self.serde, body, "checkpoint"), parent_id, meta.get("run_id")
             ),
             records.pack_meta(dump_value(self.serde, meta, "metadata")),
-            self._need(checkpoint["channel_versions"]),
+            self._need(checkpoint["channel_versions"], checkpoint["channel_values"]),
             *release,
             after,
         ]
@@ -263,14 +264,16 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         token = lease.lease_token(config)
         return Pending(self, thread_id, ns, checkpoint, planned, record, rows, token)
 
-    def _need(self, versions: ChannelVersions) -> str:
+    def _need(self, versions: ChannelVersions, values: Mapping[str, Any]) -> str:
         """The ``need`` list of a checkpoint: ``field(channel, version)`` of each of its
-        channels, one a line (memoized: most are the previous step's)."""
+        channels with a value, one a line (memoized: most are the previous step's)."""
         memo = self._fields
         if len(memo) >= _MAX_NAMES:
             memo.clear()
         out = []
         for channel, raw_version in versions.items():
+            if channel not in values:
+                continue
             version = raw_version if raw_version.__class__ is str else str(raw_version)
             name = memo.get((channel, version))
             if name is None:
@@ -299,7 +302,8 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _plan(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
     ) -> Planned:
-        """A row per changed channel: full, delta or reference (what was stored last), or empty."""
+        """A row per changed channel: full, delta or reference (what was stored last), or
+        ``EMPTY_ROW`` for a channel without a value (``Pending.args`` stores none for it)."""
         hints = hints_of(checkpoint)
         return [
             self._plan_one(checkpoint, channel, str(version), (thread_id, ns, channel), hints)
