@@ -70,3 +70,28 @@ def test_the_second_step_is_not_stored_while_the_first_is_not(
 
         ids = [t.checkpoint["id"] for t in saver.list({"configurable": {"thread_id": "hole"}})]
         assert ids == [a_config["configurable"]["checkpoint_id"]]
+
+
+def test_a_channel_without_a_value_stores_no_row_and_reads_back_without_one() -> None:
+    with redis_service.fresh_saver() as saver:
+        saver.setup()
+        a_config = put_step(saver, "emptied", {"kept": "old", "gone": "soon"})
+        a = saver.get_tuple(a_config).checkpoint
+        b = _next(saver, a_config, a, {"kept": "new"})
+        b[2]["channel_values"].pop("gone")  # emptied at this step: a new version, no value
+        b[2]["channel_versions"]["gone"] = saver.get_next_version(a["channel_versions"]["gone"])
+        b[4]["gone"] = b[2]["channel_versions"]["gone"]
+
+        b_config = saver.put_step(*b)
+
+        keys = ThreadKeys(saver.prefix, "emptied").ns("")
+        version = b[2]["channel_versions"]["gone"]
+        assert not saver.client.hexists(keys[4], field("gone", version))
+        need = saver.client.hget(keys[3], b[2]["id"]).decode()
+        assert field("gone", version) not in need.split("\n")
+        saver._forget(["emptied"])  # read it back from Redis, not from what the saver holds
+        assert saver.get_tuple(b_config).checkpoint["channel_values"] == {"kept": "new"}
+        assert saver.get_tuple(a_config).checkpoint["channel_values"] == {
+            "kept": "old",
+            "gone": "soon",
+        }

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import select
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,20 +27,26 @@ Call = tuple[Any, Sequence[str], Sequence[str | bytes]]
 """One script call: (registered script, keys, arguments)."""
 
 
-_HEADS = [b"$%d\r\n" % n for n in range(4096)]
-"""Bulk string headers of the lengths most arguments have (packing is per argument)."""
+_PID = [os.getpid()]
+"""This process's id, kept current across forks (no system call per check)."""
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+_HEADS = [b"\r\n$%d\r\n" % n for n in range(4096)]
+"""Bulk string headers of the lengths most arguments have, each led by the CRLF that ends the
+item before it (so an argument is two pieces of the frame, not three)."""
 
 
 def pack(parts: Sequence[str | bytes]) -> bytes:
     """A RESP command frame (an array of bulk strings) of ``parts``."""
-    out = [b"*%d\r\n" % len(parts)]
+    out = [b"*%d" % len(parts)]
     add = out.append
     for part in parts:
         data = part.encode() if part.__class__ is str else part
         size = len(data)
-        add(_HEADS[size] if size < 4096 else b"$%d\r\n" % size)
+        add(_HEADS[size] if size < 4096 else b"\r\n$%d\r\n" % size)
         add(data)  # type: ignore[arg-type]
-        add(b"\r\n")
+    add(b"\r\n")
     return b"".join(out)
 
 
@@ -59,7 +67,7 @@ class ScriptCaller:
         self.pool = None if is_cluster or getattr(client, "connection", None) else pool
         self._checkout = _checkout(self.pool) if self.pool is not None else None
         self._idle: list[Any] = []
-        self._pid = os.getpid()
+        self._pid = _PID[0]
 
     def __call__(self, script: Any, keys: Sequence[str], args: Sequence[str | bytes]) -> Any:
         """The reply of ``script`` run on ``keys`` with ``args`` (redis-py errors on failure)."""
@@ -92,8 +100,8 @@ class ScriptCaller:
         return out
 
     def _take(self) -> Any:
-        if self._pid != os.getpid():
-            self._idle, self._pid = [], os.getpid()
+        if self._pid != _PID[0]:
+            self._idle, self._pid = [], _PID[0]
         try:
             conn = self._idle.pop()
         except IndexError:
@@ -101,7 +109,7 @@ class ScriptCaller:
             return self._checkout()
         redis = _exceptions()
         try:  # as the pool checks: a connection closed (or dirtied) while it sat idle reconnects
-            if conn.can_read():
+            if _stale(conn):
                 conn.disconnect()
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             conn.disconnect()
@@ -115,9 +123,23 @@ class ScriptCaller:
     def close(self) -> None:
         """Give the kept connections back to the pool."""
         idle, self._idle = self._idle, []
-        if self.pool is not None and self._pid == os.getpid():
+        if self.pool is not None and self._pid == _PID[0]:
             for conn in idle:
                 self.pool.release(conn)
+
+
+def _stale(conn: Any) -> bool:
+    """Whether an idle connection has anything to read: bytes nobody asked for, or the end of
+    a connection the server closed. A plain socket is polled (one system call); others (TLS,
+    which may hold bytes a poll cannot see) are asked the way the pool asks."""
+    sock = getattr(conn, "_sock", None)
+    if sock is None:
+        return False  # not connected: sending connects it
+    if sock.__class__ is not socket.socket or not hasattr(select, "poll"):
+        return bool(conn.can_read())
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _frame(script: Any, keys: Sequence[str], args: Sequence[str | bytes]) -> bytes:

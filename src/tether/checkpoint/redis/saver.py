@@ -1,7 +1,8 @@
 """``RedisSaver``: checkpoints in plain Redis or Valkey (core commands only), cluster-safe.
 
 The storage model is SQLite's (DESIGN.md section 3, ``tether.checkpoint.deltas``): a checkpoint
-record per step, a blob row per changed channel (full, delta, reference or empty), pending
+record per step, a blob row per changed channel with a value (full, delta or reference: a
+channel without a value has no row and is not in the checkpoint's ``need`` list), pending
 writes per task, a head per namespace (the greatest id of a lexically ordered set), and a thread
 catalog (a sorted set by last update). Every key of a thread shares one hash tag
 (``tether.checkpoint.redis.keys``) and every change is one Lua script (``scripts``), so a step's
@@ -13,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from typing_extensions import Self
 
 from tether.checkpoint import deltas, lease
-from tether.checkpoint.appends import dump_extending, hints_of
+from tether.checkpoint.appends import Extends, dump_extending, hints_of
 from tether.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -59,6 +60,8 @@ Op = tuple[str, str, str, bytes | str]
 _WRITES, _WK = "11", "12"
 _KEEP_LEASE = ["", "", ""]
 """``STEP``'s release arguments when the lease is kept."""
+_MAX_NAMES = 4096
+"""Entries of the saver's key-name and field memos before they start over."""
 
 
 class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
@@ -107,6 +110,10 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             for name in ("STEP", "APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
         }
         self._call = calls_.ScriptCaller(client, is_cluster=self.is_cluster)
+        self._names: dict[tuple[str, str], tuple[str, str, str]] = {}
+        """Per (thread, namespace) written lately: its thread key, the catalog, its key tag."""
+        self._fields: dict[tuple[str, str], str] = {}
+        """``field(channel, version)`` of the versions written lately (the ``need`` lists)."""
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -242,22 +249,37 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 self.put_writes(*call)
         meta = get_checkpoint_metadata(config, metadata)
         body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        versions = checkpoint["channel_versions"]
+        parent_id = get_checkpoint_id(config)
         record: list[str | bytes] = [
             checkpoint_id,
             records.pack_body(
-                dump_value(self.serde, body, "checkpoint"),
-                get_checkpoint_id(config),
-                meta.get("run_id"),
+                dump_value(self.serde, body, "checkpoint"), parent_id, meta.get("run_id")
             ),
             records.pack_meta(dump_value(self.serde, meta, "metadata")),
-            "\n".join([field(c, str(v)) for c, v in versions.items()]),
+            self._need(checkpoint["channel_versions"], checkpoint["channel_values"]),
             *release,
             after,
         ]
         planned = self._plan(thread_id, ns, checkpoint, new_versions)
         token = lease.lease_token(config)
         return Pending(self, thread_id, ns, checkpoint, planned, record, rows, token)
+
+    def _need(self, versions: ChannelVersions, values: Mapping[str, Any]) -> str:
+        """The ``need`` list of a checkpoint: ``field(channel, version)`` of each of its
+        channels with a value, one a line (memoized: most are the previous step's)."""
+        memo = self._fields
+        if len(memo) >= _MAX_NAMES:
+            memo.clear()
+        out = []
+        for channel, raw_version in versions.items():
+            if channel not in values:
+                continue
+            version = raw_version if raw_version.__class__ is str else str(raw_version)
+            name = memo.get((channel, version))
+            if name is None:
+                name = memo[(channel, version)] = field(channel, version)
+            out.append(name)
+        return "\n".join(out)
 
     def _remember_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, planned: Planned
@@ -280,21 +302,28 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _plan(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
     ) -> Planned:
-        """A row per changed channel: full, delta or reference (what was stored last), or empty."""
+        """A row per changed channel: full, delta or reference (what was stored last), or
+        ``EMPTY_ROW`` for a channel without a value (``Pending.args`` stores none for it)."""
+        hints = hints_of(checkpoint)
         return [
-            self._plan_one(checkpoint, channel, str(version), (thread_id, ns, channel))
+            self._plan_one(checkpoint, channel, str(version), (thread_id, ns, channel), hints)
             for channel, version in new_versions.items()
         ]
 
     def _plan_one(
-        self, checkpoint: Checkpoint, channel: str, version: str, key: deltas.Key | None
+        self,
+        checkpoint: Checkpoint,
+        channel: str,
+        version: str,
+        key: deltas.Key | None,
+        hints: Mapping[str, Extends] | None = None,
     ) -> tuple[str, str, deltas.BlobRow, deltas.Written | None]:
         """How to store one channel's value: planned on what was stored last (``key``), or in
-        full (``key`` None)."""
+        full (``key`` None). ``hints``: the checkpoint's (``hints_of``), if at hand."""
         values = checkpoint["channel_values"]
         if channel not in values:
             return channel, version, deltas.EMPTY_ROW, None
-        hint = hints_of(checkpoint).get(channel)
+        hint = (hints_of(checkpoint) if hints is None else hints).get(channel)
         previous = self._cache.get(key) if hint is not None and key is not None else None
         tag, data = dump_extending(self.serde, channel, values[channel], hint, previous)
         if key is None:
@@ -372,20 +401,26 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
     ) -> tuple[list[str], list[str | bytes]]:
         """The keys of a write script (``STEP``, ``APPLY``) and the arguments they share: the
         writer's token, lease and TTL times, the time, the namespace and the thread."""
-        keys = self._keys(thread_id)
+        names = self._names.get((thread_id, ns))
+        if names is None:
+            keys = self._keys(thread_id)
+            names = (keys.thread, keys.catalog, ns_tag(ns))
+            if len(self._names) >= _MAX_NAMES:
+                self._names.clear()
+            self._names[(thread_id, ns)] = names
         head: list[str | bytes] = [
             token[0] if token else "",
             str(token[1]) if token else "",
             str(int(self.lease_ttl * 1000)),
             str(self.ttl_ms),
             repr(time.time()),
-            ns_tag(ns),
+            names[2],
             ns,
             thread_id,
         ]
         if touch and not self.is_cluster:
-            return [keys.thread, keys.catalog], head
-        return [keys.thread], head
+            return [names[0], names[1]], head
+        return [names[0]], head
 
     @staticmethod
     def _outcome(thread_id: str, token: tuple[str, int] | None, result: Any) -> set[str] | None:

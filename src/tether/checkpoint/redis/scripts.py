@@ -63,8 +63,8 @@ local function keys_of(thread_key, tag)
 end
 -- nil if the writer (owner, epoch; owner '' = no lease) may write, else the refusal to return.
 local function refused(K, owner, epoch, lease_ms)
-  local holder = redis.call('GET', K[2])
-  local current = redis.call('GET', K[3]) or '0'
+  local got = redis.call('MGET', K[2], K[3])
+  local holder, current = got[1], got[2] or '0'
   if owner ~= '' then
     if holder == owner and current == epoch then
       redis.call('PEXPIRE', K[2], lease_ms)

@@ -1,8 +1,8 @@
 """One step's commit made ready for the ``STEP`` script, and what to do when its rows are gone.
 
 ``Pending`` holds a ``put_step`` once its values are serialized: the checkpoint record, a row per
-changed channel (planned on what the saver stored last: full, delta, reference or empty) and the
-task writes. ``args`` lays them out as ``STEP`` takes them after the writer's header. A script
+changed channel with a value (planned on what the saver stored last: full, delta or reference) and
+the task writes. ``args`` lays them out as ``STEP`` takes them after the writer's header. A script
 run that finds rows missing changes nothing and names them; ``settle`` then plans those values
 in full from the checkpoint itself, and the saver sends the step again. ``finish`` records what
 was stored (the saver's caches) once the script ran.
@@ -47,6 +47,7 @@ class Pending:
         blobs: list[tuple[str, str, bytes]] = [
             (records.link_of(c, row), field(c, v), records.pack_blob(row))
             for c, v, row, _ in self.planned
+            if row.kind != deltas.EMPTY  # no value, no row: readers find none and read no value
         ]
         bases = sorted({b[0] for b in blobs if b[0]})
         args = [*self.record, str(len(bases)), *bases, str(len(blobs))]
