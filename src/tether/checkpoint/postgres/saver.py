@@ -11,7 +11,7 @@ an ``await``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from typing_extensions import Self
 
@@ -23,6 +23,7 @@ from tether.checkpoint.base import (
     CheckpointTuple,
     RunnableConfig,
     SerializerProtocol,
+    StepArgs,
     WriteCall,
     get_checkpoint_ns,
     get_thread_id,
@@ -32,7 +33,7 @@ from tether.checkpoint.postgres import chains, leases, maintenance, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
-from tether.checkpoint.sqlite.saver import SqliteSaver, _now
+from tether.checkpoint.sqlite.saver import SqliteSaver, Step, _now
 from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
@@ -215,6 +216,56 @@ class PostgresSaver(SqliteSaver):
         release = (lease, status)
         return self._put_step(writes, config, checkpoint, metadata, new_versions, release)
 
+    def put_steps(
+        self,
+        steps: Sequence[StepArgs],
+        *,
+        lease: Lease | None = None,
+        status: str | None = None,
+    ) -> RunnableConfig:
+        """Store steps of one thread in order in one round trip: one call of the step function
+        per step, sent together and committed together (``step.run_all``); the last call gives
+        ``lease`` back. Steps that store blob rows (their planning needs the previous step's
+        rows stored) or write to another thread go one after another, as the base class does."""
+        if self._STEP_IN_TRANSACTION or len(steps) < 2:
+            return super().put_steps(steps, lease=lease, status=status)
+        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
+        prepared: list[Step] = []
+        calls: list[list[Any]] = []
+        for i, (writes, config, checkpoint, metadata, new_versions) in enumerate(steps):
+            p = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
+            release = (lease, status) if lease is not None and i == len(steps) - 1 else None
+            args = step.params(
+                p.thread_id, p.ns, config, p.row, p.writes, p.planned, self.lease_ttl, release,
+                upsert,
+            )  # fmt: skip
+            if args is None or p.planned or p.thread_id != get_thread_id(steps[0][1]):
+                return self._put_steps_apart(p.thread_id, steps, lease, status)
+            prepared.append(p)
+            calls.append(args)
+            self._known.put(p.thread_id, p.ns, p.checkpoint_id, p.known)  # the next plans on it
+        first = prepared[0]
+        action = f"store checkpoint {prepared[-1].checkpoint_id!r} of thread {first.thread_id!r}"
+        try:
+            outcomes = self._pg.statement(lambda conn: step.run_all(conn, calls), action)
+        except BaseException:
+            self._known.forget([first.thread_id])
+            raise
+        for outcome, (_, config, *_) in zip(outcomes, steps, strict=True):
+            if not outcome.lease_ok:
+                self._known.forget([first.thread_id])
+                self._refused(outcome, action, config)
+        if not all(o.bases_ok for o in outcomes):  # pragma: no cover - no step had a base
+            return self._put_steps_apart(first.thread_id, steps, lease, status)
+        return [self._stored_step(p) for p in prepared][-1]
+
+    def _put_steps_apart(
+        self, thread_id: str, steps: Sequence[StepArgs], lease: Lease | None, status: str | None
+    ) -> RunnableConfig:
+        """The base class's ``put_steps`` (one call per step), planned afresh."""
+        self._known.forget([thread_id])
+        return super().put_steps(steps, lease=lease, status=status)
+
     def put_writes(
         self,
         config: RunnableConfig,
@@ -241,10 +292,14 @@ class PostgresSaver(SqliteSaver):
         call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
         outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
         if not outcome.lease_ok:
-            thread_id = get_thread_id(config)
-            shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
-            raise StorageError(f"cannot {action}: the writer's lease refused it")
+            self._refused(outcome, action, config)
         return outcome.bases_ok
+
+    def _refused(self, outcome: step.Outcome, action: str, config: RunnableConfig) -> NoReturn:
+        """Raise ``judge_write``'s error for a write the lease refused (nothing was stored)."""
+        thread_id = get_thread_id(config)
+        shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
+        raise StorageError(f"cannot {action}: the writer's lease refused it")
 
     def _put_step(
         self,
@@ -294,6 +349,19 @@ class PostgresSaver(SqliteSaver):
 
     def _try_lease(self, thread_id: str) -> Lease | float | None:
         return leases.try_acquire(self._pg, thread_id, self.lease_ttl)
+
+    def acquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """Take a free lease and read ``get_tuple``'s first row in one round trip
+        (``leases.take_and_read``); a held lease goes the long way (``acquire_lease``, waiting
+        as asked, then ``get_tuple``)."""
+        thread_id = str(thread_id)
+        read = self._first_read(config)
+        taken, row = leases.take_and_read(self._pg, thread_id, self.lease_ttl, read)
+        if taken is None:
+            return super().acquire_and_load(thread_id, config, wait=wait)
+        return taken, self._pg.retry_read(lambda: self._tuple_from(config, read, row))
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         stamp = _now()

@@ -304,7 +304,20 @@ def call_sql(schema_name: str) -> str:
 
 def run(conn: PgConn, args: Sequence[Any]) -> Outcome:
     """Call the function on ``conn``; what it judged."""
-    got = conn.raw.execute(call_sql(conn.schema), args).fetchone()
+    return _outcome(conn.raw.execute(call_sql(conn.schema), args).fetchone())
+
+
+def run_all(conn: PgConn, steps: Sequence[Sequence[Any]]) -> list[Outcome]:
+    """Call the function once per step, in order, in one round trip: the calls go as one
+    pipeline ending in one Sync, so they run as one implicit transaction (autocommit) and
+    commit together. What it judged of each step."""
+    sql = call_sql(conn.schema)
+    with conn.raw.pipeline():
+        cursors = [conn.raw.execute(sql, args) for args in steps]
+    return [_outcome(cur.fetchone()) for cur in cursors]
+
+
+def _outcome(got: Any) -> Outcome:
     if got is None:  # pragma: no cover - the function always returns one row
         raise StorageError("tether_put_step returned no row")
     owner, expires, epoch, lease_ok, bases_ok = got
