@@ -295,9 +295,13 @@ def _columns(
 
 @functools.lru_cache(maxsize=64)
 def call_sql(schema_name: str) -> str:
-    """The statement that calls the function in ``schema_name``, with typed placeholders."""
+    """The statement that calls the function in ``schema_name``, with typed placeholders.
+
+    The arguments travel in binary (``%b``): psycopg adapts the step's ~50 arguments in less
+    than half the time it takes for text (~20 us a call instead of ~50), and bytes go as they
+    are, not hex-encoded."""
     marks = ", ".join(
-        f"%s::{t}[]" if n in {a for a, _ in _ARRAYS} else f"%s::{t}" for n, t in PARAMETERS
+        f"%b::{t}[]" if n in {a for a, _ in _ARRAYS} else f"%b::{t}" for n, t in PARAMETERS
     )
     return f'SELECT * FROM "{schema_name}".tether_put_step({marks})'
 
