@@ -161,3 +161,24 @@ def test_a_held_lease_is_not_taken_by_acquire_and_load() -> None:
         s.release_lease(lease)
         taken, _ = s.acquire_and_load("busy", _cfg("busy"))
         assert taken is not None and taken.epoch == lease.epoch + 1
+
+
+def test_several_tasks_writes_are_one_round_trip_and_the_lease_guards_them() -> None:
+    with _traced() as t:
+        s = t.saver
+        config = s.put_step(*_args(_cfg("fan"), {"n": 1}, -1))
+        calls = [(config, [("n", i), ("m", "x" * 400)], f"task-{i}", "") for i in range(3)]
+        before = t.trips()
+        s.put_writes_many(calls)
+        assert t.trips() == before + 1
+        found = s.get_tuple(config)
+        assert found is not None
+        wanted = [(f"task-{i}", c, v) for i in range(3) for c, v in (("n", i), ("m", "x" * 400))]
+        assert sorted(found.pending_writes) == sorted(wanted)
+        lease = s.acquire_lease("fan")
+        assert lease is not None
+        later = [(config, [("n", 9)], f"task-{i}", "") for i in range(3, 5)]
+        with pytest.raises(ThreadBusy):  # no token: the run holding the lease excludes them
+            s.put_writes_many(later)
+        found = s.get_tuple(config)
+        assert found is not None and len(found.pending_writes) == 6

@@ -28,7 +28,7 @@ from tether.checkpoint.base import (
     get_checkpoint_ns,
     get_thread_id,
 )
-from tether.checkpoint.lease import Lease
+from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import chains, leases, maintenance, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
@@ -285,6 +285,32 @@ class PostgresSaver(SqliteSaver):
             return
         action = f"store writes of task {task_id!r} in thread {thread_id!r}"
         self._call_step(args, action, config)
+
+    def put_writes_many(self, calls: Sequence[WriteCall]) -> None:
+        """Store several tasks' writes (one thread, one run) in one call of the step function
+        with no checkpoint row: one round trip, one commit."""
+        first = calls[0][0] if calls else None
+        if (
+            first is None
+            or len(calls) < 2
+            or self._STEP_IN_TRANSACTION
+            or any(
+                get_thread_id(c) != get_thread_id(first) or lease_token(c) != lease_token(first)
+                for c, *_ in calls
+            )
+        ):
+            super().put_writes_many(calls)
+            return
+        thread_id = get_thread_id(first)
+        encoded = [self._encode_writes(*call) for call in calls]
+        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
+        ns = get_checkpoint_ns(first)
+        args = step.params(thread_id, ns, first, None, encoded, [], self.lease_ttl, None, upsert)
+        if args is None:  # pragma: no cover - the rows are the config's thread
+            super().put_writes_many(calls)
+            return
+        tasks = ", ".join(repr(task_id) for _, _, task_id, _ in calls)
+        self._call_step(args, f"store writes of tasks {tasks} in thread {thread_id!r}", first)
 
     def _call_step(self, args: Sequence[Any], action: str, config: RunnableConfig) -> bool:
         """Call the step function; whether it stored the rows (False: a delta's base is gone).
