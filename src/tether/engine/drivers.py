@@ -155,12 +155,14 @@ class SyncDriver:
         self, finished: list[tuple[TaskCall, BaseException | None]], *, last: bool
     ) -> Iterator[Emit]:
         """Record tasks that finished together and store their writes in one commit; the
-        step's last writes may wait for its checkpoint's commit."""
+        step's last task's writes may wait for its checkpoint's commit (the others do not)."""
         records = [(call, self.loop.finish_task(call.task, outcome)) for call, outcome in finished]
         chunks: list[Emit] = []
         with self.lock:
-            for call, record in records:
+            for i, (call, record) in enumerate(records):
                 if record is not None:
+                    if last and i == len(records) - 1 and self.persister.held:
+                        self.persister.release_held()
                     self.persister.submit(record, hold=True)
                 chunks.extend(_side_chunks(self.loop, call))
             if chunks or not last:
@@ -284,8 +286,10 @@ class AsyncDriver:
         """As ``SyncDriver._finish``."""
         records = [(call, self.loop.finish_task(call.task, outcome)) for call, outcome in finished]
         chunks: list[Emit] = []
-        for call, record in records:
+        for i, (call, record) in enumerate(records):
             if record is not None:
+                if last and i == len(records) - 1 and self.persister.held:
+                    await self.persister.release_held()
                 await self.persister.submit(record, hold=True)
             chunks.extend(_side_chunks(self.loop, call))
         if chunks or not last:
