@@ -17,7 +17,7 @@ import pg_service
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
 from tether.checkpoint.lease import LEASE_KEY
-from tether.checkpoint.postgres import PostgresSaver
+from tether.checkpoint.postgres import PostgresSaver, connection
 from tether.errors import ConflictError, ThreadBusy
 
 pytestmark = pytest.mark.services
@@ -182,3 +182,25 @@ def test_several_tasks_writes_are_one_round_trip_and_the_lease_guards_them() -> 
             s.put_writes_many(later)
         found = s.get_tuple(config)
         assert found is not None and len(found.pending_writes) == 6
+
+
+def test_without_pipeline_mode_the_statements_go_one_after_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An old libpq (before 14) has no pipeline mode: the same calls, one round trip each."""
+    monkeypatch.setattr(connection, "PIPELINE", False)
+    with _traced() as t:
+        s = t.saver
+        before = t.trips()
+        lease, found = s.acquire_and_load("old", _cfg("old"))
+        assert t.trips() == before + 2
+        assert lease is not None and found is None
+        mine = _cfg("old")
+        mine["configurable"][LEASE_KEY] = lease.token
+        first = _args(mine, {"n": 1}, -1)
+        own = _cfg("old", first[2]["id"])
+        own["configurable"][LEASE_KEY] = lease.token
+        s.put_steps([first, _args(own, {"n": 2}, 0)], lease=lease, status="idle")
+        head = s.get_tuple(_cfg("old"))
+        assert head is not None and head.checkpoint["channel_values"] == {"n": 2}
+        assert len(list(s.list(_cfg("old")))) == 2

@@ -48,14 +48,14 @@ def take_and_read(
     conns: Connections, thread_id: str, ttl: float, read: tuple[str, Sequence[Any]]
 ) -> tuple[Lease | None, Any]:
     """A free (or expired) lease taken and then ``read``'s first row, in one round trip: the
-    two statements go as one pipeline ending in one Sync, one implicit transaction, so the read
+    two statements go together (``PgConn.together``), one implicit transaction, so the read
     sees the thread as it is once the lease is held. The lease is None when another run holds
     it (the row is then of no use: the caller takes the long way, ``try_acquire``). Both
     statements are harmless to run again, so a dropped connection is retried."""
     take = _take_params(thread_id, new_owner(), ttl)
 
     def work(conn: PgConn) -> tuple[Lease | None, Any]:
-        with conn.raw.pipeline():
+        with conn.together():
             taken = conn.execute(_TAKE, take)
             found = conn.execute(*read)
         got = taken.fetchone()

@@ -312,11 +312,11 @@ def run(conn: PgConn, args: Sequence[Any]) -> Outcome:
 
 
 def run_all(conn: PgConn, steps: Sequence[Sequence[Any]]) -> list[Outcome]:
-    """Call the function once per step, in order, in one round trip: the calls go as one
-    pipeline ending in one Sync, so they run as one implicit transaction (autocommit) and
-    commit together. What it judged of each step."""
+    """Call the function once per step, in order, in one round trip: the calls go together
+    (``PgConn.together``), so they run as one implicit transaction and commit together. What it
+    judged of each step."""
     sql = call_sql(conn.schema)
-    with conn.raw.pipeline():
+    with conn.together():
         cursors = [conn.raw.execute(sql, args) for args in steps]
     return [_outcome(cur.fetchone()) for cur in cursors]
 
