@@ -4,6 +4,7 @@ ReadyForQuery messages in a libpq trace of the saver's one connection."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 from collections.abc import Iterator
@@ -204,3 +205,14 @@ def test_without_pipeline_mode_the_statements_go_one_after_another(
         head = s.get_tuple(_cfg("old"))
         assert head is not None and head.checkpoint["channel_values"] == {"n": 2}
         assert len(list(s.list(_cfg("old")))) == 2
+
+
+def test_the_async_twin_also_takes_the_lease_and_reads_in_one_round_trip() -> None:
+    with _traced() as t:
+        s = t.saver
+        before = t.trips()
+        lease, found = asyncio.run(s.aacquire_and_load("aio", _cfg("aio")))
+        assert t.trips() == before + 1
+        assert lease is not None and found is None
+        with pytest.raises(ThreadBusy):  # held: the long way, which refuses at once
+            asyncio.run(s.aacquire_and_load("aio", _cfg("aio")))

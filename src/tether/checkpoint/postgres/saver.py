@@ -382,11 +382,24 @@ class PostgresSaver(SqliteSaver):
         """Take a free lease and read ``get_tuple``'s first row in one round trip
         (``leases.take_and_read``); a held lease goes the long way (``acquire_lease``, waiting
         as asked, then ``get_tuple``)."""
-        thread_id = str(thread_id)
+        loaded = self._take_and_load(str(thread_id), config)
+        return loaded or super().acquire_and_load(str(thread_id), config, wait=wait)
+
+    async def aacquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """As ``acquire_and_load``; a held lease is waited for with ``asyncio.sleep``."""
+        loaded = await self._run_sync(self._take_and_load, str(thread_id), config)
+        return loaded or await super().aacquire_and_load(str(thread_id), config, wait=wait)
+
+    def _take_and_load(
+        self, thread_id: str, config: RunnableConfig
+    ) -> tuple[Lease, CheckpointTuple | None] | None:
+        """A free lease and ``get_tuple(config)`` in one round trip, or None (lease held)."""
         read = self._first_read(config)
         taken, row = leases.take_and_read(self._pg, thread_id, self.lease_ttl, read)
         if taken is None:
-            return super().acquire_and_load(thread_id, config, wait=wait)
+            return None
         return taken, self._pg.retry_read(lambda: self._tuple_from(config, read, row))
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
