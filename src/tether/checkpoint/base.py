@@ -585,6 +585,17 @@ class BaseCheckpointSaver:
         await self.arelease_lease(lease, status)
         return stored
 
+    def put_writes_many(self, calls: Sequence[WriteCall]) -> None:
+        """``put_writes`` for each of ``calls`` (tasks of one step that finished together), in
+        order, each atomic on its own. A backend may send them in one round trip; this default
+        makes the calls one after another."""
+        for call in calls:
+            self.put_writes(*call)
+
+    async def aput_writes_many(self, calls: Sequence[WriteCall]) -> None:
+        for call in calls:
+            await self.aput_writes(*call)
+
     def put_steps(
         self,
         steps: Sequence[StepArgs],
@@ -791,6 +802,9 @@ class SyncBackedAsyncMixin(BaseCheckpointSaver):
         status: str | None = None,
     ) -> RunnableConfig:
         return await self._run_sync(self.put_steps, steps, lease=lease, status=status)
+
+    async def aput_writes_many(self, calls: Sequence[WriteCall]) -> None:
+        await self._run_sync(self.put_writes_many, calls)
 
     async def aput_step_and_release(
         self,

@@ -119,14 +119,14 @@ class SyncDriver:
         live = self.loop.ctx.live
         if getattr(_worker, "active", False) or (len(calls) == 1 and live is None):
             for i, call in enumerate(calls):
-                yield from self._finish(call, run_task_sync(call), last=i == len(calls) - 1)
+                yield from self._finish([(call, run_task_sync(call))], last=i == len(calls) - 1)
             return
         yield from self._run_pooled(calls, live)
 
     def _run_pooled(self, calls: list[TaskCall], live: LiveChunks | None) -> Iterator[Emit]:
         """Run the step's tasks in the pool: this thread stores each task's writes the moment it
-        finishes, even while a sibling still runs, and hands on the chunks they stream (LLM
-        tokens) as they come."""
+        finishes, even while a sibling still runs (tasks that finished together in one saver
+        call), and hands on the chunks they stream (LLM tokens) as they come."""
         inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         if live is not None:
             live.target = inbox.put
@@ -138,23 +138,34 @@ class SyncDriver:
             future.add_done_callback(inbox.put)
         left = len(futures)
         while left:
-            item = inbox.get()
-            if isinstance(item, Emit):
+            item: Any = inbox.get()
+            done: list[Any] = []  # tasks that finished meanwhile go in one commit
+            while not isinstance(item, Emit):
+                done.append(item)
+                item = None if len(done) == left or inbox.empty() else inbox.get_nowait()
+                if item is None:
+                    break
+            if done:
+                left -= len(done)
+                yield from self._finish([(futures[f], f.result()) for f in done], last=left == 0)
+            if item is not None:  # a chunk streamed after the tasks before it finished
                 yield item
-                continue
-            left -= 1
-            yield from self._finish(futures[item], item.result(), last=left == 0)
 
     def _finish(
-        self, call: TaskCall, outcome: BaseException | None, *, last: bool
+        self, finished: list[tuple[TaskCall, BaseException | None]], *, last: bool
     ) -> Iterator[Emit]:
-        """Record a finished task; the step's last writes may wait for its checkpoint's commit."""
-        record = self.loop.finish_task(call.task, outcome)
+        """Record tasks that finished together and store their writes in one commit; the
+        step's last task's writes may wait for its checkpoint's commit (the others do not)."""
+        records = [(call, self.loop.finish_task(call.task, outcome)) for call, outcome in finished]
+        chunks: list[Emit] = []
         with self.lock:
-            if record is not None:
-                self.persister.submit(record, hold=last)
-            chunks = list(_side_chunks(self.loop, call))
-            if chunks:
+            for i, (call, record) in enumerate(records):
+                if record is not None:
+                    if last and i == len(records) - 1 and self.persister.held:
+                        self.persister.release_held()
+                    self.persister.submit(record, hold=True)
+                chunks.extend(_side_chunks(self.loop, call))
+            if chunks or not last:
                 self.persister.release_held()
         yield from chunks
 
@@ -227,7 +238,7 @@ class AsyncDriver:
         live = self.loop.ctx.live
         if len(calls) == 1 and live is None:
             outcome = await run_task_async(calls[0])
-            for chunk in await self._finish(calls[0], outcome, last=True):
+            for chunk in await self._finish([(calls[0], outcome)], last=True):
                 yield chunk
             return
         async for chunk in self._run_concurrently(calls, live):
@@ -251,25 +262,37 @@ class AsyncDriver:
             future.add_done_callback(inbox.put_nowait)
         try:
             while pending:
-                item = await inbox.get()
-                if isinstance(item, Emit):
+                item: Any = await inbox.get()
+                done: list[Any] = []  # tasks that finished meanwhile go in one commit
+                while not isinstance(item, Emit):
+                    done.append(item)
+                    full = len(done) == len(pending) or inbox.empty()
+                    item = None if full else inbox.get_nowait()
+                    if item is None:
+                        break
+                if done:
+                    finished = [(pending.pop(f), f.result()) for f in done]
+                    for chunk in await self._finish(finished, last=not pending):
+                        yield chunk
+                if item is not None:  # a chunk streamed after the tasks before it finished
                     yield item
-                    continue
-                call = pending.pop(item)
-                for chunk in await self._finish(call, item.result(), last=not pending):
-                    yield chunk
         finally:
             for future in pending:
                 future.cancel()
 
     async def _finish(
-        self, call: TaskCall, outcome: BaseException | None, *, last: bool
+        self, finished: list[tuple[TaskCall, BaseException | None]], *, last: bool
     ) -> list[Emit]:
-        record = self.loop.finish_task(call.task, outcome)
-        if record is not None:
-            await self.persister.submit(record, hold=last)
-        chunks = list(_side_chunks(self.loop, call))
-        if chunks:
+        """As ``SyncDriver._finish``."""
+        records = [(call, self.loop.finish_task(call.task, outcome)) for call, outcome in finished]
+        chunks: list[Emit] = []
+        for i, (call, record) in enumerate(records):
+            if record is not None:
+                if last and i == len(records) - 1 and self.persister.held:
+                    await self.persister.release_held()
+                await self.persister.submit(record, hold=True)
+            chunks.extend(_side_chunks(self.loop, call))
+        if chunks or not last:
             await self.persister.release_held()
         return chunks
 

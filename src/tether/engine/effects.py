@@ -35,6 +35,10 @@ class PutWrites:
     task_id: str
     task_path: str
 
+    def args(self) -> tuple[dict[str, Any], list[tuple[str, Any]], str, str]:
+        """``put_writes``'s positional arguments."""
+        return (self.config, self.writes, self.task_id, self.task_path)
+
 
 @dataclasses.dataclass(slots=True)
 class RunTasks:

@@ -141,11 +141,14 @@ class SyncPersister(_Holding):
             self.release_held()
 
     def release_held(self) -> None:
-        """Store held calls now (something that must follow them comes next)."""
+        """Store held calls now (something that must follow them comes next): several tasks'
+        writes in one saver call (``put_writes_many``)."""
         self._commit_step()
         held, self.held = self.held, []
-        for effect in held:
-            self._call(effect)
+        if len(held) > 1:
+            self.saver.put_writes_many([w.args() for w in held])
+        elif held:
+            self._call(held[0])
 
     def _commit_step(self, lease: Lease | None = None, status: str | None = None) -> None:
         step, self.step, self.carrying = self.step, None, False
@@ -227,8 +230,10 @@ class AsyncPersister(_Holding):
     async def release_held(self) -> None:
         await self._commit_step()
         held, self.held = self.held, []
-        for effect in held:
-            await self._call(effect)
+        if len(held) > 1:
+            await self.saver.aput_writes_many([w.args() for w in held])
+        elif held:
+            await self._call(held[0])
 
     async def _commit_step(self, lease: Lease | None = None, status: str | None = None) -> None:
         step, self.step, self.carrying = self.step, None, False
@@ -290,5 +295,5 @@ class HeldStep:
     def args(self) -> tuple[Any, ...]:
         """``put_step``'s positional arguments."""
         p = self.put
-        calls = [(w.config, w.writes, w.task_id, w.task_path) for w in self.writes]
+        calls = [w.args() for w in self.writes]
         return (calls, p.config, p.checkpoint, p.metadata, p.new_versions)

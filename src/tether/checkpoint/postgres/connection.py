@@ -43,6 +43,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
     ) from exc
 
 PING_AFTER = 30.0
+PIPELINE = psycopg.Pipeline.is_supported()
+"""Whether statements may be sent together (pipeline mode needs libpq 14 or later); without it
+the statements meant to go together are sent one after another."""
 CONNECT_TIMEOUT = 10
 
 
@@ -77,6 +80,14 @@ class PgConn:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self.raw.execute(translate_sql(sql, self.schema), params)
+
+    def together(self) -> contextlib.AbstractContextManager[Any]:
+        """Statements executed in this block are sent together and answered in one round trip:
+        a pipeline ending in one Sync, so in autocommit they run as one implicit transaction
+        (PgBouncer in transaction mode sees one transaction). Their cursors hold the results
+        once the block ends. Without pipeline mode (libpq before 14) each runs as it is
+        executed, its own transaction."""
+        return self.raw.pipeline() if PIPELINE else contextlib.nullcontext()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run ``sql`` for every row (psycopg pipelines them); the number of rows it changed."""

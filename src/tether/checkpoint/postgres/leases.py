@@ -12,6 +12,7 @@ are SQLite's, shared from ``tether.checkpoint.sqlite.leases``.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tether.checkpoint.lease import Lease, new_owner, owner_alive
@@ -37,6 +38,35 @@ def _take(conn: PgConn, params: tuple[Any, ...]) -> Lease | None:
     return None if got is None else Lease(params[0], params[3], int(got[0]))
 
 
+def _take_params(thread_id: str, owner: str, ttl: float) -> tuple[Any, ...]:
+    now = time.time()
+    stamp = _stamp()
+    return (thread_id, stamp, stamp, owner, now + ttl, now)
+
+
+def take_and_read(
+    conns: Connections, thread_id: str, ttl: float, read: tuple[str, Sequence[Any]]
+) -> tuple[Lease | None, Any]:
+    """A free (or expired) lease taken and then ``read``'s first row, in one round trip: the
+    two statements go together (``PgConn.together``), one implicit transaction, so the read
+    sees the thread as it is once the lease is held. The lease is None when another run holds
+    it (the row is then of no use: the caller takes the long way, ``try_acquire``). Both
+    statements are harmless to run again, so a dropped connection is retried."""
+    take = _take_params(thread_id, new_owner(), ttl)
+
+    def work(conn: PgConn) -> tuple[Lease | None, Any]:
+        with conn.together():
+            taken = conn.execute(_TAKE, take)
+            found = conn.execute(*read)
+        got = taken.fetchone()
+        lease = None if got is None else Lease(thread_id, take[3], int(got[0]))
+        return lease, found.fetchone()
+
+    action = f"take the lease on thread {thread_id!r} and read it"
+    result: tuple[Lease | None, Any] = conns.statement(work, action, idempotent=True)
+    return result
+
+
 def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float | None:
     """One attempt: the lease, or when its holder's lease expires (epoch seconds).
 
@@ -44,11 +74,10 @@ def try_acquire(conns: Connections, thread_id: str, ttl: float) -> Lease | float
     after a lost answer is harmless (the same owner wins again), so it is retried. Only a held
     lease needs a transaction, to judge its holder under the row lock.
     """
-    owner = new_owner()
+    take = _take_params(thread_id, new_owner(), ttl)
     action = f"take the lease on thread {thread_id!r}"
-    now = time.time()
-    stamp = _stamp()
-    take = (thread_id, stamp, stamp, owner, now + ttl, now)
+    stamp = take[1]
+    owner = take[3]
     got = conns.statement(lambda conn: _take(conn, take), action, idempotent=True)
     if got is not None:
         return got

@@ -11,7 +11,7 @@ an ``await``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from typing_extensions import Self
 
@@ -29,12 +29,12 @@ from tether.checkpoint.base import (
     get_checkpoint_ns,
     get_thread_id,
 )
-from tether.checkpoint.lease import Lease
+from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import chains, leases, maintenance, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
-from tether.checkpoint.sqlite.saver import SqliteSaver, _now
+from tether.checkpoint.sqlite.saver import SqliteSaver, Step, _now
 from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
@@ -224,8 +224,63 @@ class PostgresSaver(SqliteSaver):
         lease: Lease | None = None,
         status: str | None = None,
     ) -> RunnableConfig:
-        """One ``put_step`` (one statement) per step, as ``BaseCheckpointSaver.put_steps``
-        (SQLite's one-transaction version does not apply to the step function)."""
+        """Store steps of one thread in order in one round trip: one call of the step function
+        per step, sent together and committed together (``step.run_all``); the last call gives
+        ``lease`` back. Steps that store blob rows (their planning needs the previous step's
+        rows stored) or write to another thread go one after another, as the base class does;
+        so do all of them after an error, so that the steps before a failing one stay stored."""
+        if self._STEP_IN_TRANSACTION or len(steps) < 2:
+            return BaseCheckpointSaver.put_steps(self, steps, lease=lease, status=status)
+        thread_id = get_thread_id(steps[0][1])
+        try:
+            together = self._put_steps_together(thread_id, steps, lease, status)
+        except Exception:  # store them one by one: the steps before a failing one stay stored
+            return self._put_steps_apart(thread_id, steps, lease, status)
+        except BaseException:
+            self._known.forget([thread_id])
+            raise
+        if together is None:
+            return self._put_steps_apart(thread_id, steps, lease, status)
+        prepared, outcomes, action = together
+        for outcome, (_, config, *_) in zip(outcomes, steps, strict=True):
+            if not outcome.lease_ok:
+                self._known.forget([thread_id])
+                self._refused(outcome, action, config)
+        if not all(o.bases_ok for o in outcomes):  # pragma: no cover - no step had a base
+            return self._put_steps_apart(thread_id, steps, lease, status)
+        return [self._stored_step(p) for p in prepared][-1]
+
+    def _put_steps_together(
+        self, thread_id: str, steps: Sequence[StepArgs], lease: Lease | None, status: str | None
+    ) -> tuple[Sequence[Step], Sequence[step.Outcome], str] | None:
+        """Prepare the steps and send them in one round trip: the prepared steps, the
+        step function's outcomes and the action's description; None if they cannot go together
+        (blob rows, another thread)."""
+        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
+        prepared: list[Step] = []
+        calls: list[list[Any]] = []
+        for i, (writes, config, checkpoint, metadata, new_versions) in enumerate(steps):
+            p = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
+            release = (lease, status) if lease is not None and i == len(steps) - 1 else None
+            args = step.params(
+                p.thread_id, p.ns, config, p.row, p.writes, p.planned, self.lease_ttl, release,
+                upsert,
+            )  # fmt: skip
+            if args is None or p.planned or p.thread_id != thread_id:
+                return None
+            prepared.append(p)
+            calls.append(args)
+            self._known.put(p.thread_id, p.ns, p.checkpoint_id, p.known)  # the next plans on it
+        action = f"store checkpoint {prepared[-1].checkpoint_id!r} of thread {thread_id!r}"
+        outcomes = self._pg.statement(lambda conn: step.run_all(conn, calls), action)
+        return prepared, outcomes, action
+
+    def _put_steps_apart(
+        self, thread_id: str, steps: Sequence[StepArgs], lease: Lease | None, status: str | None
+    ) -> RunnableConfig:
+        """The base class's ``put_steps`` (one call per step), planned afresh (SQLite's
+        one-transaction version does not apply to the step function)."""
+        self._known.forget([thread_id])
         return BaseCheckpointSaver.put_steps(self, steps, lease=lease, status=status)
 
     def put_writes(
@@ -248,16 +303,46 @@ class PostgresSaver(SqliteSaver):
         action = f"store writes of task {task_id!r} in thread {thread_id!r}"
         self._call_step(args, action, config)
 
+    def put_writes_many(self, calls: Sequence[WriteCall]) -> None:
+        """Store several tasks' writes (one thread, one run) in one call of the step function
+        with no checkpoint row: one round trip, one commit."""
+        first = calls[0][0] if calls else None
+        if (
+            first is None
+            or len(calls) < 2
+            or self._STEP_IN_TRANSACTION
+            or any(
+                get_thread_id(c) != get_thread_id(first) or lease_token(c) != lease_token(first)
+                for c, *_ in calls
+            )
+        ):
+            super().put_writes_many(calls)
+            return
+        thread_id = get_thread_id(first)
+        encoded = [self._encode_writes(*call) for call in calls]
+        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
+        ns = get_checkpoint_ns(first)
+        args = step.params(thread_id, ns, first, None, encoded, [], self.lease_ttl, None, upsert)
+        if args is None:  # pragma: no cover - the rows are the config's thread
+            super().put_writes_many(calls)
+            return
+        tasks = ", ".join(repr(task_id) for _, _, task_id, _ in calls)
+        self._call_step(args, f"store writes of tasks {tasks} in thread {thread_id!r}", first)
+
     def _call_step(self, args: Sequence[Any], action: str, config: RunnableConfig) -> bool:
         """Call the step function; whether it stored the rows (False: a delta's base is gone).
         A write the lease refuses raises ``judge_write``'s error (nothing was stored)."""
         call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement
         outcome: step.Outcome = call(lambda conn: step.run(conn, args), action)
         if not outcome.lease_ok:
-            thread_id = get_thread_id(config)
-            shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
-            raise StorageError(f"cannot {action}: the writer's lease refused it")
+            self._refused(outcome, action, config)
         return outcome.bases_ok
+
+    def _refused(self, outcome: step.Outcome, action: str, config: RunnableConfig) -> NoReturn:
+        """Raise ``judge_write``'s error for a write the lease refused (nothing was stored)."""
+        thread_id = get_thread_id(config)
+        shared_leases.judge_write(None, outcome.lease, thread_id, config, self.lease_ttl)
+        raise StorageError(f"cannot {action}: the writer's lease refused it")
 
     def _put_step(
         self,
@@ -307,6 +392,32 @@ class PostgresSaver(SqliteSaver):
 
     def _try_lease(self, thread_id: str) -> Lease | float | None:
         return leases.try_acquire(self._pg, thread_id, self.lease_ttl)
+
+    def acquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """Take a free lease and read ``get_tuple``'s first row in one round trip
+        (``leases.take_and_read``); a held lease goes the long way (``acquire_lease``, waiting
+        as asked, then ``get_tuple``)."""
+        loaded = self._take_and_load(str(thread_id), config)
+        return loaded or super().acquire_and_load(str(thread_id), config, wait=wait)
+
+    async def aacquire_and_load(
+        self, thread_id: str, config: RunnableConfig, *, wait: float | None = None
+    ) -> tuple[Lease | None, CheckpointTuple | None]:
+        """As ``acquire_and_load``; a held lease is waited for with ``asyncio.sleep``."""
+        loaded = await self._run_sync(self._take_and_load, str(thread_id), config)
+        return loaded or await super().aacquire_and_load(str(thread_id), config, wait=wait)
+
+    def _take_and_load(
+        self, thread_id: str, config: RunnableConfig
+    ) -> tuple[Lease, CheckpointTuple | None] | None:
+        """A free lease and ``get_tuple(config)`` in one round trip, or None (lease held)."""
+        read = self._first_read(config)
+        taken, row = leases.take_and_read(self._pg, thread_id, self.lease_ttl, read)
+        if taken is None:
+            return None
+        return taken, self._pg.retry_read(lambda: self._tuple_from(config, read, row))
 
     def release_lease(self, lease: Lease, status: str | None = "idle") -> None:
         stamp = _now()

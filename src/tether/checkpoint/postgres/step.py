@@ -295,16 +295,33 @@ def _columns(
 
 @functools.lru_cache(maxsize=64)
 def call_sql(schema_name: str) -> str:
-    """The statement that calls the function in ``schema_name``, with typed placeholders."""
+    """The statement that calls the function in ``schema_name``, with typed placeholders.
+
+    The arguments travel in binary (``%b``): psycopg adapts the step's ~50 arguments in less
+    than half the time it takes for text (~20 us a call instead of ~50), and bytes go as they
+    are, not hex-encoded."""
     marks = ", ".join(
-        f"%s::{t}[]" if n in {a for a, _ in _ARRAYS} else f"%s::{t}" for n, t in PARAMETERS
+        f"%b::{t}[]" if n in {a for a, _ in _ARRAYS} else f"%b::{t}" for n, t in PARAMETERS
     )
     return f'SELECT * FROM "{schema_name}".tether_put_step({marks})'
 
 
 def run(conn: PgConn, args: Sequence[Any]) -> Outcome:
     """Call the function on ``conn``; what it judged."""
-    got = conn.raw.execute(call_sql(conn.schema), args).fetchone()
+    return _outcome(conn.raw.execute(call_sql(conn.schema), args).fetchone())
+
+
+def run_all(conn: PgConn, steps: Sequence[Sequence[Any]]) -> list[Outcome]:
+    """Call the function once per step, in order, in one round trip: the calls go together
+    (``PgConn.together``), so they run as one implicit transaction and commit together. What it
+    judged of each step."""
+    sql = call_sql(conn.schema)
+    with conn.together():
+        cursors = [conn.raw.execute(sql, args) for args in steps]
+    return [_outcome(cur.fetchone()) for cur in cursors]
+
+
+def _outcome(got: Any) -> Outcome:
     if got is None:  # pragma: no cover - the function always returns one row
         raise StorageError("tether_put_step returned no row")
     owner, expires, epoch, lease_ok, bases_ok = got

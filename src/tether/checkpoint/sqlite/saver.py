@@ -476,18 +476,31 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         One statement when the row carries every value inline and has no pending writes;
         otherwise a read transaction fetches its blobs and writes too.
         """
+        read = self._first_read(config)
+        row = self._conns.fetch_one(*read, f"read thread {get_thread_id(config)!r}")
+        return self._tuple_from(config, read, row)
+
+    @staticmethod
+    def _first_read(config: RunnableConfig) -> tuple[str, tuple[str, ...]]:
+        """The statement ``get_tuple`` runs first: the checkpoint row ``config`` names."""
         thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
-        sql, params = (
-            (_HEAD_SQL, (thread_id, ns))
-            if checkpoint_id is None
-            else (_ONE_SQL, (thread_id, ns, checkpoint_id))
-        )
-        action = f"read thread {thread_id!r}"
-        row = self._conns.fetch_one(sql, params, action)
+        if checkpoint_id is None:
+            return _HEAD_SQL, (thread_id, ns)
+        return _ONE_SQL, (thread_id, ns, checkpoint_id)
+
+    def _tuple_from(
+        self, config: RunnableConfig, read: tuple[str, tuple[str, ...]], row: Any
+    ) -> CheckpointTuple | None:
+        """``get_tuple``'s answer, given the row its first statement (``read``) returned."""
         if row is None:
             return None
+        sql, params = read
+        thread_id = get_thread_id(config)
+        ns = get_checkpoint_ns(config)
+        checkpoint_id = get_checkpoint_id(config)
+        action = f"read thread {thread_id!r}"
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
