@@ -517,7 +517,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _build(
         self,
         row: tuple[Any, ...],
-        where: str,
+        where: rows.Where,
         body: dict[str, Any],
         wanted: list[tuple[str, str]],
         chains: rows.Chains,
