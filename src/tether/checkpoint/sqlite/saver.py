@@ -584,6 +584,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         return builders
 
     def _fetch_mixed(self, conn: sqlite3.Connection, found: Rows) -> Builders:
+        """``_fetch`` for rows of any threads and namespaces (one group per pair)."""
+        first = found[0]
+        if all(r[0] == first[0] and r[1] == first[1] for r in found):  # listing one thread
+            return self._fetch(conn, found)
         groups: dict[tuple[str, str], Rows] = {}
         for row in found:
             groups.setdefault((row[0], row[1]), []).append(row)
