@@ -433,9 +433,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             else (_ONE_SQL, (thread_id, ns, checkpoint_id))
         )
         action = f"read thread {thread_id!r}"
-        row = self._conns.fetch_one(sql, params, action)
-        if row is None:
+        found = self._conns.fetch_one(sql, params, action)
+        if found is None:
             return None
+        row = (thread_id, ns, *found)  # the statement selects ADDRESSED_COLUMNS
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
@@ -455,6 +456,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 again = conn.execute(sql, params).fetchone()  # inside one snapshot this time
                 if again is None:
                     return None
+                again = (thread_id, ns, *again)
                 if again[2] != row[2]:  # the head moved meanwhile: read the new one
                     moved = self._fetch(conn, [again])[0]
                 else:
@@ -679,12 +681,12 @@ def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
 
 
 _ONE_SQL = (
-    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
+    f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
 )
 # Ids sort by creation and a head never moves back: the head is the greatest id (DESIGN 3.4).
 _HEAD_SQL = (
-    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
+    f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 
