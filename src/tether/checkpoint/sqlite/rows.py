@@ -12,19 +12,47 @@ from typing import Any
 import ormsgpack
 
 from tether.checkpoint import deltas
-from tether.checkpoint.base import CheckpointTuple, SerializerProtocol, checkpoint_config
+from tether.checkpoint.base import CheckpointTuple, SerializerProtocol
 from tether.checkpoint.sqlite import inline, pieces
+from tether.constants import CHECKPOINT_ID, CHECKPOINT_NS, CONF, THREAD_ID
 from tether.errors import CorruptDataError, SerializationError
 
 Chains = dict[tuple[str, str], deltas.Chain]
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
-FLAGGED_COLUMNS = (
-    ", ".join(f"c.{column.strip()}" for column in CHECKPOINT_COLUMNS.split(","))
-    + ", EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
+_COLUMNS = [f"c.{column.strip()}" for column in CHECKPOINT_COLUMNS.split(",")]
+_HAS_WRITES = (
+    "EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
     "AND w.checkpoint_id = c.checkpoint_id)"
 )
+FLAGGED_COLUMNS = ", ".join([*_COLUMNS, _HAS_WRITES])
 """The checkpoint columns of ``checkpoints c``, then whether the row has pending writes (a
 checkpoint without any, the usual case, then needs no query of ``writes``)."""
+ADDRESSED_COLUMNS = ", ".join([*_COLUMNS[2:], _HAS_WRITES])
+"""``FLAGGED_COLUMNS`` without thread_id and ns, for a query whose WHERE fixes both: the row
+is ``(thread_id, ns, *found)`` (two text values fewer to convert per read)."""
+
+
+class Where(tuple[str, str, str, str]):
+    """``(path, thread_id, ns, checkpoint_id)`` of a checkpoint row, formatted (as errors do
+    with ``f"{where}"``) only when an error names the row: building the text for every row
+    read cost more than the errors ever need."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        path, thread_id, ns, checkpoint_id = self
+        ns_part = f", namespace {ns!r}" if ns else ""
+        return f"{path!r} thread {thread_id!r}{ns_part} checkpoint {checkpoint_id!r}"
+
+
+_new_where: Callable[[tuple[str, str, str, str]], Where] = functools.partial(tuple.__new__, Where)
+
+Place = Where | str
+"""What names a row in error messages: a ``Where`` or a ready string."""
+
+
+def where_of(path: str, thread_id: str, ns: str, checkpoint_id: str) -> Where:
+    return _new_where((path, thread_id, ns, checkpoint_id))
 
 
 STRIPPED_ZEROS = 24
@@ -82,18 +110,21 @@ def _short(versions: Mapping[str, Any], cut: int = STRIPPED_ZEROS) -> dict[str, 
     return short
 
 
-def _padded(short: dict[str, str], zeros: str) -> dict[str, str]:
-    return {channel: zeros + version for channel, version in short.items()}
+def _pad(short: dict[str, str], zeros: str) -> None:
+    """Put the stripped zeros back, in place (the dict was just decoded: no one else has it;
+    replacing values costs less than building a new dict)."""
+    for channel, version in short.items():
+        short[channel] = zeros + version
 
 
-def unpack_body(data: bytes, where: str) -> dict[str, Any]:
+def unpack_body(data: bytes, where: Place) -> dict[str, Any]:
     try:
         body = ormsgpack.unpackb(data)
         if type(body) is dict and (stripped := body.get("z")):
             zeros = _ZEROS if stripped == STRIPPED_ZEROS else "0" * stripped
-            body["channel_versions"] = _padded(body["channel_versions"], zeros)
-            if seen := body["versions_seen"]:
-                body["versions_seen"] = {n: _padded(v, zeros) for n, v in seen.items()}
+            _pad(body["channel_versions"], zeros)
+            for by_node in (body["versions_seen"] or {}).values():
+                _pad(by_node, zeros)
     except Exception as exc:
         raise CorruptDataError(f"{where}: the checkpoint row cannot be decoded ({exc})") from exc
     if not isinstance(body, dict) or "channel_versions" not in body:
@@ -104,7 +135,7 @@ def unpack_body(data: bytes, where: str) -> dict[str, Any]:
 _scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
-def load_metadata(text: str, where: str) -> dict[str, Any]:
+def load_metadata(text: str, where: Place) -> dict[str, Any]:
     try:
         # The C scanner alone first (json.loads adds a type check and two regex matches;
         # metadata is read with every checkpoint); anything it does not take whole goes
@@ -200,7 +231,7 @@ def existing_blobs(
     return {(c, v) for c, v in found}
 
 
-def inline_values(serde: SerializerProtocol, body: dict[str, Any], where: str) -> dict[str, Any]:
+def inline_values(serde: SerializerProtocol, body: dict[str, Any], where: Place) -> dict[str, Any]:
     """The values stored in the checkpoint row, decoded."""
     try:
         return inline.decode_all(serde, body)
@@ -216,7 +247,7 @@ def inline_values(serde: SerializerProtocol, body: dict[str, Any], where: str) -
         }
 
 
-def blob_channels(body: dict[str, Any], where: str) -> list[tuple[str, str]]:
+def blob_channels(body: dict[str, Any], where: Place) -> list[tuple[str, str]]:
     """The (channel, version) pairs of a checkpoint whose values are not in its row, found
     without decoding any value (a row whose inline entries number its channels has none)."""
     versions = body["channel_versions"]
@@ -236,7 +267,7 @@ def add_blob_values(
     wanted: list[tuple[str, str]],
     chains: Chains,
     cached: dict[str, tuple[str, bytes]],
-    where: str,
+    where: Place,
 ) -> dict[str, Any]:
     """Add to ``values`` the ``wanted`` channels' values, from ``cached`` (serialized values
     known to be this checkpoint's) or their blob chains; a channel with no stored value is
@@ -259,7 +290,7 @@ def add_blob_values(
     return values
 
 
-def decode(serde: SerializerProtocol, tag: str, data: bytes, where: str) -> Any:
+def decode(serde: SerializerProtocol, tag: str, data: bytes, where: Place) -> Any:
     try:
         return serde.loads_typed((tag, data))
     except (CorruptDataError, SerializationError) as exc:
@@ -300,7 +331,7 @@ def build_tuple(
     body: dict[str, Any],
     values: dict[str, Any],
     writes: list[tuple[str, str, str, bytes]],
-    where: str,
+    where: Place,
 ) -> CheckpointTuple:
     thread_id, ns, checkpoint_id, parent_id, ts, metadata = row[:6]
     checkpoint = {
@@ -324,16 +355,21 @@ def build_tuple(
         if writes
         else []
     )
-    parent = checkpoint_config(thread_id, ns, parent_id) if parent_id else None
-    return CheckpointTuple(
-        checkpoint_config(thread_id, ns, checkpoint_id),
-        checkpoint,  # type: ignore[arg-type]
-        load_metadata(metadata, where),  # type: ignore[arg-type]
-        parent,
-        pending,
+    # The configs as literals and the tuple without the Python-level ``__new__`` a NamedTuple
+    # has: every checkpoint read comes through here.
+    return _new_tuple(
+        (
+            {CONF: {THREAD_ID: thread_id, CHECKPOINT_NS: ns, CHECKPOINT_ID: checkpoint_id}},
+            checkpoint,
+            load_metadata(metadata, where),
+            {CONF: {THREAD_ID: thread_id, CHECKPOINT_NS: ns, CHECKPOINT_ID: parent_id}}
+            if parent_id
+            else None,
+            pending,
+        )
     )
 
 
-def where_of(path: str, thread_id: str, ns: str, checkpoint_id: str) -> str:
-    ns_part = f", namespace {ns!r}" if ns else ""
-    return f"{path!r} thread {thread_id!r}{ns_part} checkpoint {checkpoint_id!r}"
+_new_tuple: Callable[[tuple[Any, ...]], CheckpointTuple] = functools.partial(
+    tuple.__new__, CheckpointTuple
+)

@@ -501,6 +501,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
         action = f"read thread {thread_id!r}"
+        row = (thread_id, ns, *row)  # the statement selects ADDRESSED_COLUMNS
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
@@ -520,6 +521,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 again = conn.execute(sql, params).fetchone()  # inside one snapshot this time
                 if again is None:
                     return None
+                again = (thread_id, ns, *again)
                 if again[2] != row[2]:  # the head moved meanwhile: read the new one
                     moved = self._fetch(conn, [again])[0]
                 else:
@@ -582,7 +584,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _build(
         self,
         row: tuple[Any, ...],
-        where: str,
+        where: rows.Where,
         body: dict[str, Any],
         wanted: list[tuple[str, str]],
         chains: rows.Chains,
@@ -649,6 +651,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         return builders
 
     def _fetch_mixed(self, conn: sqlite3.Connection, found: Rows) -> Builders:
+        """``_fetch`` for rows of any threads and namespaces (one group per pair)."""
+        first = found[0]
+        if all(r[0] == first[0] and r[1] == first[1] for r in found):  # listing one thread
+            return self._fetch(conn, found)
         groups: dict[tuple[str, str], Rows] = {}
         for row in found:
             groups.setdefault((row[0], row[1]), []).append(row)
@@ -740,12 +746,12 @@ def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
 
 
 _ONE_SQL = (
-    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
+    f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
 )
 # Ids sort by creation and a head never moves back: the head is the greatest id (DESIGN 3.4).
 _HEAD_SQL = (
-    f"SELECT {rows.FLAGGED_COLUMNS} FROM checkpoints c "
+    f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
     f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 
