@@ -87,3 +87,16 @@ def test_ids_are_unique_and_ordered_across_threads() -> None:
     assert all(made == sorted(made) for made in per_thread.values())
     stamps = [embedded_timestamp(cid) for cid in everything]
     assert len(set(stamps)) == len(stamps)  # the lock hands out each timestamp once
+
+
+def test_an_id_after_a_parent_sorts_after_it(fake_clock: list[int]) -> None:
+    """After an id made here (not parsed again) or one from a clock running ahead (parsed)."""
+    now = time.time_ns()
+    fake_clock.append(now)
+    chain = [ids.new_checkpoint_id_after(None)]
+    for _ in range(5):
+        chain.append(ids.new_checkpoint_id_after(chain[-1]))
+    ahead = f"{int(chain[-1][:8], 16) + 9:08x}{chain[-1][8:]}"  # ~4 minutes ahead
+    after = ids.new_checkpoint_id_after(ahead)
+    assert chain == sorted(set(chain)) and after > ahead
+    assert ids.new_checkpoint_id_after(after) > after
