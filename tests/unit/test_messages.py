@@ -223,6 +223,18 @@ def test_a_checked_result_changed_in_place_is_checked_again():
     assert is_uuid(again[1].id) and out[1].id is None
 
 
+def test_a_result_grown_from_the_last_one_is_still_checked_after_a_change() -> None:
+    """The copy kept of a result grows in place when the next call extends that very list;
+    a change made to the result after that must still be caught."""
+    out = add_messages([M.human(content="a", id="1")], [M.ai(content="b")])
+    out = add_messages(out, [M.ai(content="c")])  # extends the list the first call returned
+    out = add_messages(out, [M.ai(content="d")])
+    out[1] = {"role": "assistant", "content": "a dict put in place"}
+    again = add_messages(out, [M.ai(content="e")])
+    assert type(again[1]) is type(M.ai(content="x")) and is_uuid(again[1].id)
+    assert [m.content for m in again] == ["a", "a dict put in place", "c", "d", "e"]
+
+
 def test_a_checked_result_equal_by_value_but_not_by_object_is_still_merged_right():
     first = add_messages([M.human(content="a", id="1")], [M.ai(content="b")])
     loaded = [copy.deepcopy(m) for m in first]  # as read back from a checkpoint

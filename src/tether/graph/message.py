@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 
 from tether.engine.reuse import APPEND_REDUCERS
 from tether.errors import ConfigurationError, InvalidUpdateError
-from tether.graph.verified import VerifiedLists
+from tether.graph.verified import Checked, VerifiedLists
 from tether.messages import (
     REMOVE_ALL_MESSAGES,
     MessageClasses,
@@ -115,12 +115,16 @@ def _merge(left: Messages, right: Messages, format: MessageFormat | None) -> lis
         fresh
         and isinstance(left, list)
         and classes.remove not in map(type, new)
-        and (_CHECKED.take(left) or _usable_as_is(left, classes))
+        and ((found := _CHECKED.take(left)) is not None or _usable_as_is(left, classes))
     ):
         # Fresh uuid4 ids replace nothing: no index of ``left`` needed.
         merged = [*left, *new]
         if _usable_as_is(new, classes):  # then the result needs no check next time
-            _CHECKED.keep(merged.copy())  # the very objects, so the next match is by pointer
+            if found is not None and found.returned is left:  # the list we gave: grow its copy
+                found.kept.extend(new)
+                _CHECKED.keep(Checked(found.kept, merged))
+            else:  # the very objects, so the next match is by pointer
+                _CHECKED.keep(Checked(merged.copy(), merged))
         return merged
     merged, position = _indexed(left if isinstance(left, list) else [left], classes)
     remove_cls = classes.remove

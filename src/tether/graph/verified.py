@@ -19,35 +19,41 @@ a newer result pushes them out (``MAX_LISTS``).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from tether.engine.reuse import same_items
 
 MAX_LISTS = 4
 
 
+class Checked(NamedTuple):
+    """A checked list: ``kept``, a private copy of ``returned`` (the list the caller got)."""
+
+    kept: list[Any]
+    returned: list[Any]
+
+
 class VerifiedLists:
     """The last ``MAX_LISTS`` checked message lists, newest last (safe across threads)."""
 
     def __init__(self) -> None:
-        self._lists: list[list[Any]] = []
+        self._lists: list[Checked] = []
         self._lock = threading.Lock()
 
-    def take(self, items: list[Any]) -> bool:
-        """Whether a kept list equals ``items`` (that list is then dropped: the caller keeps
+    def take(self, items: list[Any]) -> Checked | None:
+        """The kept list that equals ``items``, if any (it is then dropped: the caller keeps
         its result instead)."""
         with self._lock:
             for i in range(len(self._lists) - 1, -1, -1):
-                kept = self._lists[i]
+                kept = self._lists[i].kept
                 if len(kept) == len(items) and same_items(kept, items):
-                    del self._lists[i]
-                    return True
-        return False
+                    return self._lists.pop(i)
+        return None
 
-    def keep(self, items: list[Any]) -> None:
-        """Keep ``items``, a list nobody else holds, as the newest checked list."""
+    def keep(self, checked: Checked) -> None:
+        """Keep ``checked`` as the newest checked list."""
         with self._lock:
-            self._lists.append(items)
+            self._lists.append(checked)
             del self._lists[:-MAX_LISTS]
 
     def clear(self) -> None:
