@@ -138,17 +138,11 @@ class SyncDriver:
             future.add_done_callback(inbox.put)
         left = len(futures)
         while left:
-            item: Any = inbox.get()
-            done: list[Any] = []  # tasks that finished meanwhile go in one commit
-            while not isinstance(item, Emit):
-                done.append(item)
-                item = None if len(done) == left or inbox.empty() else inbox.get_nowait()
-                if item is None:
-                    break
+            done, item = _finished_together(inbox.get(), inbox, left)
             if done:
                 left -= len(done)
                 yield from self._finish([(futures[f], f.result()) for f in done], last=left == 0)
-            if item is not None:  # a chunk streamed after the tasks before it finished
+            if item is not None:
                 yield item
 
     def _finish(
@@ -262,19 +256,12 @@ class AsyncDriver:
             future.add_done_callback(inbox.put_nowait)
         try:
             while pending:
-                item: Any = await inbox.get()
-                done: list[Any] = []  # tasks that finished meanwhile go in one commit
-                while not isinstance(item, Emit):
-                    done.append(item)
-                    full = len(done) == len(pending) or inbox.empty()
-                    item = None if full else inbox.get_nowait()
-                    if item is None:
-                        break
+                done, item = _finished_together(await inbox.get(), inbox, len(pending))
                 if done:
                     finished = [(pending.pop(f), f.result()) for f in done]
                     for chunk in await self._finish(finished, last=not pending):
                         yield chunk
-                if item is not None:  # a chunk streamed after the tasks before it finished
+                if item is not None:
                     yield item
         finally:
             for future in pending:
@@ -295,6 +282,20 @@ class AsyncDriver:
         if chunks or not last:
             await self.persister.release_held()
         return chunks
+
+
+def _finished_together(item: Any, inbox: Any, running: int) -> tuple[list[Any], Emit | None]:
+    """The tasks (futures) that finished meanwhile, from ``item`` on, so their writes go in one
+    commit: taken from ``inbox`` (a ``queue.SimpleQueue`` or ``asyncio.Queue``) while it holds
+    more and fewer than ``running`` were taken; and the chunk that stopped the taking, if any
+    (it streamed after the tasks before it finished)."""
+    done: list[Any] = []
+    while not isinstance(item, Emit):
+        done.append(item)
+        if len(done) == running or inbox.empty():
+            return done, None
+        item = inbox.get_nowait()
+    return done, item
 
 
 def _side_chunks(loop: RunLoop, call: TaskCall) -> Iterator[Emit]:
