@@ -292,16 +292,7 @@ class PostgresSaver(SqliteSaver):
     ) -> None:
         """Store a task's writes against the checkpoint ``config`` names, in one call of the
         step function with no checkpoint row (the lease is checked as for a step)."""
-        thread_id = get_thread_id(config)
-        encoded = self._encode_writes(config, writes, task_id, task_path)
-        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
-        ns = get_checkpoint_ns(config)
-        args = step.params(thread_id, ns, config, None, [encoded], [], self.lease_ttl, None, upsert)
-        if args is None:  # pragma: no cover - the rows are the config's thread
-            SqliteSaver.put_writes(self, config, writes, task_id, task_path)
-            return
-        action = f"store writes of task {task_id!r} in thread {thread_id!r}"
-        self._call_step(args, action, config)
+        self._put_task_writes([(config, writes, task_id, task_path)])
 
     def put_writes_many(self, calls: Sequence[WriteCall]) -> None:
         """Store several tasks' writes (one thread, one run) in one call of the step function
@@ -309,7 +300,6 @@ class PostgresSaver(SqliteSaver):
         first = calls[0][0] if calls else None
         if (
             first is None
-            or len(calls) < 2
             or self._STEP_IN_TRANSACTION
             or any(
                 get_thread_id(c) != get_thread_id(first) or lease_token(c) != lease_token(first)
@@ -318,16 +308,24 @@ class PostgresSaver(SqliteSaver):
         ):
             super().put_writes_many(calls)
             return
+        self._put_task_writes(calls)
+
+    def _put_task_writes(self, calls: Sequence[WriteCall]) -> None:
+        """The writes of ``calls`` (tasks of one thread, under one lease token) in one call of
+        the step function."""
+        first = calls[0][0]
         thread_id = get_thread_id(first)
         encoded = [self._encode_writes(*call) for call in calls]
         upsert = self._WRITES_SQL["INSERT OR REPLACE"]
         ns = get_checkpoint_ns(first)
         args = step.params(thread_id, ns, first, None, encoded, [], self.lease_ttl, None, upsert)
         if args is None:  # pragma: no cover - the rows are the config's thread
-            super().put_writes_many(calls)
+            for call in calls:
+                SqliteSaver.put_writes(self, *call)
             return
         tasks = ", ".join(repr(task_id) for _, _, task_id, _ in calls)
-        self._call_step(args, f"store writes of tasks {tasks} in thread {thread_id!r}", first)
+        noun = "task" if len(calls) == 1 else "tasks"
+        self._call_step(args, f"store writes of {noun} {tasks} in thread {thread_id!r}", first)
 
     def _call_step(self, args: Sequence[Any], action: str, config: RunnableConfig) -> bool:
         """Call the step function; whether it stored the rows (False: a delta's base is gone).
