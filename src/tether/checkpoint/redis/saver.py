@@ -12,6 +12,7 @@ checkpoint, blobs, head move and task writes land together, on Redis Cluster too
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -61,7 +62,10 @@ _WRITES, _WK = "11", "12"
 _KEEP_LEASE = ["", "", ""]
 """``STEP``'s release arguments when the lease is kept."""
 _MAX_NAMES = 4096
-"""Entries of the saver's key-name and field memos before they start over."""
+"""Entries of the saver's key-name memo before it starts over."""
+
+_field = functools.lru_cache(maxsize=_MAX_NAMES)(field)
+"""``field`` of the versions written lately (most of a ``need`` list is the previous step's)."""
 
 
 class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
@@ -112,8 +116,6 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         self._call = calls_.ScriptCaller(client, is_cluster=self.is_cluster)
         self._names: dict[tuple[str, str], tuple[str, str, str]] = {}
         """Per (thread, namespace) written lately: its thread key, the catalog, its key tag."""
-        self._fields: dict[tuple[str, str], str] = {}
-        """``field(channel, version)`` of the versions written lately (the ``need`` lists)."""
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -267,19 +269,11 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _need(self, versions: ChannelVersions, values: Mapping[str, Any]) -> str:
         """The ``need`` list of a checkpoint: ``field(channel, version)`` of each of its
         channels with a value, one a line (memoized: most are the previous step's)."""
-        memo = self._fields
-        if len(memo) >= _MAX_NAMES:
-            memo.clear()
-        out = []
-        for channel, raw_version in versions.items():
-            if channel not in values:
-                continue
-            version = raw_version if raw_version.__class__ is str else str(raw_version)
-            name = memo.get((channel, version))
-            if name is None:
-                name = memo[(channel, version)] = field(channel, version)
-            out.append(name)
-        return "\n".join(out)
+        return "\n".join(
+            _field(channel, raw_version if raw_version.__class__ is str else str(raw_version))
+            for channel, raw_version in versions.items()
+            if channel in values
+        )
 
     def _remember_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, planned: Planned
