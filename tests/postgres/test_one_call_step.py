@@ -1,5 +1,5 @@
-"""A super-step on PostgreSQL is one statement (``tether_put_step``): what it stores, what it
-refuses, when it hands the step to the transaction path, and the v1 -> v2 schema upgrade."""
+"""A super-step on PostgreSQL is one statement (``tether_step``): what it stores, what it
+refuses, when it hands the step to the transaction path, and the upgrade of a v1 schema."""
 
 from __future__ import annotations
 

