@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from tether.checkpoint import deltas, large
 from tether.checkpoint.base import RunnableConfig
 from tether.checkpoint.lease import Lease, lease_token
+from tether.checkpoint.postgres import arrays
 from tether.checkpoint.sqlite.leases import _stamp
 from tether.errors import StorageError
 
@@ -102,6 +103,16 @@ PARAMETERS: tuple[tuple[str, str], ...] = (
     *((f"b_{n}", f"{t}[]") for n, t in _BLOB),
 )
 """The function's parameters in order (``_ARRAYS`` are arrays too)."""
+
+
+def _tag(name: str, type_name: str) -> type[list[Any]] | None:
+    if type_name.endswith("[]"):
+        return arrays.TAGS[type_name[:-2]]
+    return arrays.TAGS[type_name] if name in {n for n, _ in _ARRAYS} else None
+
+
+_TAGGED = tuple((n, _tag(n, t)) for n, t in PARAMETERS)
+"""Each parameter with the tag its array argument is sent as (``arrays``), None for scalars."""
 
 
 def _signature() -> str:
@@ -289,9 +300,8 @@ def params(
     values.update(_columns("wi", _WRITE, ignored, 1))
     blobs = [(c, v, *r) for (c, v, _, _), r in zip(planned, blob_rows, strict=True)]
     values.update(_columns("b", _BLOB, blobs, 0))
-    # An empty array goes as NULL: far cheaper for the client to send (the function skips
-    # both alike, ``cardinality(NULL) > 0`` being NULL).
-    return [None if values[n] == [] else values[n] for n, _ in PARAMETERS]
+    # An empty array goes as NULL: cheaper to send, and the function skips a NULL array.
+    return [(tag(v) if v else None) if tag else v for n, tag in _TAGGED for v in (values[n],)]
 
 
 def _merge_writes(
