@@ -105,14 +105,11 @@ PARAMETERS: tuple[tuple[str, str], ...] = (
 """The function's parameters in order (``_ARRAYS`` are arrays too)."""
 
 
-def _tag(name: str, type_name: str) -> type[list[Any]] | None:
-    if type_name.endswith("[]"):
-        return arrays.TAGS[type_name[:-2]]
-    return arrays.TAGS[type_name] if name in {n for n, _ in _ARRAYS} else None
-
-
-_TAGGED = tuple((n, _tag(n, t)) for n, t in PARAMETERS)
-"""Each parameter with the tag its array argument is sent as (``arrays``), None for scalars."""
+_NO_CHECKPOINT = (None,) * len(_CHECKPOINT)
+_BASE_TAGS = (arrays.Texts, arrays.Texts)
+_PIECE_TAGS = (arrays.Texts, arrays.Blobs)
+_WRITE_TAGS = tuple(arrays.TAGS[t] for _, t in _WRITE)
+_BLOB_TAGS = tuple(arrays.TAGS[t] for _, t in _BLOB)
 
 
 def _signature() -> str:
@@ -278,30 +275,25 @@ def params(
     if any(r[0] != thread_id for r in (*upserted, *ignored)):
         return None
     bases = [(c, r.base_version) for c, _, r, _ in planned if r.kind in deltas.CHAINED]
-    values: dict[str, Any] = {
-        "thread": thread_id,
-        "ns": ns,
-        "tok_owner": token[0] if token else None,
-        "tok_epoch": token[1] if token else None,
-        "now": time.time(),
-        "ttl": ttl,
-        "stamp": _stamp(),
-        "rel_owner": release[0].owner if release else None,
-        "rel_epoch": release[0].epoch if release else None,
-        "rel_status": release[1] if release else None,
-        "base_channels": [c for c, _ in bases],
-        "base_versions": [v for _, v in bases],
-        "piece_digests": list(pieces),
-        "piece_data": list(pieces.values()),
-    }
-    checkpoint = row[2:] if row is not None else (None,) * len(_CHECKPOINT)
-    values.update((f"c_{n}", v) for (n, _), v in zip(_CHECKPOINT, checkpoint, strict=True))
-    values.update(_columns("wu", _WRITE, upserted, 1))
-    values.update(_columns("wi", _WRITE, ignored, 1))
     blobs = [(c, v, *r) for (c, v, _, _), r in zip(planned, blob_rows, strict=True)]
-    values.update(_columns("b", _BLOB, blobs, 0))
-    # An empty array goes as NULL: cheaper to send, and the function skips a NULL array.
-    return [(tag(v) if v else None) if tag else v for n, tag in _TAGGED for v in (values[n],)]
+    return [
+        thread_id,
+        ns,
+        token[0] if token else None,
+        token[1] if token else None,
+        time.time(),
+        ttl,
+        _stamp(),
+        release[0].owner if release else None,
+        release[0].epoch if release else None,
+        release[1] if release else None,
+        *(row[2:] if row is not None else _NO_CHECKPOINT),
+        *_columns(bases, _BASE_TAGS, 0),
+        *_columns(list(pieces.items()), _PIECE_TAGS, 0),
+        *_columns(upserted, _WRITE_TAGS, 1),
+        *_columns(ignored, _WRITE_TAGS, 1),
+        *_columns(blobs, _BLOB_TAGS, 0),
+    ]
 
 
 def _merge_writes(
@@ -323,9 +315,14 @@ def _merge_writes(
 
 
 def _columns(
-    prefix: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]], skip: int
-) -> dict[str, list[Any]]:
-    return {f"{prefix}_{n}": [r[i + skip] for r in rows] for i, (n, _) in enumerate(columns)}
+    rows: Sequence[tuple[Any, ...]], tags: Sequence[type[list[Any]]], skip: int
+) -> list[list[Any] | None]:
+    """The columns of ``rows`` after the first ``skip``, as tagged arrays (``arrays``); NULLs
+    when there are no rows (cheaper to send, and the function skips a NULL array)."""
+    if not rows:
+        return [None] * len(tags)
+    columns = list(zip(*rows, strict=True))[skip:]
+    return [tag(column) for tag, column in zip(tags, columns, strict=True)]
 
 
 @functools.lru_cache(maxsize=64)
