@@ -70,10 +70,12 @@ def _dumpers() -> dict[type, type]:
 
         def dump(self, obj: Any) -> bytes:
             items: list[bytes | None] = []
-            for text in obj:
-                if text is None:
+            for item in obj:
+                if item is None:
                     items.append(None)
                     continue
+                # an id given as another type (a UUID) goes as its text
+                text = item if type(item) is str else str(item)
                 if "\x00" in text:
                     raise psycopg.DataError(
                         "PostgreSQL text fields cannot contain NUL (0x00) bytes"
