@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 import pg_service
+from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
 from tether.errors import (
     BackendUnavailable,
@@ -143,3 +144,13 @@ def test_async_saver_is_the_same_saver_under_the_async_name() -> None:
             assert (await saver.aget_tuple({"configurable": {"thread_id": "aio"}})) is not None
 
     asyncio.run(main())
+
+
+def test_a_nul_in_a_task_id_is_a_configuration_error_and_nothing_is_written() -> None:
+    with pg_service.fresh_saver() as saver:
+        config = {"configurable": {"thread_id": "nul-task", "checkpoint_ns": ""}}
+        stored = saver.put(config, empty_checkpoint(), {"source": "input", "step": -1}, {})
+        with pytest.raises(ConfigurationError, match="NUL"):
+            saver.put_writes(stored, [("n", 1)], "task\x00a")
+        found = saver.get_tuple(stored)
+        assert found is not None and found.pending_writes == []

@@ -1,8 +1,9 @@
-"""A super-step on PostgreSQL is one statement (``tether_put_step``): what it stores, what it
-refuses, when it hands the step to the transaction path, and the v1 -> v2 schema upgrade."""
+"""A super-step on PostgreSQL is one statement (``tether_step``): what it stores, what it
+refuses, when it hands the step to the transaction path, and the upgrade of a v1 schema."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
@@ -157,3 +158,15 @@ def test_a_tasks_writes_alone_are_one_statement_and_the_lease_still_guards_them(
         assert found.pending_writes == [("task-a", "n", 5)]
         assert found.checkpoint["channel_values"] == {"n": 1}  # no checkpoint row was added
         assert len(list(s.list(_cfg("w")))) == 1
+
+
+def test_a_task_id_given_as_a_uuid_is_stored_as_its_text() -> None:
+    task = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    with pg_service.fresh_saver() as saver:
+        checkpoint = empty_checkpoint()
+        checkpoint["id"] = new_checkpoint_id()
+        config = saver.put(_cfg("uuid"), checkpoint, {"source": "input", "step": -1}, {})
+        saver.put_writes(config, [("n", 1)], task)  # type: ignore[arg-type]
+        found = saver.get_tuple(config)
+        assert found is not None
+        assert found.pending_writes == [(str(task), "n", 1)]

@@ -4,7 +4,7 @@ Taking the lease is one upsert, run as its own statement, that only wins when th
 or expired (the row lock the upsert takes makes two takers serialize); only a held lease needs
 a transaction to judge its holder. Every write locks the thread's row ``FOR UPDATE`` while it
 checks the writer's token (``sqlite.leases.check_write`` with ``lock=" FOR UPDATE"``, or inside
-``tether_put_step`` for a step), so a takeover cannot slip between the check and the commit.
+``tether_step`` for a step), so a takeover cannot slip between the check and the commit.
 The rules (a dead local holder is taken over at once, renewal at half the lease, the errors)
 are SQLite's, shared from ``tether.checkpoint.sqlite.leases``.
 """

@@ -258,7 +258,7 @@ class PostgresSaver(SqliteSaver):
         (blob rows, another thread)."""
         upsert = self._WRITES_SQL["INSERT OR REPLACE"]
         prepared: list[Step] = []
-        calls: list[list[Any]] = []
+        calls: list[step.Call] = []
         for i, (writes, config, checkpoint, metadata, new_versions) in enumerate(steps):
             p = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
             release = (lease, status) if lease is not None and i == len(steps) - 1 else None
@@ -327,7 +327,7 @@ class PostgresSaver(SqliteSaver):
         noun = "task" if len(calls) == 1 else "tasks"
         self._call_step(args, f"store writes of {noun} {tasks} in thread {thread_id!r}", first)
 
-    def _call_step(self, args: Sequence[Any], action: str, config: RunnableConfig) -> bool:
+    def _call_step(self, args: step.Call, action: str, config: RunnableConfig) -> bool:
         """Call the step function; whether it stored the rows (False: a delta's base is gone).
         A write the lease refuses raises ``judge_write``'s error (nothing was stored)."""
         call = self._pg.run if self._STEP_IN_TRANSACTION else self._pg.statement

@@ -1,0 +1,125 @@
+"""The step function's array arguments, written in PostgreSQL's binary array format at once.
+
+psycopg's generic list dumper looks into every list to choose an element type and a dumper for
+it, ~40 us of Python for the arrays of one step. The step function's arrays each have one
+known element type, so ``step.params`` tags them (``Texts``, ``Blobs``, ``Int4s``, ``Int8s``)
+and the dumpers here, registered on every connection the saver uses (``register``), write them
+in one pass (~19 us a step, measured on W1's step arguments). NULL elements are allowed; text
+is encoded in the connection's encoding and refused, as psycopg refuses it, when it holds NUL.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from psycopg.adapt import AdaptersMap
+
+_HEADER = struct.Struct("!iiIii")  # dimensions, has nulls, element type, length, lower bound
+_LENGTH = struct.Struct("!i")
+_NULL = _LENGTH.pack(-1)
+_INT4 = struct.Struct("!ii")  # length 4, value
+_INT8 = struct.Struct("!iq")  # length 8, value
+
+
+class Texts(list[str | None]):
+    """A ``text[]`` argument."""
+
+
+class Blobs(list[bytes | None]):
+    """A ``bytea[]`` argument."""
+
+
+class Int4s(list[int | None]):
+    """An ``int[]`` argument."""
+
+
+class Int8s(list[int | None]):
+    """A ``bigint[]`` argument."""
+
+
+def _array(element_oid: int, items: list[bytes | None]) -> bytes:
+    """``items`` (each element's binary form, or None) as a one-dimensional binary array."""
+    nulls = None in items
+    out = [_HEADER.pack(1, int(nulls), element_oid, len(items), 1)]
+    for item in items:
+        if item is None:
+            out.append(_NULL)
+        else:
+            out.append(_LENGTH.pack(len(item)))
+            out.append(item)
+    return b"".join(out)
+
+
+@functools.cache
+def _dumpers() -> dict[type, type]:
+    """The dumper of each tag (psycopg is imported when the saver is, not this module)."""
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class _TextsDumper(Dumper):
+        format = Format.BINARY
+        oid = 1009  # text[]
+
+        def __init__(self, cls: type, context: Any = None) -> None:
+            super().__init__(cls, context)
+            self._encoding = self.connection.info.encoding if self.connection else "utf-8"
+
+        def dump(self, obj: Any) -> bytes:
+            items: list[bytes | None] = []
+            for item in obj:
+                if item is None:
+                    items.append(None)
+                    continue
+                # an id given as another type (a UUID) goes as its text
+                text = item if type(item) is str else str(item)
+                if "\x00" in text:
+                    raise psycopg.DataError(
+                        "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+                    )
+                items.append(text.encode(self._encoding))
+            return _array(25, items)
+
+    class _BlobsDumper(Dumper):
+        format = Format.BINARY
+        oid = 1001  # bytea[]
+
+        def dump(self, obj: Any) -> bytes:
+            return _array(17, list(obj))
+
+    class _Int4sDumper(Dumper):
+        format = Format.BINARY
+        oid = 1007  # int[]
+
+        def dump(self, obj: Any) -> bytes:
+            if None in obj:
+                return _array(
+                    23, [None if v is None else v.to_bytes(4, "big", signed=True) for v in obj]
+                )
+            return _HEADER.pack(1, 0, 23, len(obj), 1) + b"".join([_INT4.pack(4, v) for v in obj])
+
+    class _Int8sDumper(Dumper):
+        format = Format.BINARY
+        oid = 1016  # bigint[]
+
+        def dump(self, obj: Any) -> bytes:
+            if None in obj:
+                return _array(
+                    20, [None if v is None else v.to_bytes(8, "big", signed=True) for v in obj]
+                )
+            return _HEADER.pack(1, 0, 20, len(obj), 1) + b"".join([_INT8.pack(8, v) for v in obj])
+
+    return {Texts: _TextsDumper, Blobs: _BlobsDumper, Int4s: _Int4sDumper, Int8s: _Int8sDumper}
+
+
+def register(adapters: AdaptersMap) -> None:
+    """Teach ``adapters`` (a connection's) to send the tagged arrays."""
+    for tag, dumper in _dumpers().items():
+        adapters.register_dumper(tag, dumper)
+
+
+TAGS: dict[str, type[list[Any]]] = {"text": Texts, "bytea": Blobs, "int": Int4s, "bigint": Int8s}
+"""The tag for an array of each element type the step function takes."""
