@@ -52,7 +52,7 @@ def describe(client: Any) -> str:
     return f"redis+cluster://{getattr(first, 'name', '?')}"
 
 
-class mapped:  # noqa: N801 - used as a function: ``with mapped(url, action):``
+class mapped:  # lower case: used as a function, ``with mapped(url, action):``
     """Run a block of driver calls; connection failures become ``BackendUnavailable`` naming
     ``url`` (password masked) and ``action`` (``action % args`` when ``args`` are given: built
     only on failure), other server errors ``StorageError``."""
