@@ -24,6 +24,8 @@ from environment import describe, versions
 from floors import raw_commit_ns, w1_checkpoint_bytes
 from issue7 import Issue7Data, floors_table, target_rows, w4_table
 from issue10 import bench_scaleout, expected_failure, scale_table
+from issue10 import floor_table as redis_floor_table
+from issue10 import measure_floor as measure_redis_floor
 from issue10 import target_rows as redis_target_rows
 from report import Section, chat_tables, failures, invoke_table, summary, targets_table
 from runner import (
@@ -172,6 +174,8 @@ def run_all(
             payload = w1_checkpoint_bytes()
             extra.payload_bytes = len(payload)
             extra.floors = {s: raw_commit_ns(workdir, s, payload) for s in ("NORMAL", "FULL")}
+            if not args.self_test and any(c.backend.name == "redis" for c in configs):
+                extra.redis_floor = measure_redis_floor(apis[0])
     return sections, plan, extra
 
 
@@ -268,6 +272,7 @@ def render(
         else:
             lines += invoke_table(sec)
     lines += floors_table(sections, extra)
+    lines += redis_floor_table(sections, extra.redis_floor)
     lines += w4_table(extra)
     lines += store_lines or []
     lines += scale_table(extra.scale)

@@ -2,7 +2,11 @@
 
 Targets: tether's W1 per-invoke time on Redis no slower than on SQLite; W2's Redis memory
 growing linearly (turn 300 / turn 100 <= 3.5); LangGraph's RedisSaver on plain Redis (its
-error). Scale-out: K = 1, 2, 4, 8 worker processes, each running W1 invokes on its own threads
+error). Floor (measured right after W1, in the same run): the round trips one W1 invoke of
+tether's RedisSaver makes, replayed as no-op ``EVALSHA``s through redis-py with the same keys and
+arguments (a round trip of two scripts as a two-command pipeline), plus W1 with no checkpointer:
+what an invoke would cost if the saver's client work and its scripts' server time were free.
+Scale-out: K = 1, 2, 4, 8 worker processes, each running W1 invokes on its own threads
 against one Redis, started together; the rate is all invokes over the wall time from the first
 start to the last finish.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -23,6 +28,7 @@ from report import Section
 Row = list[str]
 REDIS = "redis, durability=default"
 SQLITE = "sqlite, durability=default"
+NONE = "no checkpointer"
 
 
 def _median(values: Sequence[int]) -> float | None:
@@ -71,6 +77,128 @@ def target_rows(sections: Sequence[Section], size_at: Sequence[int]) -> list[Row
         label = f"tether Redis memory {size_at[-1]}/{size_at[1]} ≤ 3.5"
         rows.append(_row(key, REDIS, label, shown, None if growth is None else growth <= 3.5))
     return rows
+
+
+@dataclass
+class RedisFloor:
+    """One W1 invoke's round trips on tether's RedisSaver, and their cost as no-op scripts."""
+
+    round_trips: int
+    scripts: int
+    bytes_sent: int
+    noop_ns: float
+    """Median of one invoke's round trips replayed as no-op ``EVALSHA``s through redis-py."""
+
+
+def _record_invoke(api: Any, prefix: str) -> list[list[tuple[list[str], list[Any]]]]:
+    """The script calls of one W1 invoke of tether's RedisSaver, per round trip."""
+    from workloads import build_linear, linear_input
+
+    with api.RedisSaver.from_conn_string(REDIS_URL, key_prefix=prefix) as saver:
+        saver.setup()
+        graph = build_linear(api, saver)
+        graph.invoke(linear_input(0), {"configurable": {"thread_id": "floor-warm"}})
+        trips: list[list[tuple[list[str], list[Any]]]] = []
+        caller = saver._call
+        many = caller.many
+
+        def recording(calls: Any) -> Any:
+            trips.append([(list(keys), list(args)) for _, keys, args in calls])
+            return many(calls)
+
+        caller.many = recording
+        try:
+            graph.invoke(linear_input(1), {"configurable": {"thread_id": "floor-probe"}})
+        finally:
+            caller.many = many
+    return trips
+
+
+def measure_floor(api: Any, samples: int = 200) -> RedisFloor | None:
+    """``RedisFloor`` of tether's W1 (None without tether's RedisSaver or the server)."""
+    if api.library != "tether" or api.RedisSaver is None:
+        return None
+    import redis
+
+    prefix = f"tether-bench-floor:{uuid.uuid4().hex[:8]}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        trips = _record_invoke(api, prefix)
+        sha = client.script_load("return {'ok'}")
+        pipe = client.pipeline(transaction=False)
+
+        def replay() -> None:
+            for trip in trips:
+                if len(trip) == 1:
+                    keys, args = trip[0]
+                    client.evalsha(sha, len(keys), *keys, *args)
+                    continue
+                for keys, args in trip:
+                    pipe.evalsha(sha, len(keys), *keys, *args)
+                pipe.execute()
+
+        for _ in range(10):
+            replay()
+        times = []
+        for _ in range(samples):
+            t0 = time.perf_counter_ns()
+            replay()
+            times.append(time.perf_counter_ns() - t0)
+        calls = [call for trip in trips for call in trip]
+        sent = sum(len(_raw(part)) for keys, args in calls for part in [*keys, *args])
+        return RedisFloor(len(trips), len(calls), sent, float(statistics.median(times)))
+    except Exception as exc:  # the floor is information; a failure is reported, not fatal
+        print(f"  Redis floor not measured: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    finally:
+        try:
+            _delete(prefix)
+        finally:
+            client.close()
+
+
+def _raw(part: str | bytes) -> bytes:
+    return part.encode() if isinstance(part, str) else part
+
+
+def floor_table(sections: Sequence[Section], floor: RedisFloor | None) -> list[str]:
+    """W1 on Redis against its floor: how much of tether's time is the network's."""
+    if floor is None:
+        return []
+    cells = {(s.key, c.config.name): c for s in sections for c in s.cells if not c.skipped}
+    med = {
+        name: _median(cells[("W1", name)].sides[0].samples) if ("W1", name) in cells else None
+        for name in (NONE, REDIS, SQLITE)
+    }
+    none, redis_w1, sqlite_w1 = med[NONE], med[REDIS], med[SQLITE]
+
+    def ms(ns: float | None) -> str:
+        return "—" if ns is None else f"{ns / 1e6:.3f} ms"
+
+    total = none + floor.noop_ns if none is not None else None
+    over = redis_w1 - total if redis_w1 is not None and total is not None else None
+    per_trip = ms(over / floor.round_trips) if over is not None else "—"
+    return [
+        "## Redis W1 floor: round trips vs tether's own work",
+        "",
+        f"One W1 invoke of tether's RedisSaver makes {floor.round_trips} round trips "
+        f"({floor.scripts} script calls, about {floor.bytes_sent:,} argument bytes). The floor "
+        "replays them, right after W1, as no-op `EVALSHA`s (`return {'ok'}`) with the same keys "
+        "and arguments through redis-py (median of 200 invokes' worth), and adds W1 with no "
+        "checkpointer: an invoke whose saver did no client work and whose scripts took no server "
+        "time. The rest of tether's time on Redis is its own (serializing, planning, framing, "
+        "the scripts' work).",
+        "",
+        "| per W1 invoke | median |",
+        "| --- | --- |",
+        f"| tether, no checkpointer | {ms(none)} |",
+        f"| {floor.round_trips} round trips as no-op scripts (redis-py) | {ms(floor.noop_ns)} |",
+        f"| floor (the two above) | {ms(total)} |",
+        f"| tether on Redis | {ms(redis_w1)} |",
+        f"| tether on Redis over the floor | {ms(over)} ({per_trip} per round trip) |",
+        f"| tether on SQLite (for the target) | {ms(sqlite_w1)} |",
+        "",
+    ]
 
 
 def expected_failure(cell: Any, side: Any) -> bool:

@@ -27,6 +27,7 @@ class Issue7Data:
     payload_bytes: int = 0
     scale: list[Any] = field(default_factory=list)  # issue 10's scale-out results
     pg: Any = None  # postgres.PgData: PostgreSQL floors, W4 and scale-out (issue 9)
+    redis_floor: Any = None  # issue10.RedisFloor: W1's round trips as no-op scripts
 
 
 def _cells(sections: Sequence[Section]) -> dict[tuple[str, str], CellResult]:

@@ -16,6 +16,7 @@ unchanged: the cluster routes by slot and follows redirections, which this short
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import select
@@ -172,6 +173,7 @@ def _checkout(pool: Any) -> Any:
     return lambda: pool.get_connection("EVALSHA")
 
 
+@functools.cache
 def _exceptions() -> Any:
     from redis import exceptions
 

@@ -7,8 +7,6 @@ driver is imported here, lazily: without it the error says which extra to instal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from tether.errors import BackendUnavailable, ConfigurationError, StorageError
@@ -54,18 +52,29 @@ def describe(client: Any) -> str:
     return f"redis+cluster://{getattr(first, 'name', '?')}"
 
 
-@contextmanager
-def mapped(url: str, action: str) -> Iterator[None]:
+class mapped:  # lower case: used as a function, ``with mapped(url, action):``
     """Run a block of driver calls; connection failures become ``BackendUnavailable`` naming
-    ``url`` (password masked) and ``action``, other server errors ``StorageError``."""
-    redis = driver()
-    try:
-        yield
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-        raise BackendUnavailable(
-            f"Redis at {mask_url(url)} is unreachable while trying to {action}: {exc}. What was "
-            f"stored before stays stored; once the server answers, run again (a thread resumes "
-            f"from its last checkpoint)"
-        ) from exc
-    except redis.exceptions.RedisError as exc:
-        raise StorageError(f"Redis at {mask_url(url)} refused to {action}: {exc}") from exc
+    ``url`` (password masked) and ``action`` (``action % args`` when ``args`` are given: built
+    only on failure), other server errors ``StorageError``."""
+
+    __slots__ = ("action", "args", "url")
+
+    def __init__(self, url: str, action: str, *args: object) -> None:
+        self.url, self.action, self.args = url, action, args
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return
+        redis = driver()
+        action = self.action % self.args if self.args else self.action
+        if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+            raise BackendUnavailable(
+                f"Redis at {mask_url(self.url)} is unreachable while trying to {action}: {exc}. "
+                f"What was stored before stays stored; once the server answers, run again (a "
+                f"thread resumes from its last checkpoint)"
+            ) from exc
+        if isinstance(exc, redis.exceptions.RedisError):
+            raise StorageError(f"Redis at {mask_url(self.url)} refused to {action}: {exc}") from exc

@@ -164,8 +164,8 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
-    def _mapped(self, action: str) -> Any:
-        return connection.mapped(self.url, action)
+    def _mapped(self, action: str, *args: object) -> connection.mapped:
+        return connection.mapped(self.url, action, *args)
 
     def _keys(self, thread_id: str) -> ThreadKeys:
         return ThreadKeys(self.prefix, thread_id)
@@ -348,8 +348,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         for step in pending:
             names, head = self._header(step.thread_id, step.ns, step.token)
             calls.append((self._scripts["STEP"], names, head + step.args()))
-        action = f"store checkpoint {first.checkpoint_id!r} in thread {first.thread_id!r}"
-        with self._mapped(action):
+        with self._mapped("store checkpoint %r in thread %r", first.checkpoint_id, first.thread_id):
             replies = self._call.many(calls)
             if self.is_cluster:
                 self._touch_catalog(first.thread_id)
@@ -383,7 +382,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             *itertools.chain.from_iterable(ops),
         ]
         names, head = self._header(thread_id, ns, token, touch)
-        with self._mapped(f"{action} in thread {thread_id!r}"):
+        with self._mapped("%s in thread %r", action, thread_id):
             result = self._call(self._scripts["APPLY"], names, head + args)
             if touch and self.is_cluster:
                 self._touch_catalog(thread_id)
@@ -480,7 +479,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         """The checkpoint ``config`` names, or the head of its namespace: one script run."""
         thread_id = get_thread_id(config)
         args, known = self._read_args(config)
-        with self._mapped(f"read thread {thread_id!r}"):
+        with self._mapped("read thread %r", thread_id):
             found = self._call(self._scripts["READ"], [self._keys(thread_id).thread], args)
         return self._loaded(config, found, known)
 
@@ -633,7 +632,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         owner = lease.new_owner()
         read_args, known = self._read_args(config)
         args = [owner, str(int(self.lease_ttl * 1000)), str(self.ttl_ms), *read_args]
-        with self._mapped(f"take the lease on thread {thread_id!r}"):
+        with self._mapped("take the lease on thread %r", thread_id):
             names = [keys.lease, keys.epoch, keys.thread]
             got = self._call(self._scripts["LEASE_READ"], names, args)
         if got[0] != 1:
