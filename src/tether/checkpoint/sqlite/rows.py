@@ -88,26 +88,35 @@ def pack_body(
 def _stripped(
     versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
-    """The versions without their leading ``_ZEROS``, or None if one does not have them."""
+    """The versions without their leading ``_ZEROS``, or None if one does not have them.
+
+    One function with plain loops: this runs on every put, over every node's map (a call or a
+    comprehension per map costs more than the work itself). The versions nodes have seen recur
+    in every later checkpoint of the thread, so those are cut once (``_short_of``)."""
+    short_of = _short_of
     try:
         short_seen = {}
         for node, by_node in seen.items():
-            if (short := _short(by_node)) is None:
-                return None
+            short = {}
+            for channel, version in by_node.items():
+                if (cut := short_of(version)) is None:
+                    return None
+                short[channel] = cut
             short_seen[node] = short
-        short_versions = _short(versions)
-    except TypeError:  # a version that is not a str
+        short_versions = {}
+        for channel, version in versions.items():  # often new ones: cut, not cached
+            if version[:STRIPPED_ZEROS] != _ZEROS:  # a slice compare is cheaper than startswith
+                return None
+            short_versions[channel] = version[STRIPPED_ZEROS:]
+    except TypeError:  # a version that is not a str (or not hashable)
         return None
-    return None if short_versions is None else (short_versions, short_seen)
+    return short_versions, short_seen
 
 
-def _short(versions: Mapping[str, Any], cut: int = STRIPPED_ZEROS) -> dict[str, str] | None:
-    short = {}
-    for channel, version in versions.items():
-        if version[:cut] != _ZEROS:  # a slice compare is cheaper than a startswith call
-            return None
-        short[channel] = version[cut:]
-    return short
+@functools.lru_cache(maxsize=4096)
+def _short_of(version: str) -> str | None:
+    """``version`` without its leading ``_ZEROS`` (None if it lacks them), cached."""
+    return version[STRIPPED_ZEROS:] if version[:STRIPPED_ZEROS] == _ZEROS else None
 
 
 def _pad(short: dict[str, str], zeros: str) -> None:
