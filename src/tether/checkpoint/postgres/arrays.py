@@ -90,27 +90,27 @@ def _dumpers() -> dict[type, type]:
         def dump(self, obj: Any) -> bytes:
             return _array(17, list(obj))
 
-    class _Int4sDumper(Dumper):
-        format = Format.BINARY
-        oid = 1007  # int[]
+    def _ints(element_oid: int, array_oid: int, item: struct.Struct, size: int) -> type:
+        """The dumper of an integer array whose elements are ``size`` bytes (``item`` packs
+        one with its length)."""
 
-        def dump(self, obj: Any) -> bytes:
-            if None in obj:
-                return _array(
-                    23, [None if v is None else v.to_bytes(4, "big", signed=True) for v in obj]
-                )
-            return _HEADER.pack(1, 0, 23, len(obj), 1) + b"".join([_INT4.pack(4, v) for v in obj])
+        class _IntsDumper(Dumper):
+            format = Format.BINARY
+            oid = array_oid
 
-    class _Int8sDumper(Dumper):
-        format = Format.BINARY
-        oid = 1016  # bigint[]
+            def dump(self, obj: Any) -> bytes:
+                if None in obj:
+                    return _array(
+                        element_oid,
+                        [None if v is None else v.to_bytes(size, "big", signed=True) for v in obj],
+                    )
+                header = _HEADER.pack(1, 0, element_oid, len(obj), 1)
+                return header + b"".join([item.pack(size, v) for v in obj])
 
-        def dump(self, obj: Any) -> bytes:
-            if None in obj:
-                return _array(
-                    20, [None if v is None else v.to_bytes(8, "big", signed=True) for v in obj]
-                )
-            return _HEADER.pack(1, 0, 20, len(obj), 1) + b"".join([_INT8.pack(8, v) for v in obj])
+        return _IntsDumper
+
+    _Int4sDumper = _ints(23, 1007, _INT4, 4)  # int[]
+    _Int8sDumper = _ints(20, 1016, _INT8, 8)  # bigint[]
 
     return {Texts: _TextsDumper, Blobs: _BlobsDumper, Int4s: _Int4sDumper, Int8s: _Int8sDumper}
 
