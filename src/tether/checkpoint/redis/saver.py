@@ -62,10 +62,18 @@ _WRITES, _WK = "11", "12"
 _KEEP_LEASE = ["", "", ""]
 """``STEP``'s release arguments when the lease is kept."""
 _MAX_NAMES = 4096
-"""Entries of the saver's key-name memo before it starts over."""
+"""Entries kept by each memo of key names and fields below."""
 
 _field = functools.lru_cache(maxsize=_MAX_NAMES)(field)
 """``field`` of the versions written lately (most of a ``need`` list is the previous step's)."""
+
+
+@functools.lru_cache(maxsize=_MAX_NAMES)
+def _write_names(prefix: str, thread_id: str, ns: str) -> tuple[str, str, str]:
+    """The thread key, the catalog key and the namespace's key tag a write script of
+    (thread, namespace) uses (memoized: a run writes the same ones at every step)."""
+    keys = ThreadKeys(prefix, thread_id)
+    return keys.thread, keys.catalog, ns_tag(ns)
 
 
 class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
@@ -114,8 +122,6 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
             for name in ("STEP", "APPLY", "READ", "LEASE", "LEASE_READ", "RELEASE", "DROP", "PIN")
         }
         self._call = calls_.ScriptCaller(client, is_cluster=self.is_cluster)
-        self._names: dict[tuple[str, str], tuple[str, str, str]] = {}
-        """Per (thread, namespace) written lately: its thread key, the catalog, its key tag."""
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -394,13 +400,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
     ) -> tuple[list[str], list[str | bytes]]:
         """The keys of a write script (``STEP``, ``APPLY``) and the arguments they share: the
         writer's token, lease and TTL times, the time, the namespace and the thread."""
-        names = self._names.get((thread_id, ns))
-        if names is None:
-            keys = self._keys(thread_id)
-            names = (keys.thread, keys.catalog, ns_tag(ns))
-            if len(self._names) >= _MAX_NAMES:
-                self._names.clear()
-            self._names[(thread_id, ns)] = names
+        names = _write_names(self.prefix, thread_id, ns)
         head: list[str | bytes] = [
             token[0] if token else "",
             str(token[1]) if token else "",
