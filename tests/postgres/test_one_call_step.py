@@ -170,3 +170,75 @@ def test_a_task_id_given_as_a_uuid_is_stored_as_its_text() -> None:
         found = saver.get_tuple(config)
         assert found is not None
         assert found.pending_writes == [(str(task), "n", 1)]
+
+
+def _thread_rows(namespace: str) -> list[str]:
+    with psycopg.connect(pg_service.database_url()) as conn:
+        rows = conn.execute(
+            f'SELECT thread_id FROM "{namespace}".threads ORDER BY thread_id'  # noqa: S608
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _triggers(namespace: str) -> list[str]:
+    with psycopg.connect(pg_service.database_url()) as conn:
+        rows = conn.execute(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND NOT t.tgisinternal",
+            (namespace,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_a_threads_first_checkpoint_creates_its_row_without_a_trigger() -> None:
+    """Schema v4 has no insert trigger: the step function, the transaction path (a write of
+    another thread sends the step there) and ``copy_thread`` each create the thread's row."""
+    with pg_service.fresh_saver() as saver:
+        assert _triggers(saver.namespace) == []
+        first = _step(saver, _cfg("by-function"), {"n": 1})
+        other = [(first, [("n", 2)], "task-a", "")]  # a write of thread "by-function"
+        _step(saver, _cfg("by-transaction"), {"n": 1}, other)
+        saver.copy_thread("by-function", "by-copy")
+        assert _thread_rows(saver.namespace) == ["by-copy", "by-function", "by-transaction"]
+        found = saver.get_tuple(_cfg("by-transaction"))
+        assert found is not None and found.checkpoint["channel_values"] == {"n": 1}
+
+
+def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema written at v3 (insert trigger, v3's step functions) is upgraded to v4 in
+    place: its rows read back, the trigger is gone, and the step functions keep their
+    signatures (a v3 process still running calls them as before)."""
+    namespace = pg_service.new_namespace()
+    url = pg_service.database_url()
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    with PostgresSaver.from_conn_string(url, namespace=namespace) as old:
+        config = _step(old, _cfg("before"), {"n": 1})
+        config = _step(old, config, {"n": 2}, [(config, [("n", 2)], "task-a", "")])
+    assert _triggers(namespace) == ["tether_checkpoint_stored"]
+    monkeypatch.undo()
+    with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
+        head = saver.get_tuple(_cfg("before"))
+        assert head is not None and head.config == config
+        assert head.checkpoint["channel_values"] == {"n": 2}
+        parent = saver.get_tuple(head.parent_config)
+        assert parent is not None and parent.pending_writes == [("task-a", "n", 2)]
+        _step(saver, _cfg("after"), {"n": 1})
+        assert _thread_rows(namespace) == ["after", "before"]
+    with psycopg.connect(url) as conn:
+        version = conn.execute(
+            f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
+        ).fetchone()
+        functions = {
+            r[0]
+            for r in conn.execute(
+                "SELECT p.proname || '/' || p.pronargs FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s",
+                (namespace,),
+            )
+        }
+    triggers = _triggers(namespace)
+    with psycopg.connect(url) as conn:
+        conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
+    assert version == ("4",) and triggers == []
+    assert functions == {"tether_put_step/47", "tether_step/47", "tether_step_plain/26"}

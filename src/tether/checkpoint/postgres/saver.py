@@ -80,8 +80,12 @@ class PostgresSaver(SqliteSaver):
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
         + _CHECKPOINT_SQL
-        + ") SELECT lease_owner, lease_expires, lease_epoch FROM lease"
+        + "), thread AS (INSERT INTO threads (thread_id, created_at, updated_at) "
+        "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lease) ON CONFLICT (thread_id) "
+        "DO NOTHING) SELECT lease_owner, lease_expires, lease_epoch FROM lease"
     )
+    """The checkpoint row stored, the thread's lease row read and locked, and the thread's
+    row created if it has none (schema v4 has no insert trigger), in one statement."""
     _BLOBS_SQL = (
         "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
         "chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
@@ -382,7 +386,9 @@ class PostgresSaver(SqliteSaver):
     ) -> None:
         """Insert the checkpoint row and read (and lock) the thread's lease in one statement;
         a refused write raises before the commit, so nothing of it lands."""
-        lease = conn.execute(self._CHECKPOINT_AND_LEASE_SQL, (thread_id, *row)).fetchone()
+        stamp = row[4]  # the checkpoint's ts
+        params = (thread_id, *row, thread_id, stamp, stamp)
+        lease = conn.execute(self._CHECKPOINT_AND_LEASE_SQL, params).fetchone()
         shared_leases.judge_write(conn, lease, thread_id, config, self.lease_ttl)
 
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
