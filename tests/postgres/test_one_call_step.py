@@ -3,6 +3,8 @@ refuses, when it hands the step to the transaction path, and the upgrade of a v1
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 import pg_service
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
-from tether.checkpoint.lease import LEASE_KEY
+from tether.checkpoint.lease import LEASE_KEY, new_owner
 from tether.checkpoint.postgres import PostgresSaver, schema
 from tether.errors import ConflictError, ThreadBusy
 
@@ -242,3 +244,48 @@ def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPa
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert version == ("4",) and triggers == []
     assert functions == {"tether_put_step/47", "tether_step/47", "tether_step_plain/26"}
+
+
+def _wait_for_a_lock_wait(url: str) -> None:
+    """Until a backend of the test database waits on a lock (at most 10 s)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(1000):
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if waiting and waiting[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no backend waited on the lease taker's row")
+
+
+def test_a_first_write_racing_a_lease_taker_is_judged_by_the_takers_lease() -> None:
+    """A thread without a row: a write with no lease finds none while a run taking the lease
+    has inserted the row but not committed. The write waits for that run, then judges its
+    lease and is refused (``ThreadBusy``) instead of landing beside the new holder's run."""
+    with pg_service.fresh_saver() as saver:
+        url = pg_service.database_url()
+        outcome: dict[str, Any] = {}
+
+        def write() -> None:
+            try:
+                _step(saver, _cfg("raced"), {"n": 1})
+                outcome["stored"] = True
+            except Exception as exc:
+                outcome["error"] = exc
+
+        with psycopg.connect(url) as taker:  # a transaction, left open until the write waits
+            taker.execute(
+                f'INSERT INTO "{saver.namespace}".threads (thread_id, created_at, updated_at, '  # noqa: S608
+                "status, lease_owner, lease_expires, lease_epoch) "
+                "VALUES ('raced', '', '', 'busy', %s, %s, 1)",
+                (new_owner(), time.time() + 60),
+            )
+            writer = threading.Thread(target=write)
+            writer.start()
+            _wait_for_a_lock_wait(url)
+            taker.commit()
+            writer.join(30)
+        assert isinstance(outcome.get("error"), ThreadBusy), outcome
+        assert list(saver.list(_cfg("raced"))) == []

@@ -14,7 +14,9 @@ The function, in one transaction:
 
 - locks the thread's row ``FOR UPDATE`` and judges the writer's lease with the rules of
   ``sqlite.leases.judge_write``; a refused write changes nothing and returns the lease row, so
-  the caller raises the same error as SQLite's path (a stored step returns NULL);
+  the caller raises the same error as SQLite's path (a stored step returns NULL). A thread
+  without a row gets one (its first write); when another transaction inserted it meanwhile
+  (a run taking the lease), the function waits for that one and judges the row it committed;
 - checks that every delta/ref blob's base row is still there; when one was pruned by another
   process meanwhile it changes nothing and the caller stores the step through the transaction
   path, which writes that value in full;
@@ -217,6 +219,10 @@ def _function(
     IF l_epoch IS NULL THEN
         INSERT INTO "{schema}".threads (thread_id, created_at, updated_at)
         VALUES (p_thread, p_stamp, p_stamp) ON CONFLICT (thread_id) DO NOTHING;
+        IF NOT FOUND THEN  -- created meanwhile (by a run taking the lease): judge that
+            SELECT t.lease_owner, t.lease_expires, t.lease_epoch INTO l_owner, l_expires, l_epoch
+            FROM "{schema}".threads t WHERE t.thread_id = p_thread FOR UPDATE;
+        END IF;
     END IF;"""
     return f"""
 CREATE OR REPLACE FUNCTION "{{schema}}".{name}({_signature(parameters)})
