@@ -260,17 +260,24 @@ def _wait_for_a_lock_wait(url: str) -> None:
     raise AssertionError("no backend waited on the lease taker's row")
 
 
-def test_a_first_write_racing_a_lease_taker_is_judged_by_the_takers_lease() -> None:
+@pytest.mark.parametrize("path", ["function", "transaction"])
+def test_a_first_write_racing_a_lease_taker_is_judged_by_the_takers_lease(path: str) -> None:
     """A thread without a row: a write with no lease finds none while a run taking the lease
     has inserted the row but not committed. The write waits for that run, then judges its
-    lease and is refused (``ThreadBusy``) instead of landing beside the new holder's run."""
+    lease and is refused (``ThreadBusy``) instead of landing beside the new holder's run;
+    through the step function, and through the transaction path (a step with a write of
+    another thread goes there)."""
     with pg_service.fresh_saver() as saver:
         url = pg_service.database_url()
         outcome: dict[str, Any] = {}
+        writes = []
+        if path == "transaction":
+            other = _step(saver, _cfg("other"), {"n": 1})
+            writes = [(other, [("n", 2)], "task-a", "")]
 
         def write() -> None:
             try:
-                _step(saver, _cfg("raced"), {"n": 1})
+                _step(saver, _cfg("raced"), {"n": 1}, writes)
                 outcome["stored"] = True
             except Exception as exc:
                 outcome["error"] = exc

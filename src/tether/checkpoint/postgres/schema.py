@@ -27,8 +27,9 @@ Version history:
      thread's row when its first write finds none, as the transaction path and
      ``copy_thread`` do (a first write racing a run that takes the lease waits for it and
      is judged by its lease: before, it could land beside that run); and they spread array
-     arguments into rows with ``unnest`` in the select list. A W1 step costs the server ~14% fewer instructions (callgrind of a replayed
-     W1: 648k -> 560k per call). The table columns are unchanged.
+     arguments into rows with ``unnest`` in the select list. A W1 step costs the server
+     ~14% fewer instructions (callgrind of a replayed W1: 648k -> 560k per call). The table
+     columns are unchanged.
 """
 
 from __future__ import annotations
