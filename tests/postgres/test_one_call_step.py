@@ -3,6 +3,8 @@ refuses, when it hands the step to the transaction path, and the upgrade of a v1
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 import pg_service
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
-from tether.checkpoint.lease import LEASE_KEY
+from tether.checkpoint.lease import LEASE_KEY, new_owner
 from tether.checkpoint.postgres import PostgresSaver, schema
 from tether.errors import ConflictError, ThreadBusy
 
@@ -170,3 +172,127 @@ def test_a_task_id_given_as_a_uuid_is_stored_as_its_text() -> None:
         found = saver.get_tuple(config)
         assert found is not None
         assert found.pending_writes == [(str(task), "n", 1)]
+
+
+def _thread_rows(namespace: str) -> list[str]:
+    with psycopg.connect(pg_service.database_url()) as conn:
+        rows = conn.execute(
+            f'SELECT thread_id FROM "{namespace}".threads ORDER BY thread_id'  # noqa: S608
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _triggers(namespace: str) -> list[str]:
+    with psycopg.connect(pg_service.database_url()) as conn:
+        rows = conn.execute(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND NOT t.tgisinternal",
+            (namespace,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_a_threads_first_checkpoint_creates_its_row_without_a_trigger() -> None:
+    """Schema v4 has no insert trigger: the step function, the transaction path (a write of
+    another thread sends the step there) and ``copy_thread`` each create the thread's row."""
+    with pg_service.fresh_saver() as saver:
+        assert _triggers(saver.namespace) == []
+        first = _step(saver, _cfg("by-function"), {"n": 1})
+        other = [(first, [("n", 2)], "task-a", "")]  # a write of thread "by-function"
+        _step(saver, _cfg("by-transaction"), {"n": 1}, other)
+        saver.copy_thread("by-function", "by-copy")
+        assert _thread_rows(saver.namespace) == ["by-copy", "by-function", "by-transaction"]
+        found = saver.get_tuple(_cfg("by-transaction"))
+        assert found is not None and found.checkpoint["channel_values"] == {"n": 1}
+
+
+def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema written at v3 (insert trigger, v3's step functions) is upgraded to v4 in
+    place: its rows read back, the trigger is gone, and the step functions keep their
+    signatures (a v3 process still running calls them as before)."""
+    namespace = pg_service.new_namespace()
+    url = pg_service.database_url()
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    with PostgresSaver.from_conn_string(url, namespace=namespace) as old:
+        config = _step(old, _cfg("before"), {"n": 1})
+        config = _step(old, config, {"n": 2}, [(config, [("n", 2)], "task-a", "")])
+    assert _triggers(namespace) == ["tether_checkpoint_stored"]
+    monkeypatch.undo()
+    with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
+        head = saver.get_tuple(_cfg("before"))
+        assert head is not None and head.config == config
+        assert head.checkpoint["channel_values"] == {"n": 2}
+        parent = saver.get_tuple(head.parent_config)
+        assert parent is not None and parent.pending_writes == [("task-a", "n", 2)]
+        _step(saver, _cfg("after"), {"n": 1})
+        assert _thread_rows(namespace) == ["after", "before"]
+    with psycopg.connect(url) as conn:
+        version = conn.execute(
+            f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
+        ).fetchone()
+        functions = {
+            r[0]
+            for r in conn.execute(
+                "SELECT p.proname || '/' || p.pronargs FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s",
+                (namespace,),
+            )
+        }
+    triggers = _triggers(namespace)
+    with psycopg.connect(url) as conn:
+        conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
+    assert version == ("4",) and triggers == []
+    assert functions == {"tether_put_step/47", "tether_step/47", "tether_step_plain/26"}
+
+
+def _wait_for_a_lock_wait(url: str) -> None:
+    """Until a backend of the test database waits on a lock (at most 10 s)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(1000):
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if waiting and waiting[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no backend waited on the lease taker's row")
+
+
+@pytest.mark.parametrize("path", ["function", "transaction"])
+def test_a_first_write_racing_a_lease_taker_is_judged_by_the_takers_lease(path: str) -> None:
+    """A thread without a row: a write with no lease finds none while a run taking the lease
+    has inserted the row but not committed. The write waits for that run, then judges its
+    lease and is refused (``ThreadBusy``) instead of landing beside the new holder's run;
+    through the step function, and through the transaction path (a step with a write of
+    another thread goes there)."""
+    with pg_service.fresh_saver() as saver:
+        url = pg_service.database_url()
+        outcome: dict[str, Any] = {}
+        writes = []
+        if path == "transaction":
+            other = _step(saver, _cfg("other"), {"n": 1})
+            writes = [(other, [("n", 2)], "task-a", "")]
+
+        def write() -> None:
+            try:
+                _step(saver, _cfg("raced"), {"n": 1}, writes)
+                outcome["stored"] = True
+            except Exception as exc:
+                outcome["error"] = exc
+
+        with psycopg.connect(url) as taker:  # a transaction, left open until the write waits
+            taker.execute(
+                f'INSERT INTO "{saver.namespace}".threads (thread_id, created_at, updated_at, '  # noqa: S608
+                "status, lease_owner, lease_expires, lease_epoch) "
+                "VALUES ('raced', '', '', 'busy', %s, %s, 1)",
+                (new_owner(), time.time() + 60),
+            )
+            writer = threading.Thread(target=write)
+            writer.start()
+            _wait_for_a_lock_wait(url)
+            taker.commit()
+            writer.join(30)
+        assert isinstance(outcome.get("error"), ThreadBusy), outcome
+        assert list(saver.list(_cfg("raced"))) == []

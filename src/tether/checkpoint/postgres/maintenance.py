@@ -82,7 +82,8 @@ delete_threads = shared.delete_threads
 
 
 def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
-    """Copy every row of ``source`` to ``target`` (the insert trigger creates its thread row)."""
+    """Copy every row of ``source`` to ``target``; ``target``'s thread row is created (with
+    ``source``'s metadata) when a checkpoint was copied and it has none."""
     conn.execute(
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
         "run_id, metadata, body, format) SELECT ?, ns, checkpoint_id, parent_id, ts, step, "
@@ -108,6 +109,12 @@ def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
             f"WHERE thread_id = ? ON CONFLICT DO NOTHING",
             (target, source),
         )
+    conn.execute(  # schema v4 has no insert trigger creating it
+        "INSERT INTO threads (thread_id, created_at, updated_at) SELECT ?, ?, ? "
+        "WHERE EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = ?) "
+        "ON CONFLICT (thread_id) DO NOTHING",
+        (target, stamp, stamp, target),
+    )
     conn.execute(
         "UPDATE threads SET updated_at = ?, metadata = coalesce((SELECT metadata FROM threads "
         "WHERE thread_id = ?), threads.metadata) WHERE thread_id = ?",

@@ -80,7 +80,17 @@ class PostgresSaver(SqliteSaver):
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
         + _CHECKPOINT_SQL
-        + ") SELECT lease_owner, lease_expires, lease_epoch FROM lease"
+        + "), thread AS (INSERT INTO threads (thread_id, created_at, updated_at) "
+        "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lease) ON CONFLICT (thread_id) "
+        "DO NOTHING RETURNING 1) SELECT lease.lease_owner, lease.lease_expires, "
+        "lease.lease_epoch, (SELECT count(*) FROM thread) FROM (SELECT 1) AS one "
+        "LEFT JOIN lease ON true"
+    )
+    """The checkpoint row stored, the thread's lease row read and locked, and the thread's
+    row created if it has none (schema v4 has no insert trigger), in one statement: the
+    lease row (NULLs if none) and whether the thread's row was created."""
+    _LEASE_SQL = (
+        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ? FOR UPDATE"
     )
     _BLOBS_SQL = (
         "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
@@ -381,8 +391,17 @@ class PostgresSaver(SqliteSaver):
         self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]
     ) -> None:
         """Insert the checkpoint row and read (and lock) the thread's lease in one statement;
-        a refused write raises before the commit, so nothing of it lands."""
-        lease = conn.execute(self._CHECKPOINT_AND_LEASE_SQL, (thread_id, *row)).fetchone()
+        a refused write raises before the commit, so nothing of it lands. A thread that had
+        no row, and whose row another transaction (a run taking the lease) inserted
+        meanwhile, is judged by the lease that transaction committed."""
+        stamp = row[4]  # the checkpoint's ts
+        params = (thread_id, *row, thread_id, stamp, stamp)
+        owner, expires, epoch, created = conn.execute(
+            self._CHECKPOINT_AND_LEASE_SQL, params
+        ).fetchone()
+        lease = None if epoch is None else (owner, expires, epoch)
+        if lease is None and not created:
+            lease = conn.execute(self._LEASE_SQL, (thread_id,)).fetchone()
         shared_leases.judge_write(conn, lease, thread_id, config, self.lease_ttl)
 
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:

@@ -22,6 +22,14 @@ Version history:
      insert-if-absent writes, with 26 arguments instead of 47. ``tether_put_step`` stays, so
      a process of the previous version still running against an upgraded schema keeps
      working.
+  4. no insert trigger on ``checkpoints``: the step functions (replaced in place, same
+     signatures, so a process of v2 or v3 still running calls the new bodies) create a
+     thread's row when its first write finds none, as the transaction path and
+     ``copy_thread`` do (a first write racing a run that takes the lease waits for it and
+     is judged by its lease: before, it could land beside that run); and they spread array
+     arguments into rows with ``unnest`` in the select list. A W1 step costs the server
+     ~14% fewer instructions (callgrind of a replayed W1: 648k -> 560k per call). The table
+     columns are unchanged.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from tether.errors import SchemaVersionError
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TABLES = ("tether_meta", "threads", "checkpoints", "blobs", "writes", "pieces")
 STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
 """The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
@@ -168,13 +176,23 @@ $body$
 )
 """Version 2 (as SQLite's v5): no heads, no per-write counters; the one-call step function."""
 
-_V3 = (step.FUNCTION_SQL, step.PLAIN_FUNCTION_SQL)
+_V3 = (step.V3_FUNCTION_SQL, step.V3_PLAIN_FUNCTION_SQL)
 """Version 3: the step functions with a scalar result, and one for a plain step."""
+
+_V4 = (
+    step.PUT_STEP_SQL,
+    step.FUNCTION_SQL,
+    step.PLAIN_FUNCTION_SQL,
+    'DROP TRIGGER IF EXISTS tether_checkpoint_stored ON "{schema}".checkpoints',
+    'DROP FUNCTION IF EXISTS "{schema}".tether_checkpoint_stored()',
+)
+"""Version 4: the step functions create the thread row themselves; no insert trigger."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
     _V2,
     _V3,
+    _V4,
 )
 """Per version, its statements; ``{schema}`` stands for the schema's name."""
 
