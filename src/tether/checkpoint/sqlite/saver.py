@@ -48,8 +48,10 @@ from tether.checkpoint.base import (
     get_thread_id,
     index_writes,
     prune_keep_count,
+    state_root,
 )
 from tether.checkpoint.lease import Lease
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path, reading, storing
@@ -341,6 +343,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         small: inline.Inline = {}
         known: inline.Known = {}
         stored, limit = inline.make_stored, inline.INLINE_MAX
+        dumps = self.serde.dumps_typed  # dump_channel_value, inlined: a call less per value
         for channel, raw_version in checkpoint["channel_versions"].items():
             version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
@@ -354,7 +357,10 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                         self.serde, channel, values[channel], hints[channel], previous
                     )
                 else:
-                    tag, data = dump_channel_value(self.serde, channel, values[channel])
+                    try:
+                        tag, data = dumps(values[channel])
+                    except UnstorableValue as err:
+                        raise err.with_root(state_root(channel)) from None
                 if len(data) <= limit:
                     seen = stored((version, tag, data, True))
                     known[channel] = seen
