@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.sqlite import SqliteSaver
 from tether.errors import BackendUnavailable
 
@@ -53,6 +54,29 @@ def test_a_deleted_file_is_reported_and_never_recreated(tmp_path: Path) -> None:
         assert isinstance(out.get("error"), BackendUnavailable), out
         assert "was deleted" in str(out["error"])
         assert not path.exists()
+
+
+def test_the_saver_api_names_the_thread_and_checkpoint_it_could_not_read_or_store(
+    tmp_path: Path,
+) -> None:
+    """``get_tuple`` and ``put`` format their action only when an error needs it: the
+    message still says what was being done, to which thread and checkpoint."""
+    path = tmp_path / "named.db"
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        first = empty_checkpoint()
+        stored = saver.put(
+            {"configurable": {"thread_id": "t-read", "checkpoint_ns": ""}}, first, {}, {}
+        )
+        for file in tmp_path.glob("named.db*"):
+            file.unlink()
+        with pytest.raises(BackendUnavailable, match=r"cannot read thread 't-read': .* deleted"):
+            saver.get_tuple(stored)
+        second = empty_checkpoint()
+        with pytest.raises(
+            BackendUnavailable,
+            match=rf"cannot store checkpoint '{second['id']}' of thread 't-read': .* deleted",
+        ):
+            saver.put(stored, second, {}, {})
 
 
 def test_a_file_replaced_by_another_is_reported(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tether.errors import StorageError
 
 if TYPE_CHECKING:
-    from tether.checkpoint.sqlite.connection import Connections
+    from tether.checkpoint.sqlite.connection import Action, Connections
 
 Work = Callable[[sqlite3.Connection], Any]
 
@@ -27,7 +27,7 @@ Work = Callable[[sqlite3.Connection], Any]
 class _Job:
     __slots__ = ("action", "error", "finished", "result", "wake", "work")
 
-    def __init__(self, work: Work, action: str) -> None:
+    def __init__(self, work: Work, action: Action) -> None:
         self.work = work
         self.action = action
         self.wake = threading.Event()
@@ -57,7 +57,7 @@ class GroupCommit:
         self._queue: list[_Job] = []
         self._leading = False
 
-    def run(self, work: Work, action: str) -> Any:
+    def run(self, work: Work, action: Action) -> Any:
         """Run ``work(conn)`` inside a committed write transaction; return its result."""
         with self._lock:
             alone = not self._leading

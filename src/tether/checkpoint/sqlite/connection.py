@@ -8,6 +8,7 @@ under a lock. Driver errors become tether errors here, naming the file.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -28,11 +29,41 @@ BUSY_TIMEOUT_MS = 10_000
 WAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
+class Reading(tuple[str]):
+    """``(thread_id,)``, the action of a checkpoint read, formatted (``read thread 'x'``) only
+    when an error names it: every ``get_tuple`` passes one (``reading(thread_id)``)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"read thread {self[0]!r}"
+
+
+reading: Callable[[tuple[str]], Reading] = functools.partial(tuple.__new__, Reading)
+"""``Reading`` from a 1-tuple, without a Python-level ``__new__``."""
+
+
+class Storing(tuple[str, str]):
+    """``(checkpoint_id, thread_id)``, the action of a checkpoint write, formatted only when an
+    error names it (``storing((checkpoint_id, thread_id))``)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"store checkpoint {self[0]!r} of thread {self[1]!r}"
+
+
+storing: Callable[[tuple[str, str]], Storing] = functools.partial(tuple.__new__, Storing)
+
+Action = str | Reading | Storing
+"""What an error says the saver could not do (``cannot {action}: ...``)."""
+
+
 def describe(path: str) -> str:
     return "an in-memory SQLite database" if path == ":memory:" else f"SQLite file {path!r}"
 
 
-def translate(exc: sqlite3.Error, path: str, action: str) -> TetherError:
+def translate(exc: sqlite3.Error, path: str, action: Action) -> TetherError:
     """A tether error for a driver error, naming the file and what to do."""
     text = str(exc)
     where = describe(path)
@@ -218,7 +249,7 @@ class Connections:
                         self._identity = file_identity(self.path)
                     self._prepared = True
 
-    def check_file(self, action: str) -> None:
+    def check_file(self, action: Action) -> None:
         """Refuse to go on when the file this saver opened was deleted or replaced since."""
         if self._identity is None:
             return
@@ -266,7 +297,7 @@ class Connections:
                 raise translate(exc, self.path, action) from exc
 
     @contextlib.contextmanager
-    def query(self, action: str = "read") -> Iterator[sqlite3.Connection]:
+    def query(self, action: Action = "read") -> Iterator[sqlite3.Connection]:
         """A connection for a single statement, which is its own transaction (no BEGIN)."""
         with self._connection() as conn:
             self.check_file(action)
@@ -275,7 +306,7 @@ class Connections:
             except sqlite3.Error as exc:
                 raise translate(exc, self.path, action) from exc
 
-    def fetch_one(self, sql: str, params: Sequence[Any], action: str = "read") -> Any:
+    def fetch_one(self, sql: str, params: Sequence[Any], action: Action = "read") -> Any:
         """The first row of one statement (its own transaction), or None: ``query`` without
         the context managers, for the hot single-statement reads."""
         conn = self._shared if self._shared is not None else getattr(self._local, "conn", None)
@@ -288,7 +319,7 @@ class Connections:
             return self._fetch_one(conn, sql, params, action)
 
     def _fetch_one(
-        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any], action: str
+        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any], action: Action
     ) -> Any:
         self.check_file(action)
         try:
@@ -297,12 +328,12 @@ class Connections:
             raise translate(exc, self.path, action) from exc
 
     @contextlib.contextmanager
-    def write(self, action: str = "write") -> Iterator[sqlite3.Connection]:
+    def write(self, action: Action = "write") -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front (no lock upgrade), committed if the block ends."""
         with self._connection() as conn, _Transaction(self, conn, action):
             yield conn
 
-    def transact(self, work: Callable[[sqlite3.Connection], Any], action: str = "write") -> Any:
+    def transact(self, work: Callable[[sqlite3.Connection], Any], action: Action = "write") -> Any:
         """``work(conn)`` in a committed write transaction: ``write`` as one call, without
         its two generator-based context managers (every checkpoint write goes through here)."""
         conn = self._shared if self._shared is not None else getattr(self._local, "conn", None)
@@ -341,7 +372,7 @@ class _Transaction:
 
     __slots__ = ("action", "conn", "conns")
 
-    def __init__(self, conns: Connections, conn: sqlite3.Connection, action: str) -> None:
+    def __init__(self, conns: Connections, conn: sqlite3.Connection, action: Action) -> None:
         self.conns = conns
         self.conn = conn
         self.action = action

@@ -61,22 +61,26 @@ def pack(small: Inline) -> dict[str, Any]:
     (``[tag, bytes]``, or None for a channel without a value)."""
     fields: dict[str, Any] = {}
     others: dict[str, list[Any] | None] = {}
-    parts = [b""]
-    ends = []
-    size = 0
+    parts = [b""]  # the map header goes first, once the count is known
+    append = parts.append
+    ends: list[int] = []
+    end = 1  # the header of a map of up to 15 entries is one byte (corrected below if not)
     for channel, typed in small.items():
         if typed is None or typed[0] != MSGPACK_TAG:
             others[channel] = typed and [typed[0], typed[1]]
             continue
         name = _packed_name(channel)
         data = typed[1]
-        parts += (name, data)
-        size += len(name) + len(data)
-        ends.append(size)
+        append(name)
+        append(data)
+        end += len(name) + len(data)
+        ends.append(end)
     if ends:
         parts[0] = header = _map_header(len(ends))
+        if len(header) != 1:
+            ends = [at + len(header) - 1 for at in ends]
         fields["values"] = b"".join(parts)
-        fields["ends"] = [end + len(header) for end in ends]
+        fields["ends"] = ends
     if others:
         fields["inline"] = others
     return fields

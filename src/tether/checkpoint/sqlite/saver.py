@@ -48,11 +48,14 @@ from tether.checkpoint.base import (
     get_thread_id,
     index_writes,
     prune_keep_count,
+    state_root,
 )
 from tether.checkpoint.lease import Lease
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
-from tether.checkpoint.sqlite.connection import Connections, check_path
+from tether.checkpoint.sqlite.connection import Connections, check_path, reading, storing
+from tether.constants import CHECKPOINT_ID, CHECKPOINT_NS, CONF
 from tether.errors import (
     ConfigurationError,
     CorruptDataError,
@@ -78,6 +81,9 @@ class Step(NamedTuple):
     known: inline.Known
     writes: list[tuple[str, list[tuple[Any, ...]]]]
 
+
+_new_step: Callable[[tuple[Any, ...]], Step] = functools.partial(tuple.__new__, Step)
+"""``Step`` from a tuple, without the Python-level ``__new__`` a NamedTuple has."""
 
 _LIST_PAGE = 64
 _log = logging.getLogger("tether.checkpoint.sqlite")
@@ -274,9 +280,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 leases.release(conn, release[0], release[1], _now())
 
         last = prepared[-1][0]
-        self._writes.run(
-            work, f"store checkpoint {last.checkpoint_id!r} of thread {last.thread_id!r}"
-        )
+        self._writes.run(work, storing((last.checkpoint_id, last.thread_id)))
         for step, _ in prepared:
             stored = self._stored_step(step)
         return stored
@@ -316,7 +320,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         planned, inline_values, known = self._plan_values(thread_id, ns, checkpoint, new_versions)
         row += (rows.pack_body(checkpoint, inline_values, self._COMPACT_VERSIONS),)
         encoded = [self._encode_writes(*call) for call in writes]
-        return Step(thread_id, ns, checkpoint_id, row, planned, known, encoded)
+        return _new_step((thread_id, ns, checkpoint_id, row, planned, known, encoded))
 
     def _stored_step(self, step: Step) -> RunnableConfig:
         """Remember what a committed step stored (the next step plans against it)."""
@@ -339,6 +343,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         small: inline.Inline = {}
         known: inline.Known = {}
         stored, limit = inline.make_stored, inline.INLINE_MAX
+        dumps = self.serde.dumps_typed  # dump_channel_value, inlined: a call less per value
         for channel, raw_version in checkpoint["channel_versions"].items():
             version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
@@ -346,15 +351,24 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 continue
             seen = before.get(channel)
             if channel in new_versions or seen is None or seen.version != version:
-                key = (thread_id, ns, channel)
                 if channel in hints:  # a list that grew: serialize only what was appended
+                    previous = self._cache.get((thread_id, ns, channel))
                     tag, data = dump_extending(
-                        self.serde, channel, values[channel], hints[channel], self._cache.get(key)
+                        self.serde, channel, values[channel], hints[channel], previous
                     )
                 else:
-                    tag, data = dump_channel_value(self.serde, channel, values[channel])
-                seen = stored((version, tag, data, len(data) <= limit))
-                if not seen.inline and channel in new_versions:
+                    try:
+                        tag, data = dumps(values[channel])
+                    except UnstorableValue as err:
+                        raise err.with_root(state_root(channel)) from None
+                if len(data) <= limit:
+                    seen = stored((version, tag, data, True))
+                    known[channel] = seen
+                    small[channel] = (tag, data)
+                    continue
+                seen = stored((version, tag, data, False))
+                if channel in new_versions:
+                    key = (thread_id, ns, channel)
                     planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
             # else: unchanged since the last checkpoint, no need to serialize it again
             known[channel] = seen
@@ -477,16 +491,17 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         otherwise a read transaction fetches its blobs and writes too.
         """
         read = self._first_read(config)
-        row = self._conns.fetch_one(*read, f"read thread {get_thread_id(config)!r}")
+        row = self._conns.fetch_one(*read, reading((read[1][0],)))
         return self._tuple_from(config, read, row)
 
     @staticmethod
     def _first_read(config: RunnableConfig) -> tuple[str, tuple[str, ...]]:
         """The statement ``get_tuple`` runs first: the checkpoint row ``config`` names."""
         thread_id = get_thread_id(config)
-        ns = get_checkpoint_ns(config)
-        checkpoint_id = get_checkpoint_id(config)
-        if checkpoint_id is None:
+        conf = config[CONF]  # get_thread_id found it
+        ns = conf.get(CHECKPOINT_NS) or ""
+        checkpoint_id = conf.get(CHECKPOINT_ID) or conf.get("thread_ts")
+        if not checkpoint_id:
             return _HEAD_SQL, (thread_id, ns)
         return _ONE_SQL, (thread_id, ns, checkpoint_id)
 
@@ -496,21 +511,20 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         """``get_tuple``'s answer, given the row its first statement (``read``) returned."""
         if row is None:
             return None
-        sql, params = read
-        thread_id = get_thread_id(config)
-        ns = get_checkpoint_ns(config)
-        checkpoint_id = get_checkpoint_id(config)
-        action = f"read thread {thread_id!r}"
+        sql, params = read  # (thread_id, ns) for the head, (thread_id, ns, checkpoint_id)
+        thread_id, ns = params[0], params[1]
+        head = len(params) == 2
         row = (thread_id, ns, *row)  # the statement selects ADDRESSED_COLUMNS
         where = rows.where_of(self.path, thread_id, ns, row[2])
         body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
         if not wanted and not row[7]:  # every value inline, no pending writes: built from row
-            if checkpoint_id is None and self._known.of(thread_id, ns, row[2]) is None:
+            if head and self._known.of(thread_id, ns, row[2]) is None:
                 self._remember_head(thread_id, ns, row[2], body, {})
             return rows.build_tuple(
                 self.serde, row, body, rows.inline_values(self.serde, body, where), [], where
             )
+        action = f"read thread {thread_id!r}"
         known = self._known.of(thread_id, ns, row[2])
         cached = _blob_values(known)
         chains: rows.Chains = {}
@@ -531,7 +545,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         if moved is not None:
             return moved()
         item = self._build(row, where, body, wanted, chains, writes, cached)
-        if checkpoint_id is None and known is None:
+        if head and known is None:
             # The head is what the next write builds on: remember what it stores.
             self._remember_head(thread_id, ns, row[2], body, chains)
         return item
