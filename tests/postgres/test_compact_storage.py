@@ -1,5 +1,6 @@
 """Schema v4: compact checkpoint bodies and smaller indexes; a v3 schema's rows still read back
-exactly after the upgrade, and a conversation written at v3 goes on on top of them."""
+exactly after the upgrade, a conversation written at v3 goes on on top of them, and a process
+of the previous version still running goes on too."""
 
 from __future__ import annotations
 
@@ -104,22 +105,26 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
     chat = {"configurable": {"thread_id": "chat"}}
     with monkeypatch.context() as v3:  # this tether as it was at schema v3
         v3.setattr(schema, "SCHEMA_VERSION", 3)
-        with _V3Saver.from_conn_string(url, namespace=namespace) as saver:
-            _turns(saver, "chat", 0, 6)
-            _turns(saver, "other", 0, 1)
-            before = _history(saver, chat)
-            across = _history(saver, None)
+        running = _V3Saver.from_conn_string(url, namespace=namespace)  # stays open: see below
+        _turns(running, "chat", 0, 6)
+        _turns(running, "other", 0, 1)
+        before = _history(running, chat)
+        across = _history(running, None)
     version, compact, indexes = _catalog(url, namespace)
     assert version == "3" and not any(compact.values())
     assert "(checkpoint_id, thread_id, ns)" in indexes["checkpoints_by_id"][0]
 
-    with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
+    with running, PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
         assert _history(saver, chat) == before
         assert _history(saver, None) == across
         _turns(saver, "chat", 6, 2)  # deltas on top of the v3 rows
         after = _history(saver, chat)
         assert after[len(after) - len(before) :] == before
-        assert len(saver.get_tuple(chat).checkpoint["channel_values"]["messages"]) == 16
+        # A process of the previous version still running reads the compact rows and goes on.
+        assert _history(running, chat) == after
+        _turns(running, "chat", 8, 1)
+        assert len(saver.get_tuple(chat).checkpoint["channel_values"]["messages"]) == 18
+        by_v3 = {t[1]["id"] for t in _history(saver, chat)[:3]}
         saver.copy_thread("chat", "copy")  # same checkpoint ids in two threads
         listed = [
             (t.config["configurable"]["thread_id"], t.checkpoint["id"]) for t in saver.list(None)
@@ -134,9 +139,9 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert version == str(schema.SCHEMA_VERSION) == "4"
-    written_at_v3 = {t[1]["id"] for t in across}
-    assert len(compact) == len(written_at_v3) + 6
-    assert all(is_compact == (i not in written_at_v3) for i, is_compact in compact.items())
+    full = {t[1]["id"] for t in across} | by_v3
+    assert len(compact) == len(full) + 6
+    assert all(is_compact == (i not in full) for i, is_compact in compact.items())
     assert indexes["checkpoints_by_id"][0].endswith("(checkpoint_id) WITH (fillfactor='100')")
     for name in ("checkpoints_pkey", "blobs_pkey", "writes_pkey"):
         assert indexes[name][1] == ["fillfactor=100"]
