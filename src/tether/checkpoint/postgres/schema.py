@@ -27,9 +27,10 @@ Version history:
      v6), which a tether reading up to v3 would return wrong, so the version number keeps such
      a tether out; ``checkpoints_by_id`` is on ``checkpoint_id`` alone (listing across threads
      still reads it in order and sorts only rows with equal ids by thread and namespace); the
-     indexes whose keys a thread appends to in order (the primary keys and
-     ``checkpoints_by_id``) fill their pages whole (``fillfactor = 100``) where the default
-     left a tenth of each empty. Existing rows are kept as they are and still read.
+     indexes whose keys a thread appends to in order (those of checkpoints and blobs) fill
+     their pages whole (``fillfactor = 100``) where the default left a tenth of each empty;
+     not that of writes, whose task ids come in random order (full pages split in halves: W3's
+     grew 8%). Existing rows are kept as they are and still read.
 """
 
 from __future__ import annotations
@@ -179,8 +180,9 @@ $body$
 _V3 = (step.FUNCTION_SQL, step.PLAIN_FUNCTION_SQL)
 """Version 3: the step functions with a scalar result, and one for a plain step."""
 
-_APPENDED_INDEXES = ("checkpoints_pkey", "blobs_pkey", "writes_pkey")
-"""Indexes whose keys each thread appends to in order (ids and versions grow)."""
+_APPENDED_INDEXES = ("checkpoints_pkey", "blobs_pkey")
+"""Indexes whose keys each thread appends to in order (ids and versions grow; not
+``writes_pkey``: a parallel step's task ids come in random order)."""
 
 _V4 = (
     'DROP INDEX IF EXISTS "{schema}".checkpoints_by_id',
