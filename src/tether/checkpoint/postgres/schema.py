@@ -22,7 +22,7 @@ Version history:
      insert-if-absent writes, with 26 arguments instead of 47. ``tether_put_step`` stays, so
      a process of the previous version still running against an upgraded schema keeps
      working.
-  4. smaller rows and indexes (W2, a 300-turn chat: 2.06 -> 1.88 MB): checkpoint bodies store
+  4. smaller rows and indexes (W2, a 300-turn chat: 2.09 -> 1.93 MB): checkpoint bodies store
      versions without their leading zeros (``rows.pack_body``, marked ``"z": 24``, as SQLite's
      v6), which a tether reading up to v3 would return wrong, so the version number keeps such
      a tether out; ``checkpoints_by_id`` is on ``checkpoint_id`` alone (listing across threads
