@@ -208,7 +208,7 @@ def test_a_threads_first_checkpoint_creates_its_row_without_a_trigger() -> None:
 
 
 def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A schema written at v3 (insert trigger, v3's step functions) is upgraded to v4 in
+    """A schema written at v3 (insert trigger, v3's step functions) is upgraded (through v4) in
     place: its rows read back, the trigger is gone, and the step functions keep their
     signatures (a v3 process still running calls them as before)."""
     namespace = pg_service.new_namespace()
@@ -242,7 +242,7 @@ def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPa
     triggers = _triggers(namespace)
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
-    assert version == ("4",) and triggers == []
+    assert version == (str(schema.SCHEMA_VERSION),) and triggers == []
     assert functions == {"tether_put_step/47", "tether_step/47", "tether_step_plain/26"}
 
 

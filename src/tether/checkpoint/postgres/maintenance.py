@@ -2,8 +2,9 @@
 
 The same operations as ``tether.checkpoint.sqlite.maintenance`` (which this module reuses
 where the SQL is the same); what differs is PostgreSQL's: metadata filters are JSONB
-containment (served by the GIN index) plus an exact equality test, pages are cut on the
-``(checkpoint_id, thread_id, ns)`` index, and sets of ids travel as arrays.
+containment (served by the GIN index) plus an exact equality test, pages are cut in
+``(checkpoint_id, thread_id, ns)`` order reading the ``checkpoint_id`` index (the rare rows
+with equal ids sorted as they come), and sets of ids travel as arrays.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class PostgresSaver(SqliteSaver):
         "ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
     )
-    _COMPACT_VERSIONS = False  # bodies as the PostgreSQL schema's readers know them
+    _COMPACT_VERSIONS = True  # versions without their leading zeros (schema v5)
     _CHECKPOINT_AND_LEASE_SQL = (
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
