@@ -46,6 +46,7 @@ from tether.engine.task import (
 from tether.errors import (
     CheckpointNotFound,
     EmptyInputError,
+    GraphInterrupt,
     GraphRecursionError,
     InvalidResumeError,
 )
@@ -366,8 +367,6 @@ class RunLoop:
 
     def finish_task(self, task: Task, outcome: BaseException | Any) -> PutWrites | None:
         """Record a task's outcome; return the write to persist (None without a saver)."""
-        from tether.errors import GraphInterrupt
-
         task.done = True
         if isinstance(outcome, GraphInterrupt):
             task.interrupts = outcome.interrupts
