@@ -9,6 +9,7 @@ by changing the import prefix.
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -329,6 +330,19 @@ def state_root(channel: str) -> str:
     return f"state.{channel}" if channel.isidentifier() else f"state[{channel!r}]"
 
 
+@functools.lru_cache(maxsize=1024)
+def _counter_after(head: str) -> int | None:
+    """The counter after a version's ``head`` (its digits before the dot), or None if it is
+    not digits. Cached: every thread steps through the same few counters."""
+    return int(head) + 1 if head.isdigit() else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _version_head(counter: int) -> str:
+    """``"<counter as 32 digits>."``, cached as ``_counter_after``."""
+    return f"{counter:032d}."
+
+
 def _unimplemented(saver: object, method: str) -> NotImplementedError:
     name = type(saver).__name__
     return NotImplementedError(
@@ -511,19 +525,19 @@ class BaseCheckpointSaver:
         versions. Int/float and LangGraph-style string versions are accepted as ``current``.
         ``channel`` is unused (LangGraph compatibility).
         """
+        counter: int | None
         if current is None:
             counter = 1
         elif isinstance(current, str):
-            head = current.split(".", 1)[0]
-            if not head.isdigit():
+            counter = _counter_after(current.partition(".")[0])
+            if counter is None:
                 raise CorruptDataError(
                     f"channel version {current!r} is not a saver version "
                     "('<counter>.<suffix>'): the checkpoint was written by another tool"
                 )
-            counter = int(head) + 1
         else:
             counter = int(current) + 1
-        return f"{counter:032d}.{random.getrandbits(64):016x}"
+        return _version_head(counter) + f"{random.getrandbits(64):016x}"
 
     # --- a step's last writes and its checkpoint together -----------------------------------------
 

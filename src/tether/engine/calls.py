@@ -93,7 +93,7 @@ class CallSite:
         """The effect storing a call's writes (None when the run has no saver)."""
         if self.loop.ctx.saver is None or self.persist is None:
             return None
-        config = self.loop.ctx.fenced(self.loop.checkpoint_config)
+        config = self.loop.fenced_config()
         return PutWrites(config, writes, call_id, f"{self.task.path_key}~{name}")
 
     def emit_update(self, name: str, value: Any, *, cached: bool = False) -> None:

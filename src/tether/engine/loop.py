@@ -30,7 +30,7 @@ from tether.constants import (
 )
 from tether.engine.channels import MISSING, Channel
 from tether.engine.effects import AcquireLease, Effect, Emit, Load, Put, PutWrites, RunTasks
-from tether.engine.reuse import Basis
+from tether.engine.reuse import Basis, append_channels
 from tether.engine.runtime import RunContext
 from tether.engine.spec import GraphSpec, NodeSpec
 from tether.engine.task import (
@@ -46,6 +46,7 @@ from tether.engine.task import (
 from tether.errors import (
     CheckpointNotFound,
     EmptyInputError,
+    GraphInterrupt,
     GraphRecursionError,
     InvalidResumeError,
 )
@@ -79,8 +80,11 @@ class RunLoop:
         self.parent_config: dict[str, Any] | None = None
         """The config of the checkpoint before ``checkpoint_config`` (None for a thread's first)."""
         self.parent_noted = False
+        self._fenced: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.saved_versions: dict[str, Any] = {}
-        self.basis = Basis()
+        self.basis = Basis(
+            append_channels(graph.channels) if ctx.saver is not None else frozenset()
+        )
         """The list values last stored, so a checkpoint can say which ones it only extends."""
         self.resume_input = ctx.resume_input or ResumeInput()
         self.replaying = False
@@ -226,7 +230,7 @@ class RunLoop:
         for chan, value in writes:
             self.pending_writes.append((NULL_TASK_ID, chan, value))
         if writes and self.ctx.saver is not None:
-            yield PutWrites(self.ctx.fenced(self.checkpoint_config), writes, NULL_TASK_ID, "")
+            yield PutWrites(self.fenced_config(), writes, NULL_TASK_ID, "")
 
     def _check_resume(self, resume: Any, has_state: bool, goto: bool) -> None:
         """Refuse a resume no interrupt can take; record the values of one that some can.
@@ -363,8 +367,6 @@ class RunLoop:
 
     def finish_task(self, task: Task, outcome: BaseException | Any) -> PutWrites | None:
         """Record a task's outcome; return the write to persist (None without a saver)."""
-        from tether.errors import GraphInterrupt
-
         task.done = True
         if isinstance(outcome, GraphInterrupt):
             task.interrupts = outcome.interrupts
@@ -381,9 +383,7 @@ class RunLoop:
             self.pending_writes.append((task.id, chan, value))
         if self.ctx.saver is None:
             return None
-        return PutWrites(
-            self.ctx.fenced(self.checkpoint_config), list(record), task.id, task.path_key
-        )
+        return PutWrites(self.fenced_config(), list(record), task.id, task.path_key)
 
     def _after_tasks(self, tasks: list[Task]) -> Generator[Effect, Any, None]:
         failed = [t for t in tasks if t.error is not None]
@@ -411,7 +411,7 @@ class RunLoop:
         versions = self.checkpoint["channel_versions"]
         current = max(versions.values()) if versions else None
         next_version = self.ctx.next_version(current)
-        if self.ctx.saver is not None:
+        if self.basis.keys:
             self.basis.wrote(w for task in tasks for w in task.writes)
         return apply_writes(self.checkpoint, self.channels, tasks, next_version)
 
@@ -552,20 +552,29 @@ class RunLoop:
         if self.ctx.saver is not None:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
-            parent_config = self.checkpoint_config
+            parent_config = self.fenced_config()
             hints = self.basis.extends(
                 self.channels, versions, new_versions, after_nodes=after_nodes
             )
             snapshot = _freeze(checkpoint, hints)
             self.saved_versions = dict(versions)
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
-            yield Put(self.ctx.fenced(parent_config), snapshot, self.metadata, new_versions)
+            yield Put(parent_config, snapshot, self.metadata, new_versions)
         else:
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
         if announce:
             yield from self._announce_checkpoint()
         if advance:
             self.step += 1
+
+    def fenced_config(self) -> dict[str, Any]:
+        """``checkpoint_config`` carrying the lease token (``RunContext.fenced``): what the
+        saver calls of this checkpoint's tasks and of the next checkpoint get, built once."""
+        config = self.checkpoint_config
+        memo = self._fenced
+        if memo is None or memo[0] is not config:
+            memo = self._fenced = (config, self.ctx.fenced(config))
+        return memo[1]
 
     def _note_parent(self) -> None:
         """Remember the new checkpoint's parent for its event: the previous checkpoint, or with
@@ -649,11 +658,13 @@ def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str,
 
 def _freeze(checkpoint: dict[str, Any], hints: dict[str, Extends]) -> dict[str, Any]:
     """A copy of the checkpoint the engine will not mutate while a saver may still read it,
-    carrying which list values it only extends (``tether.checkpoint.appends``)."""
+    carrying which list values it only extends (``tether.checkpoint.appends``). The maps in
+    ``versions_seen`` are shared: the engine replaces a node's map, never changes it
+    (``apply_writes``)."""
     frozen = {
         **checkpoint,
         "channel_versions": dict(checkpoint["channel_versions"]),
-        "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
+        "versions_seen": dict(checkpoint["versions_seen"]),
     }
     return HintedCheckpoint(frozen, hints) if hints else frozen
 

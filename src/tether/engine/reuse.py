@@ -87,12 +87,27 @@ class _Stored:
         return True
 
 
+def append_channels(channels: Mapping[str, Channel]) -> frozenset[str]:
+    """The channels whose values can be appended lists: those folding writes with a reducer in
+    ``APPEND_REDUCERS``. Only these can get an ``Extends``."""
+    return frozenset(
+        key
+        for key, channel in channels.items()
+        if isinstance(channel, Reducer) and appends_only(channel.reducer)
+    )
+
+
 class Basis:
-    """What a run last stored (or loaded) of each list channel, and what was written since."""
+    """What a run last stored (or loaded) of each list channel, and what was written since.
 
-    __slots__ = ("lists", "written")
+    ``keys``: the channels that may hold appended lists (``append_channels``); with none, as
+    in a graph of plain last-value keys, every method returns at once.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("keys", "lists", "written")
+
+    def __init__(self, keys: frozenset[str] = frozenset()) -> None:
+        self.keys = keys
         self.lists: dict[str, _Stored] = {}
         self.written: list[Any] = []
         """Every object written since the last checkpoint (and a written list's elements)."""
@@ -101,11 +116,14 @@ class Basis:
         """Start from a loaded checkpoint's values."""
         self.lists = {}
         self.written = []
-        for key in versions:
-            self._remember(key, channels.get(key), versions)
+        for key in self.keys:
+            if key in versions:
+                self._remember(key, channels.get(key), versions)
 
     def wrote(self, writes: Iterable[tuple[str, Any]]) -> None:
         """Note the values of writes about to be applied (and a written list's elements)."""
+        if not self.keys:
+            return
         written = self.written
         for _, written_value in writes:
             value = written_value.value if isinstance(written_value, Overwrite) else written_value
@@ -123,7 +141,9 @@ class Basis:
     ) -> dict[str, Extends]:
         """The hints for a checkpoint storing ``new_versions``; then remember its lists."""
         hints: dict[str, Extends] = {}
-        for key in new_versions:
+        if not self.keys:
+            return hints
+        for key in self.keys.intersection(new_versions):
             channel = channels.get(key)
             before = self.lists.get(key)
             value = channel.value if channel is not None else None

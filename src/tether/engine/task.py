@@ -255,10 +255,13 @@ def apply_writes(
     seen_by_node = checkpoint["versions_seen"]
     ordered = sorted(tasks, key=lambda t: t.path_key) if len(tasks) > 1 else tasks
     for task in ordered:
-        seen = seen_by_node.setdefault(task.name, {})
+        # A new map, never a change to the old one: a checkpoint handed to the saver shares the
+        # maps of the nodes that did not run (``loop._freeze`` copies only the outer dict).
+        seen = dict(seen_by_node.get(task.name, ()))
         for chan in task.triggers:
             if chan in versions:
                 seen[chan] = versions[chan]
+        seen_by_node[task.name] = seen
     updated: set[str] = set()
     for chan in {chan for task in ordered for chan in task.triggers}:
         channel = channels.get(chan)
