@@ -37,6 +37,8 @@ try:
     import psycopg
     import psycopg_pool
     from psycopg.types.string import TextLoader
+
+    from tether.checkpoint.postgres import direct
 except ImportError as exc:  # pragma: no cover - exercised without the extra installed
     raise ConfigurationError(
         'the PostgreSQL backend needs psycopg 3 and psycopg_pool: pip install "tether[postgres]"'
@@ -80,6 +82,16 @@ class PgConn:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self.raw.execute(translate_sql(sql, self.schema), params)
+
+    def value(self, sql: str, params: Sequence[Any]) -> Any:
+        """The one value the one row of ``sql`` (psycopg's ``%b`` placeholders only, tables
+        already qualified) returns: sent straight through libpq when ``direct`` can take it,
+        else through a cursor."""
+        got = direct.call(self.raw, direct.sql(sql), params)
+        if got is direct.NOT_SENT:
+            row = self.raw.execute(sql, params).fetchone()
+            got = None if row is None else row[0]
+        return got
 
     def together(self) -> contextlib.AbstractContextManager[Any]:
         """Statements executed in this block are sent together and answered in one round trip:

@@ -433,7 +433,7 @@ def call_sql(schema_name: str, plain: bool) -> str:
 
 def run(conn: PgConn, call: Call) -> Outcome:
     """Make ``call`` on ``conn``; what the function judged."""
-    return _outcome(conn.raw.execute(call_sql(conn.schema, call.plain), call.args).fetchone())
+    return _outcome(conn.value(call_sql(conn.schema, call.plain), call.args))
 
 
 def run_all(conn: PgConn, calls: Sequence[Call]) -> list[Outcome]:
@@ -442,16 +442,20 @@ def run_all(conn: PgConn, calls: Sequence[Call]) -> list[Outcome]:
     function judged of each step."""
     with conn.together():
         cursors = [conn.raw.execute(call_sql(conn.schema, c.plain), c.args) for c in calls]
-    return [_outcome(cur.fetchone()) for cur in cursors]
+    return [_outcome(_first(cur.fetchone())) for cur in cursors]
 
 
 _STORED = Outcome(None, True, True)
 
 
-def _outcome(got: Any) -> Outcome:
-    if got is None:  # pragma: no cover - the function always returns one row
+def _first(row: Any) -> Any:
+    if row is None:  # pragma: no cover - the function always returns one row
         raise StorageError("tether_step returned no row")
-    refused = got[0]
+    return row[0]
+
+
+def _outcome(refused: Any) -> Outcome:
+    """What the function's answer (NULL, or why not and the lease row) says."""
     if refused is None:
         return _STORED
     owner, expires, epoch, why = refused

@@ -1,0 +1,117 @@
+"""One statement sent straight through libpq, past psycopg's cursor: the step call.
+
+Every step of a run makes one call of the step function (``step``). Through a cursor,
+``execute`` and ``fetchone`` cost the client ~270,000 instructions a call (a cursor, a
+transformer choosing a dumper for each of 26 arguments, the query parsed for its placeholders,
+a result set, a row maker), more than the rest of the saver's work for the step. Here the
+arguments are written in PostgreSQL's binary format by type (``dump``: text, bigint, float8,
+bytea and the tagged arrays of ``arrays``), sent with ``PGconn.send_query_params`` under the
+connection's lock, and the answer read from the ``PGresult`` as psycopg's own commands do
+(``generators.execute``, waited on by the connection). Nothing differs on the wire from the
+cursor's unnamed statement, so PgBouncer in transaction mode sees the same thing.
+
+Errors come as psycopg raises them: a server error as ``errors.error_from_result`` makes it
+(the same class, the same diagnostics), a dropped connection as ``OperationalError`` with the
+connection marked broken, so the callers' mapping to tether errors is unchanged.
+
+``call`` returns ``NOT_SENT`` (and sends nothing) when it cannot take the call: the
+connection prepares statements (``prepare=True``) or is not in autocommit (a caller's
+connection: psycopg would open its transaction first), or an argument has a type ``dump`` does
+not write. The caller then uses the cursor.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors, generators, pq
+
+from tether.checkpoint.postgres import arrays
+
+NOT_SENT: Any = object()
+"""``call``'s answer when it did not send the statement."""
+
+_INT8 = struct.Struct("!q")
+_FLOAT8 = struct.Struct("!d")
+_TEXT_OID, _INT8_OID, _FLOAT8_OID, _BYTEA_OID = 25, 20, 701, 17
+_OK = pq.ConnStatus.OK
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+
+
+def dump(args: Sequence[Any], encoding: str) -> tuple[list[bytes | None], list[int]] | None:
+    """``args`` in the binary format and their types' oids (0 for a NULL: the server takes the
+    parameter's type); None when one has a type not written here. Text holding NUL is refused
+    as psycopg refuses it."""
+    values: list[bytes | None] = []
+    oids: list[int] = []
+    for arg in args:
+        kind = type(arg)
+        if arg is None:
+            values.append(None)
+            oids.append(0)
+        elif kind is str:
+            if "\x00" in arg:
+                raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            values.append(arg.encode(encoding))
+            oids.append(_TEXT_OID)
+        elif kind is int:
+            if not -(2**63) <= arg < 2**63:
+                return None
+            values.append(_INT8.pack(arg))
+            oids.append(_INT8_OID)
+        elif kind is float:
+            values.append(_FLOAT8.pack(arg))
+            oids.append(_FLOAT8_OID)
+        elif kind is bytes:
+            values.append(arg)
+            oids.append(_BYTEA_OID)
+        else:
+            writer = arrays.WRITERS.get(kind)
+            if writer is None:
+                return None
+            values.append(writer[1](arg, encoding))
+            oids.append(writer[0])
+    return values, oids
+
+
+@functools.lru_cache(maxsize=64)
+def sql(statement: str) -> bytes:
+    """A statement written with psycopg's ``%b`` placeholders in libpq's ``$n`` form."""
+    parts = statement.split("%b")
+    return "".join(
+        [parts[0], *(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))]
+    ).encode()
+
+
+def call(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
+    """Run ``statement`` (``$n`` placeholders, one row of one column expected) with ``args``;
+    the value it returned as psycopg loads it, or ``NOT_SENT`` (see the module docstring)."""
+    if raw.prepare_threshold is not None or not raw.autocommit:
+        return NOT_SENT
+    with raw.lock:
+        pgconn = raw.pgconn
+        if pgconn.status != _OK:
+            raise psycopg.OperationalError("the connection is closed")
+        encoding = raw.info.encoding
+        dumped = dump(args, encoding)
+        if dumped is None:
+            return NOT_SENT
+        values, oids = dumped
+        pgconn.send_query_params(statement, values, oids, [1] * len(values))
+        result = raw.wait(generators.execute(pgconn))[-1]
+    if result.status == _FATAL_ERROR:
+        raise errors.error_from_result(result, encoding=encoding)
+    if result.status != _TUPLES_OK or result.ntuples != 1:
+        raise psycopg.InterfaceError(
+            f"unexpected result {pq.ExecStatus(result.status).name} from the step call"
+        )
+    if result.get_value(0, 0) is None:
+        return None
+    loader = psycopg.adapt.Transformer(raw)  # a rare answer (a refusal): loaded as psycopg does
+    loader.set_pgresult(result)
+    return loader.load_row(0, tuple)[0]
