@@ -278,16 +278,27 @@ class Connections:
                 yield self._conn
             return
         assert self.pool is not None
-        with self.pool.connection() as raw:
+        # ``getconn`` and ``putconn``, not the pool's ``connection()``: that one also enters the
+        # connection as a context manager, a commit or rollback round of psycopg's machinery
+        # (no round trip in autocommit) on every checkout; done here only when it does anything.
+        raw = self.pool.getconn()
+        try:
             if not self._own_pool:  # the caller's pool: its connections are not configured
                 self._configure(raw)
-            try:
-                yield raw
-            finally:
-                # Noted here, not in a pool ``reset`` callback: with one, psycopg_pool hands
-                # every returned connection to a worker thread, and the next statement waits
-                # for that thread to get the GIL (or the pool opens another connection).
-                self._idle_since[id(raw)] = time.monotonic()
+            yield raw
+            if not raw.autocommit and not raw.closed:  # a caller's pool without autocommit
+                raw.commit()
+        except BaseException:
+            if not raw.closed:
+                with contextlib.suppress(psycopg.Error):
+                    raw.rollback()
+            raise
+        finally:
+            # Noted here, not in a pool ``reset`` callback: with one, psycopg_pool hands every
+            # returned connection to a worker thread, and the next statement waits for that
+            # thread to get the GIL (or the pool opens another connection).
+            self._idle_since[id(raw)] = time.monotonic()
+            self.pool.putconn(raw)
 
     # --- transactions -----------------------------------------------------------------------
 
