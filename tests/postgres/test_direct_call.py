@@ -66,7 +66,10 @@ def test_arguments_go_as_psycopg_would_send_them() -> None:
         1.5,
         b"\x00\x01",
         arrays.Texts(["a", None, "ü"]),
+        arrays.Texts(["", "ÿ", "1f1edf3f"]),
+        arrays.Texts([uuid.UUID(int=1)]),
         arrays.Blobs([b"x", None]),
+        arrays.Blobs([b"", b"\x00y"]),
         arrays.Int4s([0, 1, None]),
         arrays.Int8s([2**40]),
     ]
@@ -84,8 +87,9 @@ def test_arguments_go_as_psycopg_would_send_them() -> None:
 def test_a_value_of_another_type_leaves_the_call_to_the_cursor() -> None:
     assert direct.dump(["a", uuid.uuid4()], "utf-8") is None
     assert direct.dump([2**63], "utf-8") is None
-    with pytest.raises(psycopg.DataError, match="NUL"):
-        direct.dump(["a\x00b"], "utf-8")
+    for nul in ("a\x00b", arrays.Texts(["a", "\x00"])):
+        with pytest.raises(psycopg.DataError, match="NUL"):
+            direct.dump([nul], "utf-8")
 
 
 def test_the_step_call_goes_direct_unless_statements_are_prepared() -> None:

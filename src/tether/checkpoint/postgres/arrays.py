@@ -55,6 +55,17 @@ def _array(element_oid: int, items: list[bytes | None]) -> bytes:
 
 
 def _texts(obj: list[Any], encoding: str) -> bytes:
+    try:
+        joined = "".join(obj)  # all text (the usual case): written in one pass
+    except TypeError:
+        joined = "\x00"  # a NULL or an id of another type: element by element
+    if "\x00" not in joined:
+        parts = [_HEADER.pack(1, 0, 25, len(obj), 1)]
+        for text in obj:
+            data = text.encode(encoding)
+            parts.append(_LENGTH.pack(len(data)))
+            parts.append(data)
+        return b"".join(parts)
     items: list[bytes | None] = []
     for item in obj:
         if item is None:
@@ -70,7 +81,10 @@ def _texts(obj: list[Any], encoding: str) -> bytes:
 
 
 def _blobs(obj: list[Any], encoding: str) -> bytes:
-    return _array(17, list(obj))
+    if None in obj:
+        return _array(17, list(obj))
+    header = _HEADER.pack(1, 0, 17, len(obj), 1)
+    return header + b"".join([_LENGTH.pack(len(data)) + data for data in obj])
 
 
 def _ints(element_oid: int, item: struct.Struct, size: int) -> Callable[[list[Any], str], bytes]:
