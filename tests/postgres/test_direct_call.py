@@ -15,6 +15,7 @@ import pg_service
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
 from tether.checkpoint.postgres import PostgresSaver, arrays, direct
+from tether.checkpoint.postgres.connection import PgConn
 from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 
 pytestmark = pytest.mark.services
@@ -152,3 +153,38 @@ def test_a_connection_dropped_during_the_call_is_unavailable_and_safe_to_rerun()
         saver.put_step([], config, checkpoint, {"source": "loop", "step": 1}, {})
         saver.put_step([], config, checkpoint, {"source": "loop", "step": 1}, {})  # a re-run
         assert [t.checkpoint["id"] for t in saver.list(config)] == [checkpoint["id"]]
+
+
+@pytest.mark.parametrize("straight", [True, False], ids=["direct", "cursor"])
+def test_calls_sent_together_are_one_transaction(straight: bool) -> None:
+    """``PgConn.values``: the calls' values in order; a call that fails raises psycopg's error
+    and undoes the calls before it (one implicit transaction); the connection stays usable."""
+    namespace = pg_service.new_namespace()
+    insert = f"INSERT INTO {namespace}.t VALUES (%b::int) RETURNING 100 / v"
+    with psycopg.connect(pg_service.database_url(), autocommit=True) as raw:
+        raw.execute(f"CREATE SCHEMA {namespace}")
+        raw.execute(f"CREATE TABLE {namespace}.t (v int PRIMARY KEY)")
+        raw.prepare_threshold = None if straight else 0
+        conn = PgConn(raw, namespace)
+        assert conn.values([(insert, [2]), (insert, [3])]) == [50, 33]
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.values([(insert, [4]), (insert, [0])])
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.values([(insert, [2]), (insert, [5])])
+        assert raw.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        rows = raw.execute(f"SELECT v FROM {namespace}.t ORDER BY v").fetchall()
+        assert rows == [(2,), (3,)]
+        assert conn.value(insert, [10]) == 10
+
+
+def test_a_connection_dropped_during_calls_sent_together_is_broken() -> None:
+    namespace = pg_service.new_namespace()
+    with psycopg.connect(pg_service.database_url(), autocommit=True) as raw:
+        raw.prepare_threshold = None
+        raw.execute(f"CREATE SCHEMA {namespace}")
+        conn = PgConn(raw, namespace)
+        end = "SELECT pg_terminate_backend(pg_backend_pid()) AND %b::bool"
+        with pytest.raises(psycopg.OperationalError):
+            conn.values([("SELECT %b::int", [1]), (end, ["t"])])
+        assert raw.broken

@@ -89,9 +89,18 @@ class PgConn:
         else through a cursor."""
         got = direct.call(self.raw, direct.sql(sql), params)
         if got is direct.NOT_SENT:
-            row = self.raw.execute(sql, params).fetchone()
-            got = None if row is None else row[0]
+            got = _only(self.raw.execute(sql, params).fetchone())
         return got
+
+    def values(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """``value`` of each statement of ``calls`` with its parameters, all sent together
+        (``together``): in one round trip and one implicit transaction."""
+        got = direct.call_all(self.raw, [(direct.sql(sql), params) for sql, params in calls])
+        if got is direct.NOT_SENT:
+            with self.together():
+                cursors = [self.raw.execute(sql, params) for sql, params in calls]
+            got = [_only(cur.fetchone()) for cur in cursors]
+        return list(got)
 
     def together(self) -> contextlib.AbstractContextManager[Any]:
         """Statements executed in this block are sent together and answered in one round trip:
@@ -108,6 +117,13 @@ class PgConn:
         with self.raw.cursor() as cur:
             cur.executemany(translate_sql(sql, self.schema), rows)
             return max(cur.rowcount, 0)
+
+
+def _only(row: Any) -> Any:
+    """The one value of ``row``, a statement's one row."""
+    if row is None:  # pragma: no cover - the statements given return one row
+        raise psycopg.InterfaceError("the statement returned no row")
+    return row[0]
 
 
 def translate(exc: Exception, where: str, action: str) -> TetherError:

@@ -41,6 +41,7 @@ _TEXT_OID, _INT8_OID, _FLOAT8_OID, _BYTEA_OID = 25, 20, 701, 17
 _OK = pq.ConnStatus.OK
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+PIPELINE = psycopg.Pipeline.is_supported()
 
 
 def dump(args: Sequence[Any], encoding: str) -> tuple[list[bytes | None], list[int]] | None:
@@ -88,22 +89,82 @@ def sql(statement: str) -> bytes:
     ).encode()
 
 
+def _takes(raw: psycopg.Connection[Any]) -> bool:
+    """Whether a call on ``raw`` may go straight (see the module docstring)."""
+    return raw.prepare_threshold is None and raw.autocommit
+
+
+def _dump_all(
+    pgconn: Any, raw: psycopg.Connection[Any], calls: Sequence[Sequence[Any]]
+) -> tuple[str, list[tuple[list[bytes | None], list[int]]]] | None:
+    """The connection's encoding and each call's arguments dumped; None when one cannot be."""
+    if pgconn.status != _OK:
+        raise psycopg.OperationalError("the connection is closed")
+    encoding = raw.info.encoding
+    dumped = []
+    for args in calls:
+        one = dump(args, encoding)
+        if one is None:
+            return None
+        dumped.append(one)
+    return encoding, dumped
+
+
 def call(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
     """Run ``statement`` (``$n`` placeholders, one row of one column expected) with ``args``;
     the value it returned as psycopg loads it, or ``NOT_SENT`` (see the module docstring)."""
-    if raw.prepare_threshold is not None or not raw.autocommit:
+    if not _takes(raw):
         return NOT_SENT
     with raw.lock:
         pgconn = raw.pgconn
-        if pgconn.status != _OK:
-            raise psycopg.OperationalError("the connection is closed")
-        encoding = raw.info.encoding
-        dumped = dump(args, encoding)
-        if dumped is None:
+        ready = _dump_all(pgconn, raw, [args])
+        if ready is None:
             return NOT_SENT
-        values, oids = dumped
+        encoding, [(values, oids)] = ready
         pgconn.send_query_params(statement, values, oids, [1] * len(values))
         result = raw.wait(generators.execute(pgconn))[-1]
+    return _value(raw, result, encoding)
+
+
+def call_all(raw: psycopg.Connection[Any], calls: Sequence[tuple[bytes, Sequence[Any]]]) -> Any:
+    """Run each statement of ``calls`` with its arguments, in one round trip: libpq's pipeline
+    mode ending in one Sync, so in autocommit they run as one implicit transaction (as
+    ``PgConn.together`` does through psycopg). Each call's value, or ``NOT_SENT``."""
+    if not _takes(raw) or not PIPELINE:
+        return NOT_SENT
+    with raw.lock:
+        pgconn = raw.pgconn
+        ready = _dump_all(pgconn, raw, [args for _, args in calls])
+        if ready is None:
+            return NOT_SENT
+        encoding, dumped = ready
+        pgconn.enter_pipeline_mode()
+        try:
+            for (statement, _), (values, oids) in zip(calls, dumped, strict=True):
+                pgconn.send_query_params(statement, values, oids, [1] * len(values))
+            pgconn.pipeline_sync()
+            raw.wait(generators.send(pgconn))
+            # each call's results (ended by a NULL), then the Sync's
+            results = [raw.wait(generators.fetch_many(pgconn)) for _ in range(len(calls) + 1)]
+        finally:
+            _leave_pipeline(raw, pgconn)
+    return [_value(raw, got[-1], encoding) for got in results[:-1]]
+
+
+def _leave_pipeline(raw: psycopg.Connection[Any], pgconn: Any) -> None:
+    """Out of pipeline mode; a connection that cannot leave it (answers still unread after an
+    interruption) is closed, so the pool replaces it."""
+    if pgconn.pipeline_status == pq.PipelineStatus.OFF:
+        return
+    try:
+        pgconn.exit_pipeline_mode()
+    except psycopg.Error:
+        raw.close()
+
+
+def _value(raw: psycopg.Connection[Any], result: Any, encoding: str) -> Any:
+    """The one value of a one-row, one-column ``result``; a server error raised as psycopg
+    raises it (the first error of a pipeline comes before the calls it aborted)."""
     if result.status == _FATAL_ERROR:
         raise errors.error_from_result(result, encoding=encoding)
     if result.status != _TUPLES_OK or result.ntuples != 1:

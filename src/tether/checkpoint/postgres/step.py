@@ -38,7 +38,6 @@ from tether.checkpoint.base import RunnableConfig
 from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import arrays
 from tether.checkpoint.sqlite.leases import _stamp
-from tether.errors import StorageError
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
@@ -440,18 +439,11 @@ def run_all(conn: PgConn, calls: Sequence[Call]) -> list[Outcome]:
     """Make the calls (one per step) in order, in one round trip: they go together
     (``PgConn.together``), so they run as one implicit transaction and commit together. What the
     function judged of each step."""
-    with conn.together():
-        cursors = [conn.raw.execute(call_sql(conn.schema, c.plain), c.args) for c in calls]
-    return [_outcome(_first(cur.fetchone())) for cur in cursors]
+    got = conn.values([(call_sql(conn.schema, c.plain), c.args) for c in calls])
+    return [_outcome(refused) for refused in got]
 
 
 _STORED = Outcome(None, True, True)
-
-
-def _first(row: Any) -> Any:
-    if row is None:  # pragma: no cover - the function always returns one row
-        raise StorageError("tether_step returned no row")
-    return row[0]
 
 
 def _outcome(refused: Any) -> Outcome:
