@@ -5,7 +5,8 @@ row readers in ``tether.checkpoint.sqlite.rows`` use them too); ``PgConn`` turns
 psycopg's ``%s`` and qualifies tether's tables with the saver's schema, so no statement relies
 on ``search_path`` or any other session state (PgBouncer in transaction mode hands each
 transaction to any server connection). Server-side prepared statements are off unless asked
-for (``prepare=True``).
+for (``prepare=True``). The step call, the one statement every step makes, goes straight
+through libpq (``direct``, ``PgConn.value`` and ``PgConn.values``) when it can.
 
 A connection handed out by the pool is checked without a round trip: a server or pooler that
 closed it has sent a notice or an EOF, so its socket is readable, and the pool drops it. One

@@ -7,17 +7,21 @@ a result set, a row maker), more than the rest of the saver's work for the step.
 arguments are written in PostgreSQL's binary format by type (``dump``: text, bigint, float8,
 bytea and the tagged arrays of ``arrays``), sent with ``PGconn.send_query_params`` under the
 connection's lock, and the answer read from the ``PGresult`` as psycopg's own commands do
-(``generators.execute``, waited on by the connection). Nothing differs on the wire from the
-cursor's unnamed statement, so PgBouncer in transaction mode sees the same thing.
+(``generators.execute``, waited on by the connection). On the wire it is the cursor's unnamed
+statement (PgBouncer in transaction mode sees the same thing), but for integers declared
+bigint, the type of every integer parameter of the step function (psycopg picks the smallest).
+
+Two steps stored at once (``call_all``) go the same way in libpq's pipeline mode, ending in one
+Sync: one round trip, one implicit transaction, as psycopg's pipeline would send them.
 
 Errors come as psycopg raises them: a server error as ``errors.error_from_result`` makes it
 (the same class, the same diagnostics), a dropped connection as ``OperationalError`` with the
 connection marked broken, so the callers' mapping to tether errors is unchanged.
 
-``call`` returns ``NOT_SENT`` (and sends nothing) when it cannot take the call: the
-connection prepares statements (``prepare=True``) or is not in autocommit (a caller's
-connection: psycopg would open its transaction first), or an argument has a type ``dump`` does
-not write. The caller then uses the cursor.
+``call`` and ``call_all`` return ``NOT_SENT`` (and send nothing) when they cannot take the
+call: the connection prepares statements (``prepare=True``) or is not in autocommit (a caller's
+connection: psycopg would open its transaction first), an argument has a type ``dump`` does not
+write, or (``call_all``) libpq has no pipeline mode. The caller then uses the cursor.
 """
 
 from __future__ import annotations

@@ -437,7 +437,7 @@ def run(conn: PgConn, call: Call) -> Outcome:
 
 def run_all(conn: PgConn, calls: Sequence[Call]) -> list[Outcome]:
     """Make the calls (one per step) in order, in one round trip: they go together
-    (``PgConn.together``), so they run as one implicit transaction and commit together. What the
+    (``PgConn.values``), so they run as one implicit transaction and commit together. What the
     function judged of each step."""
     got = conn.values([(call_sql(conn.schema, c.plain), c.args) for c in calls])
     return [_outcome(refused) for refused in got]
