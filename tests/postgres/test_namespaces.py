@@ -72,4 +72,8 @@ def test_prepared_statements_can_be_turned_on() -> None:
             graph.invoke({"log": ["in"]}, {"configurable": {"thread_id": "prepared"}})
         with saver._pg.read() as conn:
             prepared = conn.raw.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
-        assert prepared[0] > 0
+            steps = conn.raw.execute(  # the step call too, not sent straight through libpq
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ("%tether_step%",),
+            ).fetchone()
+        assert prepared[0] > 0 and steps[0] > 0

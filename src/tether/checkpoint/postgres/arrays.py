@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -53,66 +54,86 @@ def _array(element_oid: int, items: list[bytes | None]) -> bytes:
     return b"".join(out)
 
 
+def _texts(obj: list[Any], encoding: str) -> bytes:
+    try:
+        joined = "".join(obj)  # all text (the usual case): written in one pass
+    except TypeError:
+        joined = "\x00"  # a NULL or an id of another type: element by element
+    if "\x00" not in joined:
+        parts = [_HEADER.pack(1, 0, 25, len(obj), 1)]
+        for text in obj:
+            data = text.encode(encoding)
+            parts.append(_LENGTH.pack(len(data)))
+            parts.append(data)
+        return b"".join(parts)
+    items: list[bytes | None] = []
+    for item in obj:
+        if item is None:
+            items.append(None)
+            continue
+        text = item if type(item) is str else str(item)  # an id given as a UUID goes as its text
+        if "\x00" in text:
+            import psycopg
+
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        items.append(text.encode(encoding))
+    return _array(25, items)
+
+
+def _blobs(obj: list[Any], encoding: str) -> bytes:
+    if None in obj:
+        return _array(17, list(obj))
+    header = _HEADER.pack(1, 0, 17, len(obj), 1)
+    return header + b"".join([_LENGTH.pack(len(data)) + data for data in obj])
+
+
+def _ints(element_oid: int, item: struct.Struct, size: int) -> Callable[[list[Any], str], bytes]:
+    """The writer of an integer array whose elements are ``size`` bytes (``item`` packs one
+    with its length)."""
+
+    def write(obj: list[Any], encoding: str) -> bytes:
+        if None in obj:
+            return _array(
+                element_oid,
+                [None if v is None else v.to_bytes(size, "big", signed=True) for v in obj],
+            )
+        header = _HEADER.pack(1, 0, element_oid, len(obj), 1)
+        return header + b"".join([item.pack(size, v) for v in obj])
+
+    return write
+
+
+WRITERS: dict[type, tuple[int, Callable[[list[Any], str], bytes]]] = {
+    Texts: (1009, _texts),  # text[]
+    Blobs: (1001, _blobs),  # bytea[]
+    Int4s: (1007, _ints(23, _INT4, 4)),  # int[]
+    Int8s: (1016, _ints(20, _INT8, 8)),  # bigint[]
+}
+"""For each tag, the array type's oid and the function writing a tagged list in the binary
+format (text encoded in the given encoding)."""
+
+
 @functools.cache
 def _dumpers() -> dict[type, type]:
-    """The dumper of each tag (psycopg is imported when the saver is, not this module)."""
-    import psycopg
+    """psycopg's dumper of each tag (psycopg is imported when the saver is, not this module)."""
     from psycopg.adapt import Dumper
     from psycopg.pq import Format
 
-    class _TextsDumper(Dumper):
-        format = Format.BINARY
-        oid = 1009  # text[]
-
-        def __init__(self, cls: type, context: Any = None) -> None:
-            super().__init__(cls, context)
-            self._encoding = self.connection.info.encoding if self.connection else "utf-8"
-
-        def dump(self, obj: Any) -> bytes:
-            items: list[bytes | None] = []
-            for item in obj:
-                if item is None:
-                    items.append(None)
-                    continue
-                # an id given as another type (a UUID) goes as its text
-                text = item if type(item) is str else str(item)
-                if "\x00" in text:
-                    raise psycopg.DataError(
-                        "PostgreSQL text fields cannot contain NUL (0x00) bytes"
-                    )
-                items.append(text.encode(self._encoding))
-            return _array(25, items)
-
-    class _BlobsDumper(Dumper):
-        format = Format.BINARY
-        oid = 1001  # bytea[]
-
-        def dump(self, obj: Any) -> bytes:
-            return _array(17, list(obj))
-
-    def _ints(element_oid: int, array_oid: int, item: struct.Struct, size: int) -> type:
-        """The dumper of an integer array whose elements are ``size`` bytes (``item`` packs
-        one with its length)."""
-
-        class _IntsDumper(Dumper):
+    def dumper(array_oid: int, write: Callable[[list[Any], str], bytes]) -> type:
+        class _TaggedDumper(Dumper):
             format = Format.BINARY
             oid = array_oid
 
+            def __init__(self, cls: type, context: Any = None) -> None:
+                super().__init__(cls, context)
+                self._encoding = self.connection.info.encoding if self.connection else "utf-8"
+
             def dump(self, obj: Any) -> bytes:
-                if None in obj:
-                    return _array(
-                        element_oid,
-                        [None if v is None else v.to_bytes(size, "big", signed=True) for v in obj],
-                    )
-                header = _HEADER.pack(1, 0, element_oid, len(obj), 1)
-                return header + b"".join([item.pack(size, v) for v in obj])
+                return write(obj, self._encoding)
 
-        return _IntsDumper
+        return _TaggedDumper
 
-    _Int4sDumper = _ints(23, 1007, _INT4, 4)  # int[]
-    _Int8sDumper = _ints(20, 1016, _INT8, 8)  # bigint[]
-
-    return {Texts: _TextsDumper, Blobs: _BlobsDumper, Int4s: _Int4sDumper, Int8s: _Int8sDumper}
+    return {tag: dumper(oid, write) for tag, (oid, write) in WRITERS.items()}
 
 
 def register(adapters: AdaptersMap) -> None:

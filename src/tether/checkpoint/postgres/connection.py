@@ -5,7 +5,8 @@ row readers in ``tether.checkpoint.sqlite.rows`` use them too); ``PgConn`` turns
 psycopg's ``%s`` and qualifies tether's tables with the saver's schema, so no statement relies
 on ``search_path`` or any other session state (PgBouncer in transaction mode hands each
 transaction to any server connection). Server-side prepared statements are off unless asked
-for (``prepare=True``).
+for (``prepare=True``). The step call, the one statement every step makes, goes straight
+through libpq (``direct``, ``PgConn.value`` and ``PgConn.values``) when it can.
 
 A connection handed out by the pool is checked without a round trip: a server or pooler that
 closed it has sent a notice or an EOF, so its socket is readable, and the pool drops it. One
@@ -37,6 +38,8 @@ try:
     import psycopg
     import psycopg_pool
     from psycopg.types.string import TextLoader
+
+    from tether.checkpoint.postgres import direct
 except ImportError as exc:  # pragma: no cover - exercised without the extra installed
     raise ConfigurationError(
         'the PostgreSQL backend needs psycopg 3 and psycopg_pool: pip install "tether[postgres]"'
@@ -81,6 +84,25 @@ class PgConn:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self.raw.execute(translate_sql(sql, self.schema), params)
 
+    def value(self, sql: str, params: Sequence[Any]) -> Any:
+        """The one value the one row of ``sql`` (psycopg's ``%b`` placeholders only, tables
+        already qualified) returns: sent straight through libpq when ``direct`` can take it,
+        else through a cursor."""
+        got = direct.call(self.raw, direct.sql(sql), params)
+        if got is direct.NOT_SENT:
+            got = _only(self.raw.execute(sql, params).fetchone())
+        return got
+
+    def values(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """``value`` of each statement of ``calls`` with its parameters, all sent together
+        (``together``): in one round trip and one implicit transaction."""
+        got = direct.call_all(self.raw, [(direct.sql(sql), params) for sql, params in calls])
+        if got is direct.NOT_SENT:
+            with self.together():
+                cursors = [self.raw.execute(sql, params) for sql, params in calls]
+            got = [_only(cur.fetchone()) for cur in cursors]
+        return list(got)
+
     def together(self) -> contextlib.AbstractContextManager[Any]:
         """Statements executed in this block are sent together and answered in one round trip:
         a pipeline ending in one Sync, so in autocommit they run as one implicit transaction
@@ -96,6 +118,13 @@ class PgConn:
         with self.raw.cursor() as cur:
             cur.executemany(translate_sql(sql, self.schema), rows)
             return max(cur.rowcount, 0)
+
+
+def _only(row: Any) -> Any:
+    """The one value of ``row``, a statement's one row."""
+    if row is None:  # pragma: no cover - the statements given return one row
+        raise psycopg.InterfaceError("the statement returned no row")
+    return row[0]
 
 
 def translate(exc: Exception, where: str, action: str) -> TetherError:
@@ -266,16 +295,27 @@ class Connections:
                 yield self._conn
             return
         assert self.pool is not None
-        with self.pool.connection() as raw:
+        # ``getconn`` and ``putconn``, not the pool's ``connection()``: that one also enters the
+        # connection as a context manager, a commit or rollback round of psycopg's machinery
+        # (no round trip in autocommit) on every checkout; done here only when it does anything.
+        raw = self.pool.getconn()
+        try:
             if not self._own_pool:  # the caller's pool: its connections are not configured
                 self._configure(raw)
-            try:
-                yield raw
-            finally:
-                # Noted here, not in a pool ``reset`` callback: with one, psycopg_pool hands
-                # every returned connection to a worker thread, and the next statement waits
-                # for that thread to get the GIL (or the pool opens another connection).
-                self._idle_since[id(raw)] = time.monotonic()
+            yield raw
+            if not raw.autocommit and not raw.closed:  # a caller's pool without autocommit
+                raw.commit()
+        except BaseException:
+            if not raw.closed:
+                with contextlib.suppress(psycopg.Error):
+                    raw.rollback()
+            raise
+        finally:
+            # Noted here, not in a pool ``reset`` callback: with one, psycopg_pool hands every
+            # returned connection to a worker thread, and the next statement waits for that
+            # thread to get the GIL (or the pool opens another connection).
+            self._idle_since[id(raw)] = time.monotonic()
+            self.pool.putconn(raw)
 
     # --- transactions -----------------------------------------------------------------------
 

@@ -38,7 +38,6 @@ from tether.checkpoint.base import RunnableConfig
 from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import arrays
 from tether.checkpoint.sqlite.leases import _stamp
-from tether.errors import StorageError
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
@@ -433,25 +432,22 @@ def call_sql(schema_name: str, plain: bool) -> str:
 
 def run(conn: PgConn, call: Call) -> Outcome:
     """Make ``call`` on ``conn``; what the function judged."""
-    return _outcome(conn.raw.execute(call_sql(conn.schema, call.plain), call.args).fetchone())
+    return _outcome(conn.value(call_sql(conn.schema, call.plain), call.args))
 
 
 def run_all(conn: PgConn, calls: Sequence[Call]) -> list[Outcome]:
     """Make the calls (one per step) in order, in one round trip: they go together
-    (``PgConn.together``), so they run as one implicit transaction and commit together. What the
+    (``PgConn.values``), so they run as one implicit transaction and commit together. What the
     function judged of each step."""
-    with conn.together():
-        cursors = [conn.raw.execute(call_sql(conn.schema, c.plain), c.args) for c in calls]
-    return [_outcome(cur.fetchone()) for cur in cursors]
+    got = conn.values([(call_sql(conn.schema, c.plain), c.args) for c in calls])
+    return [_outcome(refused) for refused in got]
 
 
 _STORED = Outcome(None, True, True)
 
 
-def _outcome(got: Any) -> Outcome:
-    if got is None:  # pragma: no cover - the function always returns one row
-        raise StorageError("tether_step returned no row")
-    refused = got[0]
+def _outcome(refused: Any) -> Outcome:
+    """What the function's answer (NULL, or why not and the lease row) says."""
     if refused is None:
         return _STORED
     owner, expires, epoch, why = refused
