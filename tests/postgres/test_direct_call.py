@@ -107,6 +107,23 @@ def test_the_step_call_goes_direct_unless_statements_are_prepared() -> None:
         assert direct.call(conn, sql, ["a", "b"]) is direct.NOT_SENT
 
 
+def test_a_psycopg_without_the_pieces_used_leaves_every_call_to_the_cursor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert direct.USABLE  # the psycopg the tests install has them: the fast path is tested
+    monkeypatch.setattr(direct, "USABLE", False)
+    sql = direct.sql("SELECT %b::text || %b::text")
+    with psycopg.connect(pg_service.database_url(), autocommit=True) as conn:
+        conn.prepare_threshold = None
+        assert direct.call(conn, sql, ["a", "b"]) is direct.NOT_SENT
+        assert direct.call_all(conn, [(sql, ["a", "b"])]) is direct.NOT_SENT
+    namespace = pg_service.new_namespace()
+    with _saver(namespace) as saver:
+        stored = _put(saver, "through-the-cursor")
+        found = saver.get_tuple(stored)
+        assert found is not None and found.checkpoint["channel_values"] == {"n": 1}
+
+
 def test_a_server_error_inside_the_step_function_is_the_same_tether_error() -> None:
     """Raised in the step function, an error reaches the caller as the same ``StorageError``
     from the same psycopg error, straight (``prepare=False``) or through the cursor."""

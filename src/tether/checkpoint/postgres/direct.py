@@ -18,10 +18,11 @@ Errors come as psycopg raises them: a server error as ``errors.error_from_result
 (the same class, the same diagnostics), a dropped connection as ``OperationalError`` with the
 connection marked broken, so the callers' mapping to tether errors is unchanged.
 
-``call`` and ``call_all`` return ``NOT_SENT`` (and send nothing) when they cannot take the
-call: the connection prepares statements (``prepare=True``) or is not in autocommit (a caller's
-connection: psycopg would open its transaction first), an argument has a type ``dump`` does not
-write, or (``call_all``) libpq has no pipeline mode. The caller then uses the cursor.
+``call`` and ``call_all`` return ``NOT_SENT`` (and send nothing) when they cannot take the call:
+this psycopg lacks the undocumented pieces used here (``USABLE``), the connection prepares
+statements (``prepare=True``) or is not in autocommit (a caller's connection: psycopg would open
+its transaction first), an argument has a type ``dump`` does not write, or (``call_all``) libpq
+has no pipeline mode. The caller then uses the cursor.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg import errors, generators, pq
+from psycopg import errors, pq
+
+try:  # psycopg's own command generators: not a documented API, so their absence is tolerated
+    from psycopg import generators
+except ImportError:  # pragma: no cover - every call then goes through the cursor
+    generators = None  # type: ignore[assignment]
 
 from tether.checkpoint.postgres import arrays
 
@@ -46,6 +52,15 @@ _OK = pq.ConnStatus.OK
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
 PIPELINE = psycopg.Pipeline.is_supported()
+USABLE = (
+    generators is not None
+    and all(hasattr(generators, name) for name in ("execute", "send", "fetch_many"))
+    and hasattr(psycopg.Connection, "wait")
+    and hasattr(errors, "error_from_result")
+)
+"""Whether this psycopg has the undocumented pieces the direct call relies on (3.1 to 3.3 do:
+``generators``, ``Connection.wait``, ``errors.error_from_result``); without them
+every call goes through the cursor, slower but the same on the wire and in its errors."""
 
 
 def dump(args: Sequence[Any], encoding: str) -> tuple[list[bytes | None], list[int]] | None:
@@ -95,7 +110,7 @@ def sql(statement: str) -> bytes:
 
 def _takes(raw: psycopg.Connection[Any]) -> bool:
     """Whether a call on ``raw`` may go straight (see the module docstring)."""
-    return raw.prepare_threshold is None and raw.autocommit
+    return USABLE and raw.prepare_threshold is None and raw.autocommit
 
 
 def _dump_all(
