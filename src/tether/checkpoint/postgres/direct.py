@@ -58,9 +58,10 @@ USABLE = (
     and hasattr(psycopg.Connection, "wait")
     and hasattr(errors, "error_from_result")
 )
-"""Whether this psycopg has the undocumented pieces the direct call relies on (3.1 to 3.3 do:
-``generators``, ``Connection.wait``, ``errors.error_from_result``); without them
-every call goes through the cursor, slower but the same on the wire and in its errors."""
+"""Whether this psycopg has the undocumented pieces the direct call relies on
+(``generators``, ``Connection.wait``, ``errors.error_from_result``; the psycopg the tests
+install has them, and a test says so); without them every call goes through the cursor,
+slower but the same on the wire and in its errors."""
 
 
 def dump(args: Sequence[Any], encoding: str) -> tuple[list[bytes | None], list[int]] | None:
