@@ -38,7 +38,7 @@ from runner import (
     bench_invokes,
 )
 from stores import bench_stores
-from w4 import bench_w4
+from w4 import bench_w4, measure_floor
 from workloads import (
     Api,
     build_chat_append,
@@ -187,6 +187,7 @@ def _run_w4(apis: list[Api], workdir: Path, quick: bool) -> list[Any]:
     for synchronous in ("NORMAL", "FULL"):
         t0 = time.perf_counter()
         results.append(bench_w4(apis, workdir, synchronous, quick))
+        measure_floor(results[-1], workdir)
         print(f"  W4 synchronous={synchronous}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return results
 

@@ -74,13 +74,27 @@ def w4_table(data: Issue7Data) -> list[str]:
             f"| {result.synchronous} | file size | {mb(None if size_a is None else int(size_a))} | "
             f"{mb(None if size_b is None else int(size_b))} | {_x(size_a, size_b)} |"
         )
+    floors = [_put_floor(result, b) for result in data.w4 if result.floor_ns]
     errors = [
         f"- failed: {s.api.label} ({r.synchronous}): `{s.error}`"
         for r in data.w4
         for s in r.sides
         if s.error
     ]
-    return [*out, "", *errors, *([""] if errors else [])]
+    return [*out, "", *floors, *([""] if floors else []), *errors, *([""] if errors else [])]
+
+
+def _put_floor(result: W4Result, b: str) -> str:
+    """A line setting the put target against the floor: the cheapest durable put SQLite does."""
+    assert result.floor_ns is not None
+    floor_us = result.floor_ns / 1000
+    b_put = rates(result.sides[1], result)["put"]
+    need = f"{1e6 / (2 * b_put):.1f} us per put" if b_put else "n/a"
+    return (
+        f"- floor at {result.synchronous}: one raw `INSERT` + `COMMIT` of a W4 checkpoint's "
+        f"{result.floor_bytes} bytes in WAL mode takes {floor_us:.1f} us "
+        f"({1e6 / floor_us:,.0f}/s); a put at 2x {b}'s rate would take {need}."
+    )
 
 
 def overhead(

@@ -5,6 +5,9 @@
 ``list`` calls (a whole thread each). Both libraries get the same calls in the same order; the
 side that goes first alternates per thread and per batch. Both connections run in WAL mode at the
 same ``synchronous`` setting, set on the connection the caller passes in.
+
+The floor, measured in the same run at each setting: one raw ``INSERT`` + ``COMMIT`` of a W4
+checkpoint's bytes (``measure_floor``, SQLite only), the cheapest durable put SQLite can do.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import gc
 import importlib
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ormsgpack
 from configs import sqlite_size
+from floors import raw_commit_ns
 from workloads import Api
 
 THREADS = 20
@@ -51,11 +57,28 @@ class W4Result:
     puts: int
     gets: int
     lists: int
+    floor_ns: float | None = None  # one raw INSERT + COMMIT of a W4 checkpoint's bytes
+    floor_bytes: int = 0
 
 
 def small_dict(thread: int, step: int, channel: int) -> dict[str, Any]:
     """A ~80-byte dict (serialized) that differs per thread, step and channel."""
     return {"id": f"t{thread}-s{step}-c{channel}", "score": step * 0.5, "tags": ["a", "b"]}
+
+
+def checkpoint_bytes(step: int = PUTS - 1) -> bytes:
+    """The msgpack bytes of a W4 checkpoint as a one-row saver would store it (values inline)."""
+    channels = [f"c{c}" for c in range(CHANNELS)]
+    checkpoint = {
+        "v": 4,
+        "id": str(uuid.uuid4()),
+        "ts": "2026-01-01T00:00:00.000000+00:00",
+        "channel_values": {c: small_dict(0, step, i) for i, c in enumerate(channels)},
+        "channel_versions": {c: f"{step + 1:032d}.{i:016x}" for i, c in enumerate(channels)},
+        "versions_seen": {},
+    }
+    metadata = {"source": "loop", "step": step, "parents": {}}
+    return ormsgpack.packb({"checkpoint": checkpoint, "metadata": metadata})
 
 
 def _put_thread(side: W4Side, thread: int, puts: int) -> None:
@@ -162,6 +185,13 @@ def bench_w4(
         for side in sides:
             side.close()
     return W4Result(synchronous, sides, puts * THREADS, gets, lists)
+
+
+def measure_floor(result: W4Result, workdir: Path) -> None:
+    """Set ``result``'s floor: one raw SQLite commit of a W4 checkpoint at its setting."""
+    payload = checkpoint_bytes()
+    result.floor_ns = raw_commit_ns(workdir, result.synchronous, payload)
+    result.floor_bytes = len(payload)
 
 
 def _guard(side: W4Side, call: Callable[[], None]) -> None:
