@@ -48,14 +48,11 @@ from tether.checkpoint.base import (
     get_thread_id,
     index_writes,
     prune_keep_count,
-    state_root,
 )
 from tether.checkpoint.lease import Lease
-from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite.connection import Connections, check_path, reading, storing
-from tether.constants import CHECKPOINT_ID, CHECKPOINT_NS, CONF
 from tether.errors import (
     ConfigurationError,
     CorruptDataError,
@@ -343,7 +340,6 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         small: inline.Inline = {}
         known: inline.Known = {}
         stored, limit = inline.make_stored, inline.INLINE_MAX
-        dumps = self.serde.dumps_typed  # dump_channel_value, inlined: a call less per value
         for channel, raw_version in checkpoint["channel_versions"].items():
             version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
@@ -357,10 +353,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                         self.serde, channel, values[channel], hints[channel], previous
                     )
                 else:
-                    try:
-                        tag, data = dumps(values[channel])
-                    except UnstorableValue as err:
-                        raise err.with_root(state_root(channel)) from None
+                    tag, data = dump_channel_value(self.serde, channel, values[channel])
                 if len(data) <= limit:
                     seen = stored((version, tag, data, True))
                     known[channel] = seen
@@ -498,10 +491,9 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _first_read(config: RunnableConfig) -> tuple[str, tuple[str, ...]]:
         """The statement ``get_tuple`` runs first: the checkpoint row ``config`` names."""
         thread_id = get_thread_id(config)
-        conf = config[CONF]  # get_thread_id found it
-        ns = conf.get(CHECKPOINT_NS) or ""
-        checkpoint_id = conf.get(CHECKPOINT_ID) or conf.get("thread_ts")
-        if not checkpoint_id:
+        ns = get_checkpoint_ns(config)
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id is None:
             return _HEAD_SQL, (thread_id, ns)
         return _ONE_SQL, (thread_id, ns, checkpoint_id)
 
