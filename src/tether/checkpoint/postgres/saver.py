@@ -89,9 +89,6 @@ class PostgresSaver(SqliteSaver):
     """The checkpoint row stored, the thread's lease row read and locked, and the thread's
     row created if it has none (schema v4 has no insert trigger), in one statement: the
     lease row (NULLs if none) and whether the thread's row was created."""
-    _LEASE_SQL = (
-        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ? FOR UPDATE"
-    )
     _BLOBS_SQL = (
         "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
         "chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
@@ -399,9 +396,10 @@ class PostgresSaver(SqliteSaver):
         owner, expires, epoch, created = conn.execute(
             self._CHECKPOINT_AND_LEASE_SQL, params
         ).fetchone()
+        if epoch is None and not created:  # created meanwhile: judge the lease it committed
+            self._check_write(conn, thread_id, config)
+            return
         lease = None if epoch is None else (owner, expires, epoch)
-        if lease is None and not created:
-            lease = conn.execute(self._LEASE_SQL, (thread_id,)).fetchone()
         shared_leases.judge_write(conn, lease, thread_id, config, self.lease_ttl)
 
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
