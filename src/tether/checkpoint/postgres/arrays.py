@@ -54,6 +54,14 @@ def _array(element_oid: int, items: list[bytes | None]) -> bytes:
     return b"".join(out)
 
 
+def nul_refused() -> Exception:
+    """The error psycopg raises for text holding NUL (0x00), which PostgreSQL cannot store
+    (``connection.translate`` turns it into a tether error naming the value's place)."""
+    import psycopg
+
+    return psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+
 def _texts(obj: list[Any], encoding: str) -> bytes:
     try:
         joined = "".join(obj)  # all text (the usual case): written in one pass
@@ -73,9 +81,7 @@ def _texts(obj: list[Any], encoding: str) -> bytes:
             continue
         text = item if type(item) is str else str(item)  # an id given as a UUID goes as its text
         if "\x00" in text:
-            import psycopg
-
-            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            raise nul_refused()
         items.append(text.encode(encoding))
     return _array(25, items)
 

@@ -46,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
     ) from exc
 
 PING_AFTER = 30.0
-PIPELINE = psycopg.Pipeline.is_supported()
+PIPELINE = direct.PIPELINE
 """Whether statements may be sent together (pipeline mode needs libpq 14 or later); without it
 the statements meant to go together are sent one after another."""
 CONNECT_TIMEOUT = 10

@@ -77,7 +77,7 @@ def dump(args: Sequence[Any], encoding: str) -> tuple[list[bytes | None], list[i
             oids.append(0)
         elif kind is str:
             if "\x00" in arg:
-                raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+                raise arrays.nul_refused()
             values.append(arg.encode(encoding))
             oids.append(_TEXT_OID)
         elif kind is int:
