@@ -18,24 +18,34 @@ from tether.errors import ConfigurationError, SerializationError
 
 _INT64 = (-(2**63), 2**63 - 1)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_encode_text = getattr(json.encoder, "c_make_encoder", None)
-_encode_chunks = (
-    # The C encoder, built once: ``JSONEncoder.encode`` builds one per call (~10,000
-    # instructions of a put). No circular-reference markers: a cycle ends in RecursionError.
-    _encode_text(
-        None,
-        _ENCODER.default,
-        json.encoder.encode_basestring,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        False,
-    )
-    if _encode_text is not None
-    else None
-)
+
+
+def _c_encoder() -> Any:
+    """CPython's C encoder, built once: ``JSONEncoder.encode`` builds one per call (~10,000
+    instructions of a put). No circular-reference markers: a cycle ends in RecursionError.
+    None when this Python has no C encoder or builds it differently (``c_make_encoder`` is
+    not public API): ``_encode`` then uses ``JSONEncoder.encode``, the same text."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        # markers, default, encoder, indent, separators, sort_keys, skipkeys, allow_nan
+        return make(
+            None,
+            _ENCODER.default,
+            json.encoder.encode_basestring,
+            None,
+            ":",
+            ",",
+            False,
+            False,
+            False,
+        )
+    except TypeError:
+        return None
+
+
+_encode_chunks = _c_encoder()
 
 
 def _encode(meta: Mapping[str, Any]) -> str:
