@@ -274,3 +274,40 @@ def test_an_element_replaced_in_the_state_list_is_stored(saver_and_fresh: Any) -
     assert _texts(_stored(fresh, _config())) == ["swapped in", "a", "q1", "a"]
     app.invoke({"messages": [HumanMessage(content="q2")]}, _config())
     assert _texts(_stored(fresh, _config())) == ["swapped in", "a", "q1", "a", "q2", "a"]
+
+
+def test_a_turn_neither_copies_nor_compares_the_stored_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The in-memory saver stores a grown message list as a delta known to extend what it
+    stored last (``tether.checkpoint.grown``): over a conversation, the bytes it joins stay
+    within a few times the final value (full rows, at doubling sizes) and it compares none."""
+    from tether.checkpoint import deltas, grown
+
+    joined: list[int] = []
+    compared: list[int] = []
+    join, appended = grown.Grown.join, deltas.appended
+
+    def counting_join(self: grown.Grown) -> bytes:
+        data = join(self)
+        joined.append(len(data))
+        return data
+
+    def counting_appended(old: bytes, new: bytes) -> Any:
+        compared.append(len(old))
+        return appended(old, new)
+
+    monkeypatch.setattr(grown.Grown, "join", counting_join)
+    monkeypatch.setattr(deltas, "appended", counting_appended)
+    monkeypatch.setattr(appends, "CHECK", False)  # the check serializes everything again
+    saver = InMemorySaver()
+    app = _chat(lambda state: {"messages": [AIMessage(content="a" * 300)]}, saver)
+    for turn in range(60):
+        app.invoke({"messages": [HumanMessage(content=f"q{turn} " * 50)]}, _config())
+    final = len(saver.serde.dumps_typed(app.get_state(_config()).values["messages"])[1])
+    assert sum(joined) <= 4 * final, (joined, final)
+    assert sum(compared) < final, compared  # only while the value is small (plain bytes)
+    assert (
+        saver.get_tuple(_config()).checkpoint["channel_values"]["messages"]
+        == (app.get_state(_config()).values["messages"])
+    )

@@ -27,13 +27,17 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from tether.checkpoint.base import dump_channel_value, state_root
-from tether.checkpoint.deltas import MSGPACK_TAG, Written, array_header, array_span
+from tether.checkpoint.deltas import MSGPACK_TAG, Written
+from tether.checkpoint.grown import Grown, array_header, array_span, count_of, flat
 from tether.checkpoint.serde.msgpack import MsgpackSerializer
 from tether.errors import InvalidUpdateError, SerializationError
 
 CHECK_ENV = "TETHER_CHECK_APPENDS"
 CHECK = bool(os.environ.get(CHECK_ENV))
 """Whether every reused prefix is checked (read from the environment at import)."""
+GROWN_MIN_BYTES = 2048
+"""Shorter values are joined at once (cheap), so small values are always plain bytes."""
+_LOADS = MsgpackSerializer.loads_typed
 
 
 class Extends(NamedTuple):
@@ -69,16 +73,43 @@ def dump_extending(
     hint: Extends | None,
     previous: Written | None,
 ) -> tuple[str, bytes]:
-    """Serialize a channel's value, reusing ``previous.data`` for the prefix ``hint`` vouches for.
+    """Serialize a channel's value, reusing ``previous``'s bytes for the prefix ``hint`` vouches
+    for (as ``dump_grown`` does), joined into ``bytes``."""
+    tag, data = _dump(serde, channel, value, hint, previous, False)
+    return tag, flat(data)
 
-    Falls back to serializing the whole value whenever the hint does not match what the saver
-    stored (another version, another length, not a msgpack list) or ``serde`` is not tether's
-    msgpack serializer.
+
+def dump_grown(
+    serde: Any,
+    channel: str,
+    value: Any,
+    hint: Extends | None,
+    previous: Written | None,
+) -> tuple[str, bytes | Grown]:
+    """Serialize a channel's value, reusing ``previous.body`` for the prefix ``hint`` vouches for.
+
+    The result is a ``Grown`` on ``previous.body`` (nothing copied; ``deltas.plan`` then knows it
+    extends ``previous`` without comparing bytes) when the value is at least ``GROWN_MIN_BYTES``
+    long and ``serde`` decodes with tether's msgpack ``loads_typed`` (the only decoder that takes
+    a ``Grown``), else bytes. Falls back to serializing the whole value whenever the hint does
+    not match what the saver stored (another version, another length, not a msgpack list) or
+    ``serde`` is not tether's msgpack serializer.
     """
-    base = _base_body(value, hint, previous)
-    if base is None or not isinstance(serde, MsgpackSerializer):
+    return _dump(serde, channel, value, hint, previous, type(serde).loads_typed is _LOADS)
+
+
+def _dump(
+    serde: Any,
+    channel: str,
+    value: Any,
+    hint: Extends | None,
+    previous: Written | None,
+    grown: bool,
+) -> tuple[str, bytes | Grown]:
+    """``dump_grown``, making a ``Grown`` only if ``grown`` (else joined bytes)."""
+    if not _applies(value, hint, previous) or not isinstance(serde, MsgpackSerializer):
         return dump_channel_value(serde, channel, value)
-    assert hint is not None
+    assert hint is not None and previous is not None
     try:
         tag, tail = serde.dumps_typed(value[hint.length :])
     except SerializationError:  # serialize it all, so the error names the right index
@@ -86,22 +117,28 @@ def dump_extending(
     span = array_span(tail)
     if tag != MSGPACK_TAG or span is None:
         return dump_channel_value(serde, channel, value)
-    data = b"".join((array_header(len(value)), base, memoryview(tail)[span[1] :]))
+    data: bytes | Grown
+    if grown and len(previous.body) + len(tail) >= GROWN_MIN_BYTES:
+        data = Grown(previous.body, tail[span[1] :], span[0])
+    else:  # joined at once: header, stored elements, new elements
+        base = previous.data
+        base_span = array_span(base)
+        assert base_span is not None  # _applies checked it
+        parts = (memoryview(base)[base_span[1] :], memoryview(tail)[span[1] :])
+        data = b"".join((array_header(len(value)), *parts))
     if CHECK:
-        _check(serde, channel, value, data)
+        _check(serde, channel, value, data if isinstance(data, bytes) else data.join())
     return tag, data
 
 
-def _base_body(value: Any, hint: Extends | None, previous: Written | None) -> memoryview | None:
-    """The stored element bytes ``hint`` lets us reuse, or None if it does not apply."""
+def _applies(value: Any, hint: Extends | None, previous: Written | None) -> bool:
+    """Whether ``hint`` lets us reuse ``previous.body`` as the first elements of ``value``."""
     if hint is None or previous is None or type(value) is not list or len(value) < hint.length:
-        return None
+        return False
     if previous.tag != MSGPACK_TAG or hint.base_version not in (previous.version, previous.latest):
-        return None
-    span = array_span(previous.data)
-    if span is None or span[0] != hint.length:
-        return None
-    return memoryview(previous.data)[span[1] :]
+        return False
+    span = count_of(previous.body)
+    return span is not None and span[0] == hint.length
 
 
 def _check(serde: Any, channel: str, value: list[Any], data: bytes) -> None:

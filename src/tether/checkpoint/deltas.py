@@ -26,10 +26,10 @@ business; this module holds all of the arithmetic and none of the I/O.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from tether.checkpoint.grown import Grown, array_header, array_span, flat
 from tether.checkpoint.thread_cache import ThreadCache
 
 MSGPACK_TAG = "msgpack"
@@ -47,37 +47,14 @@ MIN_FULL_BYTES = 4096
 """Deltas may add up to this many bytes even on top of a smaller full blob."""
 
 
-def array_span(data: bytes) -> tuple[int, int] | None:
-    """``(element_count, header_length)`` of a msgpack array, or None if ``data`` is not one."""
-    if not data:
-        return None
-    first = data[0]
-    if 0x90 <= first <= 0x9F:
-        return first & 0x0F, 1
-    if first == 0xDC and len(data) >= 3:
-        return struct.unpack_from(">H", data, 1)[0], 3
-    if first == 0xDD and len(data) >= 5:
-        return struct.unpack_from(">I", data, 1)[0], 5
-    return None
-
-
-def array_header(count: int) -> bytes:
-    """The msgpack header of an array of ``count`` elements."""
-    if count < 16:
-        return bytes([0x90 | count])
-    if count < 0x10000:
-        return b"\xdc" + struct.pack(">H", count)
-    return b"\xdd" + struct.pack(">I", count)
-
-
 class Written(NamedTuple):
     """What a backend remembers of a channel's last stored value, to reference or extend it."""
 
     version: str
     """The version of the row that holds these bytes (never a ``REF`` row)."""
     tag: str
-    data: bytes
-    """The whole serialized value."""
+    body: bytes | Grown
+    """The whole serialized value (a ``Grown`` when it was built by appending, not joined)."""
     depth: int
     """Delta rows between ``version`` and its full blob (0 for a full blob)."""
     chain_bytes: int
@@ -86,6 +63,11 @@ class Written(NamedTuple):
     """Size of the full blob the chain starts from."""
     latest: str = ""
     """The newest version known to hold these bytes: ``version`` or a ``REF`` row to it."""
+
+    @property
+    def data(self) -> bytes:
+        """The whole serialized value as ``bytes`` (joined on first use if it is a ``Grown``)."""
+        return flat(self.body)
 
 
 class BlobRow(NamedTuple):
@@ -105,36 +87,42 @@ EMPTY_ROW = BlobRow(EMPTY, "", b"", None, 0, 0, 0)
 
 
 def plan(
-    version: str, type_tag: str, data: bytes, previous: Written | None
+    version: str, type_tag: str, data: bytes | Grown, previous: Written | None
 ) -> tuple[BlobRow, Written]:
     """Decide how to store a channel's new serialized value, given what was last stored.
 
     Returns the row and what to remember for the next write. ``previous`` may belong to any
     earlier version (a fork, another branch): the row is correct whichever it is, as long as the
-    backend still holds ``previous.version`` (else it stores ``full_row(...)`` instead).
+    backend still holds ``previous.version`` (else it stores ``full_row(...)`` instead). A
+    ``Grown`` built on ``previous.body`` is known to extend it: no bytes are compared.
     """
-    if previous is not None and previous.depth < MAX_CHAIN and previous.tag == type_tag:
+    if previous is None or previous.depth >= MAX_CHAIN or previous.tag != type_tag:
+        return full_row(version, type_tag, data)
+    tail = data.since(previous.body) if isinstance(data, Grown) else None
+    if tail is None:
+        data = flat(data)
         if previous.data == data:
-            depth, chain_bytes = previous.depth + 1, previous.chain_bytes
-            ref = BlobRow(REF, type_tag, b"", previous.version, 0, depth, chain_bytes)
-            return ref, previous._replace(latest=version)
-        tail = appended(previous.data, data) if type_tag == MSGPACK_TAG else None
-        if tail is not None:
-            elements, added = tail
-            chain_bytes = previous.chain_bytes + len(added)
-            if chain_bytes <= max(previous.full_bytes, MIN_FULL_BYTES):
-                depth = previous.depth + 1
-                row = BlobRow(
-                    DELTA, type_tag, added, previous.version, elements, depth, chain_bytes
-                )
-                return row, Written(
-                    version, type_tag, data, depth, chain_bytes, previous.full_bytes, version
-                )
-    return full_row(version, type_tag, data)
+            tail = 0, b""
+        elif type_tag == MSGPACK_TAG:
+            tail = appended(previous.data, data)
+    if tail is None:
+        return full_row(version, type_tag, data)
+    elements, added = tail
+    if not elements:  # equal bytes
+        depth, chain_bytes = previous.depth + 1, previous.chain_bytes
+        ref = BlobRow(REF, type_tag, b"", previous.version, 0, depth, chain_bytes)
+        return ref, previous._replace(latest=version)
+    chain_bytes = previous.chain_bytes + len(added)
+    if chain_bytes > max(previous.full_bytes, MIN_FULL_BYTES):
+        return full_row(version, type_tag, data)
+    depth = previous.depth + 1
+    row = BlobRow(DELTA, type_tag, added, previous.version, elements, depth, chain_bytes)
+    return row, Written(version, type_tag, data, depth, chain_bytes, previous.full_bytes, version)
 
 
-def full_row(version: str, type_tag: str, data: bytes) -> tuple[BlobRow, Written]:
+def full_row(version: str, type_tag: str, data: bytes | Grown) -> tuple[BlobRow, Written]:
     """The row storing ``data`` in full, and what to remember of it."""
+    data = flat(data)
     return (
         BlobRow(FULL, type_tag, data, None, 0, 0, 0),
         Written(version, type_tag, data, 0, 0, len(data), version),
@@ -278,7 +266,9 @@ class WriteCache:
     def get(self, key: Key) -> Written | None:
         return self._entries.get(key)
 
-    def plan(self, key: Key, version: str, type_tag: str, data: bytes) -> tuple[BlobRow, Written]:
+    def plan(
+        self, key: Key, version: str, type_tag: str, data: bytes | Grown
+    ) -> tuple[BlobRow, Written]:
         return plan(version, type_tag, data, self.get(key))
 
     def remember(self, items: Iterable[tuple[Key, Written | None]]) -> None:

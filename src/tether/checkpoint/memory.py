@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from tether.checkpoint import deltas
-from tether.checkpoint.appends import dump_extending, hints_of
+from tether.checkpoint.appends import dump_grown, hints_of
 from tether.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -60,6 +60,8 @@ from tether.errors import ConfigurationError, MissingConfigKey
 __all__ = ["InMemorySaver", "MemorySaver", "ThreadInfo"]
 
 Typed = tuple[str, bytes]
+Value = tuple[str, bytes | deltas.Grown]
+"""A channel value to store or decode: a ``Grown`` as ``appends.dump_grown`` made it."""
 Version = str | int | float
 WriteRow = tuple[str, Typed, str]
 """(channel, serialized value, task_path) of one pending write."""
@@ -95,7 +97,7 @@ class _Namespace:
         self.last: dict[str, deltas.Written] = {}  # per channel: what was stored last
         self.writes: dict[str, dict[tuple[str, int], WriteRow]] = {}
 
-    def store(self, channel: str, version: str, typed: Typed | None) -> None:
+    def store(self, channel: str, version: str, typed: Value | None) -> None:
         """Store a channel's value at ``version`` as a full, delta, reference or empty row."""
         key = (channel, version)
         if key in self.blobs:
@@ -109,7 +111,7 @@ class _Namespace:
         row, self.last[channel] = deltas.plan(version, typed[0], typed[1], previous)
         self.blobs[key] = row
 
-    def lookup(self, channel: str, version: Version) -> Typed | deltas.Chain:
+    def lookup(self, channel: str, version: Version) -> Value | deltas.Chain:
         """The serialized value at ``version`` if it is the one stored last (or a reference to
         it), else the chain of rows to assemble it from (outside the lock)."""
         key = (channel, str(version))
@@ -117,7 +119,7 @@ class _Namespace:
         target = row.base_version if row is not None and row.kind == deltas.REF else key[1]
         last = self.last.get(channel)
         if row is not None and last is not None and last.version == target:
-            return last.tag, last.data
+            return last.tag, last.body
         return deltas.walk(self.blobs, channel, key[1])
 
     def add(self, checkpoint_id: str, row: _Row) -> None:
@@ -218,9 +220,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
         last = self._last_written(thread_id, ns) if hints else {}
         blobs = {
             (channel, version): (
-                dump_extending(
-                    serde, channel, values[channel], hints.get(channel), last.get(channel)
-                )
+                dump_grown(serde, channel, values[channel], hints.get(channel), last.get(channel))
                 if channel in values
                 else None
             )
@@ -398,8 +398,8 @@ class InMemorySaver(SyncBackedAsyncMixin):
         values = {}
         for channel, found in stored:
             typed = found.value() if isinstance(found, deltas.Chain) and found else found
-            if isinstance(typed, tuple):
-                values[channel] = loads(typed)
+            if isinstance(typed, tuple):  # a Grown only when serde decodes it (dump_grown)
+                values[channel] = loads(typed)  # type: ignore[arg-type]
         checkpoint["channel_values"] = values
         parent_id = row.parent_id
         return CheckpointTuple(

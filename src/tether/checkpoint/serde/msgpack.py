@@ -34,6 +34,7 @@ from typing import Any, Final, TypeVar
 
 import ormsgpack
 
+from tether.checkpoint.grown import Grown, flat
 from tether.checkpoint.serde._codec import PACK_OPTIONS, UNPACK_OPTIONS, Codec
 from tether.checkpoint.serde._paths import explain
 from tether.checkpoint.serde.allowlist import DEFAULT_ALLOWLIST, Allowlist, load_lazy_defaults
@@ -110,17 +111,18 @@ class MsgpackSerializer:
         except TypeError as exc:  # ormsgpack.MsgpackEncodeError
             raise explain(self._codec, obj, exc) from None
 
-    def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        """Decode a ``(tag, bytes)`` pair written by ``dumps_typed``."""
+    def loads_typed(self, data: tuple[str, bytes | Grown]) -> Any:
+        """Decode a ``(tag, bytes)`` pair written by ``dumps_typed`` (the bytes of a msgpack
+        list may be a ``Grown``: ``tether.checkpoint.appends.dump_grown``)."""
         tag, raw = data
         if tag == MSGPACK_TAG:
             return self._unpack(raw)
         if tag == NULL_TAG:
             return None
         if tag == BYTES_TAG:
-            return bytes(raw)
+            return bytes(flat(raw))
         if tag == BYTEARRAY_TAG:
-            return bytearray(raw)
+            return bytearray(flat(raw))
         if tag == "pickle":
             raise SerializationError(
                 "stored value has type tag 'pickle'; tether never unpickles stored data (it can "
@@ -131,7 +133,7 @@ class MsgpackSerializer:
             "'null', 'bytes' and 'bytearray' (was it written by another serializer?)"
         )
 
-    def _unpack(self, raw: bytes) -> Any:
+    def _unpack(self, raw: bytes | Grown) -> Any:
         return self._recent.decode(raw, self._unpack_all)
 
     def _unpack_all(self, raw: bytes) -> Any:

@@ -4,7 +4,9 @@ Each run starts by reading its thread's head, which decodes the whole message li
 but the last few messages were decoded by the previous run's read. ``RecentLists`` keeps the
 last few decoded lists (their bytes and elements); bytes that equal or extend one of them (the
 same msgpack header-less element bytes, then more) decode only the added elements. The match is
-on bytes, so it is exact whatever thread, version or backend the bytes came from.
+on bytes, so it is exact whatever thread, version or backend the bytes came from; a ``Grown``
+(``tether.checkpoint.grown``) built on the very bytes object of a kept list matches without
+comparing (or joining) any bytes.
 
 What is shared: a hit returns a *new list* holding the same element objects as the earlier
 read. Appending to or reordering a returned list changes nothing else; changing one of its
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from tether.checkpoint.deltas import appended, array_header
+from tether.checkpoint.grown import Grown, flat
 
 MIN_BYTES = 1024
 """Smaller lists decode fast enough: they are not kept."""
@@ -35,7 +38,7 @@ def _shareable(items: list[Any]) -> bool:
 
 
 class _Entry(NamedTuple):
-    data: bytes
+    data: bytes | Grown
     length: int
     """How many of ``elements`` ``data`` holds (the list may have grown since, for a longer
     ``data`` that extends this one)."""
@@ -56,32 +59,37 @@ class RecentLists:
         self._entries: list[_Entry] = []  # oldest first
         self._lock = threading.Lock()
 
-    def decode(self, raw: bytes, unpack: Callable[[bytes], Any]) -> Any:
+    def decode(self, raw: bytes | Grown, unpack: Callable[[bytes], Any]) -> Any:
         """``unpack(raw)``, reusing the elements of an earlier list ``raw`` equals or extends."""
-        if len(raw) < MIN_BYTES or not (0x90 <= raw[0] <= 0x9F or raw[0] in (0xDC, 0xDD)):
-            return unpack(raw)
-        found, added, tail = self._find(raw)
+        if len(raw) < MIN_BYTES:
+            return unpack(flat(raw))
+        found = self._find_grown(raw) if isinstance(raw, Grown) else None
         if found is None:
-            value = unpack(raw)
+            data = flat(raw)
+            if not (0x90 <= data[0] <= 0x9F or data[0] in (0xDC, 0xDD)):
+                return unpack(data)
+            found = self._find(data)
+        entry, added, tail = found
+        if entry is None:
+            value = unpack(flat(raw))
             if type(value) is list and _shareable(value):
                 self._keep(None, _Entry(raw, len(value), list(value)))
             return value
         if not added:
             with self._lock:
-                return found.elements[: found.length]
+                return entry.elements[: entry.length]
         new = unpack(array_header(added) + tail)
         if not _shareable(new):
             with self._lock:
-                return [*found.elements[: found.length], *new]
+                return [*entry.elements[: entry.length], *new]
         with self._lock:
-            elements = found.elements
-            if len(elements) == found.length:  # nobody grew it: grow it
+            elements = entry.elements
+            if len(elements) == entry.length:  # nobody grew it: grow it
                 elements.extend(new)
             else:  # another reader grew it first, maybe with other elements: copy
-                elements = [*elements[: found.length], *new]
-            entry = _Entry(raw, len(elements), elements)
+                elements = [*elements[: entry.length], *new]
             value = list(elements)
-        self._keep(found, entry)
+        self._keep(entry, _Entry(raw, len(elements), elements))
         return value
 
     def clear(self) -> None:
@@ -93,12 +101,27 @@ class RecentLists:
         with self._lock:
             entries = list(self._entries)
         for entry in reversed(entries):
-            if entry.data == raw:
+            data = flat(entry.data)
+            if data == raw:
                 return entry, 0, b""
-            found = appended(entry.data, raw)
+            found = appended(data, raw)
             if found is not None:
                 return entry, found[0], found[1]
         return None, 0, b""
+
+    def _find_grown(self, raw: Grown) -> tuple[_Entry | None, int, bytes] | None:
+        """The newest entry holding ``raw`` or a value ``raw`` was built on (by identity)."""
+        with self._lock:
+            entries = list(self._entries)
+        bases = {id(base) for base in raw.bases()}
+        for entry in reversed(entries):
+            if entry.data is raw:
+                return entry, 0, b""
+            if id(entry.data) in bases:
+                found = raw.since(entry.data)
+                if found is not None:
+                    return entry, found[0], found[1]
+        return None
 
     def _keep(self, old: _Entry | None, entry: _Entry) -> None:
         """Keep ``entry`` as the newest, in place of ``old`` (the entry it extends)."""
