@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.sqlite import SqliteSaver, schema
 from tether.checkpoint.sqlite.aio import AsyncSqliteSaver
+from tether.errors import ThreadBusy
 
 from .graphs import chat_graph, counter_graph
 
@@ -53,10 +58,9 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     path = tmp_path / "old.db"
     with SqliteSaver.from_conn_string(str(path)) as saver:
         counter_graph(saver).invoke({"n": 1}, {"configurable": {"thread_id": "old"}})
-    # Rebuild the file as schema v1 wrote it: the v2 index, the v3 pieces and the v4 trigger
-    # did not exist, and the head was a row of its own (v5 dropped it).
+    # Rebuild the file as schema v1 wrote it: the v2 index and the v3 pieces did not exist,
+    # and the head was a row of its own (v5 dropped it; v7 dropped the v4 trigger).
     with sqlite3.connect(path) as conn:
-        conn.execute("DROP TRIGGER checkpoint_stored")
         conn.execute("DROP INDEX checkpoints_by_run")
         conn.execute("DROP TABLE pieces")
         conn.execute(
@@ -80,8 +84,12 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
         columns = {r[1] for r in conn.execute("PRAGMA table_info(threads)")}
     assert int(version[0]) == schema.SCHEMA_VERSION
     assert count[0] == 4
-    assert {"checkpoints_by_run", "pieces", "checkpoint_stored"} <= names
-    assert "heads" not in names and "checkpoint_count" not in columns
+    assert {"checkpoints_by_run", "pieces"} <= names
+    assert (
+        "heads" not in names
+        and "checkpoint_stored" not in names
+        and "checkpoint_count" not in columns
+    )
 
 
 def test_from_conn_string_without_with_returns_a_working_saver(tmp_path: Path) -> None:
@@ -96,3 +104,48 @@ def test_from_conn_string_without_with_returns_a_working_saver(tmp_path: Path) -
         assert counter_graph(again).get_state({"configurable": {"thread_id": "p"}}).values == {
             "n": 3
         }
+
+
+def test_a_v6_file_is_upgraded_and_its_threads_keep_their_leases(tmp_path: Path) -> None:
+    path = str(tmp_path / "v6.db")
+    # A v6 file as tether v6 wrote it: its tables and insert trigger, a checkpoint whose
+    # thread row the trigger made.
+    with SqliteSaver.from_conn_string(":memory:") as scratch:
+        row = scratch._prepare_step([], {"configurable": {"thread_id": "old"}}, *_state(1)).row
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    schema.migrate(conn, 0, 6)
+    conn.execute(SqliteSaver._CHECKPOINT_SQL, row)
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT thread_id FROM threads").fetchall() == [("old",)]
+    conn.close()
+    old = {"configurable": {"thread_id": "old", "checkpoint_ns": "", "checkpoint_id": row[2]}}
+    with SqliteSaver.from_conn_string(path) as saver:
+        found = saver.get_tuple({"configurable": {"thread_id": "old"}})
+        assert found is not None and found.checkpoint["channel_values"] == {"a": 1}
+        saver.put(old, *_state(2))  # continues the old thread
+        saver.put({"configurable": {"thread_id": "new"}}, *_state(1))
+        lease = saver.acquire_lease("new")
+        assert lease is not None
+        with pytest.raises(ThreadBusy):  # the new thread's row holds its lease
+            saver.put({"configurable": {"thread_id": "new"}}, *_state(3))
+        assert [
+            t.checkpoint["channel_values"]["a"]
+            for t in saver.list({"configurable": {"thread_id": "old"}})
+        ] == [2, 1]
+    with sqlite3.connect(path) as check:
+        names = {r[0] for r in check.execute("SELECT name FROM sqlite_master")}
+        threads = check.execute("SELECT thread_id FROM threads ORDER BY thread_id").fetchall()
+        version = check.execute("SELECT value FROM tether_meta WHERE key='schema_version'")
+        assert int(version.fetchone()[0]) == schema.SCHEMA_VERSION == 7
+    check.close()
+    assert "checkpoint_stored" not in names
+    assert threads == [("new",), ("old",)]
+
+
+def _state(a: int) -> tuple[Any, Any, Any]:
+    """(checkpoint, metadata, new_versions) of a one-channel state ``{"a": a}``."""
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"a": a}
+    checkpoint["channel_versions"] = {"a": f"{a:032d}.{a:016x}"}
+    return checkpoint, {"source": "loop", "step": a}, {"a": checkpoint["channel_versions"]["a"]}

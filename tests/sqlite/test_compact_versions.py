@@ -81,4 +81,4 @@ def test_a_v5_file_is_upgraded_and_its_full_versions_still_read(tmp_path: Path) 
         (version,) = conn.execute(
             "SELECT value FROM tether_meta WHERE key = 'schema_version'"
         ).fetchone()
-    assert int(version) == schema.SCHEMA_VERSION == 6
+    assert int(version) == schema.SCHEMA_VERSION == 7

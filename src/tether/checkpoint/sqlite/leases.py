@@ -55,6 +55,10 @@ def _try_take(
     return epoch + 1, None
 
 
+LEASE_SQL = "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?"
+"""A thread's lease row (no row: a thread no write or lease has reached yet)."""
+
+
 def check_write(
     conn: sqlite3.Connection | Any,
     thread_id: str,
@@ -68,10 +72,7 @@ def check_write(
     no takeover lands between this check and the write's commit; SQLite's write transaction
     already excludes every other writer).
     """
-    row = conn.execute(
-        "SELECT lease_owner, lease_expires, lease_epoch FROM threads WHERE thread_id = ?" + lock,
-        (thread_id,),
-    ).fetchone()
+    row = conn.execute(LEASE_SQL + lock, (thread_id,)).fetchone()
     judge_write(conn, row, thread_id, config, ttl)
 
 

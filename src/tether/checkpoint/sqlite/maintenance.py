@@ -130,6 +130,14 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
         "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at",
         (target, stamp, stamp, source),
     )
+    # Copied checkpoints give the target a thread row (leases are judged against it) even
+    # when the source has none (rows inserted by hand): no trigger makes one since schema v7.
+    conn.execute(
+        "INSERT INTO threads (thread_id, created_at, updated_at) SELECT ?, ?, ? "
+        "WHERE EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = ?) "
+        "ON CONFLICT (thread_id) DO NOTHING",
+        (target, stamp, stamp, target),
+    )
 
 
 def prune(

@@ -466,9 +466,12 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     def _write_checkpoint(
         self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]
     ) -> None:
-        """Check the writer's lease, then insert the checkpoint row (the transaction is rolled
-        back if the lease refuses the write, so the order does not matter)."""
-        self._check_write(conn, thread_id, config)
+        """Check the writer's lease (giving a thread its row if it has none: schema v7 has no
+        trigger doing it), then insert the checkpoint row."""
+        lease = conn.execute(leases.LEASE_SQL, (thread_id,)).fetchone()
+        if lease is None:
+            conn.execute(_THREAD_SQL, (thread_id, row[4], row[4]))  # stamped with the ts
+        leases.judge_write(conn, lease, thread_id, config, self.lease_ttl)
         conn.execute(self._CHECKPOINT_SQL, row)
 
     def _check_write(self, conn: Any, thread_id: str, config: RunnableConfig) -> None:
@@ -750,6 +753,11 @@ def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
     """The serialized blob values of a remembered checkpoint, by channel."""
     return {c: (k.tag, k.data) for c, k in known.items() if not k.inline} if known else {}
 
+
+_THREAD_SQL = (
+    "INSERT INTO threads (thread_id, created_at, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (thread_id) DO NOTHING"
+)
 
 _ONE_SQL = (
     f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "

@@ -19,6 +19,10 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
   6. no table changes: checkpoint bodies may store versions without their first 24 zeros
      (``rows.pack_body``, marked ``"z": 24``), which a tether reading up to v5 would return
      wrong; the version number keeps such a tether out of the file.
+  7. no insert trigger: a put already reads the thread's lease row, and inserts the thread's
+     row itself when that read finds none, so no trigger program runs per checkpoint. A tether
+     up to v6 writing here would leave new threads without a row: the version number keeps it
+     out.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import re
 import sqlite3
 from typing import Any
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -177,7 +181,11 @@ END
 
 _V6 = ""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = """
+DROP TRIGGER IF EXISTS checkpoint_stored;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
@@ -211,7 +219,7 @@ _QUALIFY = re.compile(
     rf"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TO|TABLE IF NOT EXISTS)\s+"
     rf"({_NAMES}|checkpoints_v4|blobs_v4)\b"
     rf"|(?<![\w.\"'$])({_NAMES})\.(?=[a-z_])"
-    rf"|\b(INDEX IF NOT EXISTS|TRIGGER)\s+(\w+)",
+    rf"|\b(INDEX IF NOT EXISTS|TRIGGER IF EXISTS|TRIGGER)\s+(\w+)",
     re.IGNORECASE,
 )
 
