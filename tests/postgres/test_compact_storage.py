@@ -1,6 +1,7 @@
 """Schema v5: compact checkpoint bodies and smaller indexes; a v3 schema's rows still read back
-exactly after the upgrade, a conversation written at v3 goes on on top of them, and a process
-of the previous version still running goes on too."""
+exactly after the upgrade, a conversation written at v3 goes on on top of them, and the saver
+opened before the upgrade goes on too (bodies are read through ``packing``, which schema v6
+compresses)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 
 import pg_service
-from tether.checkpoint.postgres import PostgresSaver, schema
+from tether.checkpoint.postgres import PostgresSaver, packing, schema
 from tether.checkpoint.sqlite import rows
 from tether.graph import END, START, MessagesState, StateGraph
 
@@ -61,7 +62,7 @@ def _catalog(url: str, namespace: str) -> tuple[str, dict[str, bool], dict[str, 
             f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
         ).fetchone()
         compact = {
-            checkpoint_id: "z" in ormsgpack.unpackb(body)
+            checkpoint_id: "z" in ormsgpack.unpackb(packing.body_bytes(body))
             for checkpoint_id, body in conn.execute(
                 f'SELECT checkpoint_id, body FROM "{namespace}".checkpoints'  # noqa: S608
             )
@@ -88,7 +89,7 @@ def test_bodies_store_versions_without_their_leading_zeros() -> None:
                 f"SELECT body FROM {pg_service.SHARED}.checkpoints "  # noqa: S608
                 "WHERE thread_id = 'short' ORDER BY checkpoint_id DESC LIMIT 1"
             ).fetchone()
-        stored = ormsgpack.unpackb(body)
+        stored = ormsgpack.unpackb(packing.body_bytes(body))
         versions = head.checkpoint["channel_versions"]
         assert stored["z"] == rows.STRIPPED_ZEROS
         assert stored["channel_versions"] == {
@@ -120,7 +121,7 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
         _turns(saver, "chat", 6, 2)  # deltas on top of the v3 rows
         after = _history(saver, chat)
         assert after[len(after) - len(before) :] == before
-        # A process of the previous version still running reads the compact rows and goes on.
+        # The saver opened before the upgrade reads the new rows and goes on.
         assert _history(running, chat) == after
         _turns(running, "chat", 8, 1)
         assert len(saver.get_tuple(chat).checkpoint["channel_values"]["messages"]) == 18
@@ -138,7 +139,7 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
     version, compact, indexes = _catalog(url, namespace)
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
-    assert version == str(schema.SCHEMA_VERSION) == "5"
+    assert version == str(schema.SCHEMA_VERSION) == "6"
     full = {t[1]["id"] for t in across} | by_v3
     assert len(compact) == len(full) + 6
     assert all(is_compact == (i not in full) for i, is_compact in compact.items())

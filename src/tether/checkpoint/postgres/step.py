@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from tether.checkpoint import deltas, large
 from tether.checkpoint.base import RunnableConfig
 from tether.checkpoint.lease import Lease, lease_token
-from tether.checkpoint.postgres import arrays
+from tether.checkpoint.postgres import arrays, packing
 from tether.checkpoint.sqlite.leases import _stamp
 
 if TYPE_CHECKING:
@@ -352,6 +352,9 @@ def params(
         pieces.update,
     )
     upserted, ignored = _merge_writes(writes, upsert_sql, pieces)
+    blob_rows = packing.squeeze_rows(blob_rows, 5, 6)
+    upserted = packing.squeeze_rows(upserted, 6, 7)
+    ignored = packing.squeeze_rows(ignored, 6, 7)
     if any(r[0] != thread_id for r in (*upserted, *ignored)):
         return None
     bases = [(c, r.base_version) for c, _, r, _ in planned if r.kind in deltas.CHAINED]
@@ -366,7 +369,7 @@ def params(
         release[0].owner if release else None,
         release[0].epoch if release else None,
         release[1] if release else None,
-        *(row[2:] if row is not None else _NO_CHECKPOINT),
+        *((*row[2:9], packing.pack_body(row[9])) if row is not None else _NO_CHECKPOINT),
     ]
     if not (bases or pieces or upserted or planned):
         return Call(True, [*head, *_columns(ignored, _WRITE_TAGS, 1)])
