@@ -1,7 +1,6 @@
 """Schema v5: compact checkpoint bodies and smaller indexes; a v3 schema's rows still read back
 exactly after the upgrade, a conversation written at v3 goes on on top of them, and the saver
-opened before the upgrade goes on too (bodies are read through ``packing``, which schema v6
-compresses)."""
+opened before the upgrade goes on too."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import psycopg
 import pytest
 
 import pg_service
-from tether.checkpoint.postgres import PostgresSaver, packing, schema
+from tether.checkpoint.postgres import PostgresSaver, schema
 from tether.checkpoint.sqlite import rows
 from tether.graph import END, START, MessagesState, StateGraph
 
@@ -62,7 +61,7 @@ def _catalog(url: str, namespace: str) -> tuple[str, dict[str, bool], dict[str, 
             f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
         ).fetchone()
         compact = {
-            checkpoint_id: "z" in ormsgpack.unpackb(packing.body_bytes(body))
+            checkpoint_id: "z" in ormsgpack.unpackb(body)
             for checkpoint_id, body in conn.execute(
                 f'SELECT checkpoint_id, body FROM "{namespace}".checkpoints'  # noqa: S608
             )
@@ -89,7 +88,7 @@ def test_bodies_store_versions_without_their_leading_zeros() -> None:
                 f"SELECT body FROM {pg_service.SHARED}.checkpoints "  # noqa: S608
                 "WHERE thread_id = 'short' ORDER BY checkpoint_id DESC LIMIT 1"
             ).fetchone()
-        stored = ormsgpack.unpackb(packing.body_bytes(body))
+        stored = ormsgpack.unpackb(body)
         versions = head.checkpoint["channel_versions"]
         assert stored["z"] == rows.STRIPPED_ZEROS
         assert stored["channel_versions"] == {

@@ -1,4 +1,4 @@
-"""Schema v6: checkpoint bodies, blob values and write values compressed (``packing``); rows a
+"""Schema v6: blob values and write values compressed (``packing``; bodies are not); rows a
 v5 schema holds (written as this tether wrote them before v6: nothing compressed) read back
 exactly after the upgrade, and a conversation goes on on top of them."""
 
@@ -51,12 +51,8 @@ def _history(saver: PostgresSaver, config: Any) -> list[Any]:
 
 
 def _stored(url: str, namespace: str) -> dict[str, Any]:
-    """How many rows of each table hold compressed bodies or values, and how many in all."""
+    """How many rows of each table hold compressed values, and how many in all."""
     with psycopg.connect(url) as conn:
-        bodies = conn.execute(
-            f'SELECT count(*) FILTER (WHERE substring(body FROM 1 FOR 1) = %s), count(*) FROM "{namespace}".checkpoints',  # noqa: E501, S608
-            (packing.MARK,),
-        ).fetchone()
         blobs, writes = (
             conn.execute(
                 f"SELECT count(*) FILTER (WHERE type LIKE 'z+%%'), count(*) "  # noqa: S608
@@ -64,10 +60,10 @@ def _stored(url: str, namespace: str) -> dict[str, Any]:
             ).fetchone()
             for table in ("blobs", "writes")
         )
-    return {"checkpoints": bodies, "blobs": blobs, "writes": writes}
+    return {"blobs": blobs, "writes": writes}
 
 
-def test_bodies_and_values_are_stored_compressed_and_read_back_as_given() -> None:
+def test_values_are_stored_compressed_and_read_back_as_given() -> None:
     url, namespace = pg_service.database_url(), pg_service.new_namespace()
     chat = {"configurable": {"thread_id": "chat"}}
     with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
@@ -81,21 +77,14 @@ def test_bodies_and_values_are_stored_compressed_and_read_back_as_given() -> Non
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert packed == expected and len(packed) == 24
-    for table in ("checkpoints", "blobs", "writes"):
+    for table in ("blobs", "writes"):
         assert 0 < counts[table][0] <= counts[table][1], table
         assert unpacked[table][0] == 0, table
 
 
 def _unpack_in_place(url: str, namespace: str) -> None:
-    """Rewrite every compressed body and value of ``namespace`` uncompressed."""
+    """Rewrite every compressed value of ``namespace`` uncompressed."""
     with psycopg.connect(url) as conn:
-        for key, body in conn.execute(
-            f'SELECT checkpoint_id, body FROM "{namespace}".checkpoints'  # noqa: S608
-        ).fetchall():
-            conn.execute(
-                f'UPDATE "{namespace}".checkpoints SET body = %s WHERE checkpoint_id = %s',  # noqa: S608
-                (packing.body_bytes(body), key),
-            )
         for table, key in (
             ("blobs", "channel, version"),
             ("writes", "checkpoint_id, task_id, idx"),
@@ -125,7 +114,7 @@ def test_a_v5_schema_is_upgraded_and_its_rows_still_read_back_exactly(
             _turns(old, "other", 0, 1)
             before = _history(old, chat)
             across = _history(old, None)
-    assert _stored(url, namespace)["checkpoints"][0] == 0
+    assert _stored(url, namespace)["blobs"][0] == 0
 
     with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
         assert _history(saver, chat) == before
@@ -147,10 +136,10 @@ def test_a_v5_schema_is_upgraded_and_its_rows_still_read_back_exactly(
         ).fetchone()
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert version == str(schema.SCHEMA_VERSION) == "6"
-    assert 0 < counts["checkpoints"][0] < counts["checkpoints"][1]
+    assert 0 < counts["blobs"][0] < counts["blobs"][1]
 
 
-def test_a_damaged_compressed_body_fails_its_thread_only(
+def test_a_damaged_compressed_value_fails_its_thread_only(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url, namespace = pg_service.database_url(), pg_service.new_namespace()
@@ -158,23 +147,22 @@ def test_a_damaged_compressed_body_fails_its_thread_only(
         for thread in ("bad", "good"):
             _turns(saver, thread, 0, 2)
         with psycopg.connect(url, autocommit=True) as conn:
-            changed = conn.execute(
-                f'UPDATE "{namespace}".checkpoints SET body = %s '  # noqa: S608
-                "WHERE thread_id = 'bad' AND substring(body FROM 1 FOR 1) = %s",
-                (packing.MARK + b"\x00\x01", packing.MARK),
-            ).rowcount
-            assert changed >= 1
-            conn.execute(
-                f'UPDATE "{namespace}".writes SET data = %s '  # noqa: S608
-                "WHERE thread_id = 'bad' AND type LIKE 'z+%%'",
-                (b"\x00\x01",),
+            changed = sum(
+                conn.execute(
+                    f'UPDATE "{namespace}".{table} SET data = %s '  # noqa: S608
+                    "WHERE thread_id = 'bad' AND type LIKE 'z+%%'",
+                    (b"\x00\x01",),
+                ).rowcount
+                for table in ("blobs", "writes")
             )
+            assert changed >= 1
+    with PostgresSaver.from_conn_string(url, namespace=namespace) as fresh:  # nothing cached
         with pytest.raises(CorruptDataError, match="'bad'"):
-            saver.get_tuple({"configurable": {"thread_id": "bad"}})
-        good = _history(saver, {"configurable": {"thread_id": "good"}})
+            fresh.get_tuple({"configurable": {"thread_id": "bad"}})
+        good = _history(fresh, {"configurable": {"thread_id": "good"}})
         assert len(good) == 6
         with caplog.at_level(logging.WARNING):
-            listed = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
+            listed = {t.config["configurable"]["thread_id"] for t in fresh.list(None)}
         assert "good" in listed
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
@@ -188,7 +176,6 @@ def test_values_that_do_not_shrink_are_stored_as_they_are() -> None:
     tag, data = packing.squeeze("msgpack", b"\x00" * 400)
     assert tag == "z+msgpack" and len(data) < 40
     assert packing.unsqueeze(tag, data, "here") == ("msgpack", b"\x00" * 400)
-    assert packing.pack_body(noise) == noise
 
 
 def test_the_preset_dictionary_is_frozen() -> None:
@@ -202,10 +189,6 @@ _ZDICT_SHA256 = "a9b3f4679903c9e3856fe1b7338769214e5a1e4e3c1eb719afa7717aa366eaf
 
 class _Plain:
     """``packing`` as schema v5 wrote: nothing compressed."""
-
-    @staticmethod
-    def pack_body(body: bytes) -> bytes:
-        return body
 
     @staticmethod
     def squeeze_rows(found: Any, tag_at: int, data_at: int) -> list[tuple[Any, ...]]:

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tether.checkpoint import deltas
-from tether.checkpoint.postgres import packing
 from tether.checkpoint.sqlite import maintenance as shared
 from tether.checkpoint.sqlite.metadata import filter_items
 from tether.checkpoint.sqlite.rows import FLAGGED_COLUMNS
@@ -133,7 +132,7 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
             f"AND NOT (checkpoint_id = ANY(?::text[]))",
             (thread_id, ns, kept),
         )
-    needed = _kept_versions(conn, thread_id, ns)
+    needed = shared.kept_versions(conn, thread_id, ns)
     conn.execute(
         f"""
         WITH RECURSIVE reach(channel, version) AS (
@@ -155,20 +154,6 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
             ns,
         ),
     )
-
-
-def _kept_versions(conn: PgConn, thread_id: str, ns: str) -> set[tuple[str, str]]:
-    """Every (channel, version) a remaining checkpoint of (thread, ns) names (``shared``'s,
-    with bodies compressed or not: ``packing``)."""
-    needed: set[tuple[str, str]] = set()
-    for checkpoint_id, body in conn.execute(
-        "SELECT checkpoint_id, body FROM checkpoints WHERE thread_id = ? AND ns = ?",
-        (thread_id, ns),
-    ).fetchall():
-        where = f"prune thread {thread_id!r}: checkpoint {checkpoint_id!r}"
-        versions = packing.unpack_body(body, where)["channel_versions"]
-        needed.update((c, str(v)) for c, v in versions.items())
-    return needed
 
 
 prune = functools.partial(shared.prune, keep_only=_keep_only)

@@ -1,22 +1,19 @@
-"""Checkpoint bodies, blob and write values compressed by tether before they reach PostgreSQL.
+"""Blob and write values compressed by tether before they reach PostgreSQL.
 
 PostgreSQL compresses a row only when it exceeds ~2 kB (``TOAST_TUPLE_THRESHOLD``, fixed at
-build time), and tether's rows are a few hundred bytes: a checkpoint body of ~400 B (channel
-names, versions, map keys), a message delta or a task's write of ~250 B, each repeating the
-same keys (``channel_versions``, ``additional_kwargs``, message class names). Deflate with a
-preset dictionary of those keys (``ZDICT``) makes them a third of that (W2: bodies 408 -> 137 B,
-deltas 388 -> 124 B, message writes 225 -> 52 B on average).
+build time), and tether's values are a few hundred bytes: a message delta or a task's write of
+~250 B, each repeating the same keys (``additional_kwargs``, message class names). Deflate with
+a preset dictionary of those keys (``ZDICT``) makes them a third of that (W2: deltas 388 -> 124 B,
+message writes 225 -> 52 B on average). Checkpoint bodies are not compressed: deflating them
+cost ~11% more client instructions per W1 invoke (docs/decisions.md), and a step's latency is
+what issue 9's W1 targets judge.
 
-Stored forms (schema v6; rows of earlier versions, and values that do not shrink, are stored
-and read as they are):
-
-- a body: ``MARK`` (``0xc1``, a byte msgpack never uses, so it cannot begin a plain body)
-  followed by the raw deflate stream of the msgpack body;
-- a blob or write value: type tag ``TAG + <tag>`` and the raw deflate stream of its bytes
-  (never a large value's frame, ``large.TAG_PREFIX``: its pieces are stored once already).
+Stored form (schema v6; rows of earlier versions, and values that do not shrink, are stored
+and read as they are): type tag ``TAG + <tag>`` and the raw deflate stream of the value's bytes
+(never a large value's frame, ``large.TAG_PREFIX``: its pieces are stored once already).
 
 ``ZDICT`` is part of the stored format: changing it makes every compressed row unreadable
-(``tests/postgres/test_packing.py`` pins its digest).
+(``tests/postgres/test_packed_storage.py`` pins its digest).
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ from tether.checkpoint import large
 from tether.checkpoint.sqlite import rows
 from tether.errors import CorruptDataError
 
-MARK = b"\xc1"
 TAG = "z+"
 SMALLEST = 48
 """Values shorter than this are stored as they are (deflate's few bytes of framing and a
@@ -76,28 +72,6 @@ def _inflate(data: bytes) -> bytes:
     if not opener.eof:
         raise zlib.error("the compressed stream is truncated")
     return out
-
-
-def pack_body(body: bytes) -> bytes:
-    """``body`` as stored: compressed behind ``MARK`` when that is shorter."""
-    if len(body) < SMALLEST:
-        return body
-    packed = MARK + _deflate(body)
-    return packed if len(packed) < len(body) else body
-
-
-def body_bytes(data: bytes) -> bytes:
-    """A stored body's msgpack bytes (``zlib.error`` if a compressed one is damaged)."""
-    return _inflate(data[1:]) if data[:1] == MARK else data
-
-
-def unpack_body(data: bytes, where: rows.Place) -> dict[str, Any]:
-    """A stored body (compressed or not) decoded, as ``rows.unpack_body`` does."""
-    try:
-        data = body_bytes(data)
-    except zlib.error as exc:
-        raise CorruptDataError(f"{where}: the checkpoint row cannot be decoded ({exc})") from exc
-    return rows.unpack_body(data, where)
 
 
 def squeeze(tag: str | None, data: bytes | None) -> tuple[str | None, bytes | None]:

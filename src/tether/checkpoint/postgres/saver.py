@@ -69,7 +69,6 @@ class PostgresSaver(SqliteSaver):
     stop a process between a step's writes and their commit. Off: the call is its own
     transaction and the seam runs before it is sent."""
     _fetch_chains = staticmethod(chains.fetch_chains)
-    _unpack_body = staticmethod(packing.unpack_body)  # bodies and values compressed (v6)
     _fetch_writes = staticmethod(packing.fetch_writes)
     _CHECKPOINT_SQL = (
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "

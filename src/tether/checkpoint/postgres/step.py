@@ -369,7 +369,7 @@ def params(
         release[0].owner if release else None,
         release[0].epoch if release else None,
         release[1] if release else None,
-        *((*row[2:9], packing.pack_body(row[9])) if row is not None else _NO_CHECKPOINT),
+        *(row[2:] if row is not None else _NO_CHECKPOINT),
     ]
     if not (bases or pieces or upserted or planned):
         return Call(True, [*head, *_columns(ignored, _WRITE_TAGS, 1)])

@@ -115,8 +115,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
     _fetch_chains = staticmethod(rows.fetch_chains)
-    # How stored bodies and pending writes are read back (PostgreSQL's are compressed).
-    _unpack_body = staticmethod(rows.unpack_body)
+    # How stored pending writes are read back (PostgreSQL's values may be compressed).
     _fetch_writes = staticmethod(rows.fetch_writes)
 
     # Versions stored without their first zeros (``rows.pack_body``): a file format of
@@ -511,7 +510,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         head = len(params) == 2
         row = (thread_id, ns, *row)  # the statement selects ADDRESSED_COLUMNS
         where = rows.where_of(self.path, thread_id, ns, row[2])
-        body = self._unpack_body(row[6], where)
+        body = rows.unpack_body(row[6], where)
         wanted = rows.blob_channels(body, where)
         if not wanted and not row[7]:  # every value inline, no pending writes: built from row
             if head and self._known.of(thread_id, ns, row[2]) is None:
@@ -580,7 +579,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         parts = []
         for row in found:
             where = rows.where_of(self.path, row[0], row[1], row[2])
-            body = self._unpack_body(row[6], where)
+            body = rows.unpack_body(row[6], where)
             parts.append((row, where, body, rows.blob_channels(body, where)))
         chains = self._fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
         pending = [r[2] for r in found if r[7]]  # rows are FLAGGED_COLUMNS
