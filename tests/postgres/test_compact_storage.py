@@ -1,6 +1,6 @@
 """Schema v5: compact checkpoint bodies and smaller indexes; a v3 schema's rows still read back
-exactly after the upgrade, a conversation written at v3 goes on on top of them, and a process
-of the previous version still running goes on too."""
+exactly after the upgrade, a conversation written at v3 goes on on top of them, and the saver
+opened before the upgrade goes on too."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
         _turns(saver, "chat", 6, 2)  # deltas on top of the v3 rows
         after = _history(saver, chat)
         assert after[len(after) - len(before) :] == before
-        # A process of the previous version still running reads the compact rows and goes on.
+        # The saver opened before the upgrade reads the new rows and goes on.
         assert _history(running, chat) == after
         _turns(running, "chat", 8, 1)
         assert len(saver.get_tuple(chat).checkpoint["channel_values"]["messages"]) == 18
@@ -138,7 +138,7 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
     version, compact, indexes = _catalog(url, namespace)
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
-    assert version == str(schema.SCHEMA_VERSION) == "5"
+    assert version == str(schema.SCHEMA_VERSION) == "6"
     full = {t[1]["id"] for t in across} | by_v3
     assert len(compact) == len(full) + 6
     assert all(is_compact == (i not in full) for i, is_compact in compact.items())

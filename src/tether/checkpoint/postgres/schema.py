@@ -40,6 +40,13 @@ Version history:
      their pages whole (``fillfactor = 100``) where the default left a tenth of each empty;
      not that of writes, whose task ids come in random order (full pages split in halves: W3's
      grew 8%). Existing rows are kept as they are and still read.
+  6. compressed payloads (``packing``): checkpoint bodies, blob values and write values that
+     deflate (with a preset dictionary of tether's and LangChain's keys) to fewer bytes are
+     stored so (a body behind a ``0xc1`` byte, a value under type tag ``z+<tag>``). No table
+     changes; rows of earlier versions are read as they are. The version keeps a tether that
+     knows only older versions from opening the schema (it could not read these rows); a
+     process of v5 already running when the schema is upgraded reports the compressed rows
+     it meets as corrupt until it is restarted on this version.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from tether.errors import SchemaVersionError
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TABLES = ("tether_meta", "threads", "checkpoints", "blobs", "writes", "pieces")
 STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
 """The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
@@ -210,12 +217,16 @@ _V5 = (
 """Version 5: compact checkpoint bodies (no table change), ``checkpoints_by_id`` on the id
 alone, and full pages for the indexes a thread appends to."""
 
+_V6: tuple[str, ...] = ()
+"""Version 6: compressed bodies and values (``packing``); the tables are unchanged."""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
     _V2,
     _V3,
     _V4,
     _V5,
+    _V6,
 )
 """Per version, its statements; ``{schema}`` stands for the schema's name."""
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from tether.checkpoint import deltas, large
 from tether.checkpoint.base import RunnableConfig
 from tether.checkpoint.lease import Lease, lease_token
-from tether.checkpoint.postgres import arrays
+from tether.checkpoint.postgres import arrays, packing
 from tether.checkpoint.sqlite.leases import _stamp
 
 if TYPE_CHECKING:
@@ -352,6 +352,9 @@ def params(
         pieces.update,
     )
     upserted, ignored = _merge_writes(writes, upsert_sql, pieces)
+    blob_rows = packing.squeeze_rows(blob_rows, 5, 6)
+    upserted = packing.squeeze_rows(upserted, 6, 7)
+    ignored = packing.squeeze_rows(ignored, 6, 7)
     if any(r[0] != thread_id for r in (*upserted, *ignored)):
         return None
     bases = [(c, r.base_version) for c, _, r, _ in planned if r.kind in deltas.CHAINED]

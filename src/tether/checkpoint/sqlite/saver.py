@@ -115,6 +115,8 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
     _fetch_chains = staticmethod(rows.fetch_chains)
+    # How stored pending writes are read back (PostgreSQL's values may be compressed).
+    _fetch_writes = staticmethod(rows.fetch_writes)
 
     # Versions stored without their first zeros (``rows.pack_body``): a file format of
     # schema v6; a backend whose schema predates that format leaves it off.
@@ -536,7 +538,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                 else:
                     missing = [pair for pair in wanted if pair[0] not in cached]
                     chains = self._fetch_chains(conn, thread_id, ns, missing)
-                    writes = rows.fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
+                    writes = self._fetch_writes(conn, thread_id, ns, [row[2]])[row[2]]
         if moved is not None:
             return moved()
         item = self._build(row, where, body, wanted, chains, writes, cached)
@@ -584,7 +586,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
             parts.append((row, where, body, rows.blob_channels(body, where)))
         chains = self._fetch_chains(conn, thread_id, ns, [p for part in parts for p in part[3]])
         pending = [r[2] for r in found if r[7]]  # rows are FLAGGED_COLUMNS
-        writes = rows.fetch_writes(conn, thread_id, ns, pending) if pending else {}
+        writes = self._fetch_writes(conn, thread_id, ns, pending) if pending else {}
         return [
             functools.partial(self._build, row, where, body, wanted, chains, writes.get(row[2], []))
             for row, where, body, wanted in parts
