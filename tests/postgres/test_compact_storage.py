@@ -13,7 +13,8 @@ import pytest
 import pg_service
 from tether.checkpoint.postgres import PostgresSaver, schema
 from tether.checkpoint.sqlite import rows
-from tether.graph import END, START, MessagesState, StateGraph
+
+from .chats import history, run_turns
 
 pytestmark = pytest.mark.services
 
@@ -24,33 +25,8 @@ class _V3Saver(PostgresSaver):
     _COMPACT_VERSIONS = False
 
 
-def _chat(saver: PostgresSaver) -> Any:
-    """A conversation whose message list outgrows the checkpoint row: blobs and deltas."""
-
-    def reply(state: MessagesState) -> dict[str, Any]:
-        turn = len(state["messages"]) // 2
-        return {"messages": [{"role": "assistant", "content": f"reply {turn} " + "x" * 150}]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("chat", reply)
-    builder.add_edge(START, "chat")
-    builder.add_edge("chat", END)
-    return builder.compile(checkpointer=saver)
-
-
 def _turns(saver: PostgresSaver, thread: str, first: int, count: int) -> None:
-    graph = _chat(saver)
-    config = {"configurable": {"thread_id": thread}}
-    for turn in range(first, first + count):
-        out = graph.invoke({"messages": [{"role": "user", "content": f"ask {turn}"}]}, config)
-        assert len(out["messages"]) == 2 * (turn + 1)
-
-
-def _history(saver: PostgresSaver, config: Any) -> list[Any]:
-    return [
-        (t.config, t.checkpoint, t.metadata, t.parent_config, t.pending_writes)
-        for t in saver.list(config)
-    ]
+    run_turns(saver, thread, first, count, ask_filler="", reply_filler="x" * 150)
 
 
 def _catalog(url: str, namespace: str) -> tuple[str, dict[str, bool], dict[str, Any]]:
@@ -108,23 +84,23 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
         running = _V3Saver.from_conn_string(url, namespace=namespace)  # stays open: see below
         _turns(running, "chat", 0, 6)
         _turns(running, "other", 0, 1)
-        before = _history(running, chat)
-        across = _history(running, None)
+        before = history(running, chat)
+        across = history(running, None)
     version, compact, indexes = _catalog(url, namespace)
     assert version == "3" and not any(compact.values())
     assert "(checkpoint_id, thread_id, ns)" in indexes["checkpoints_by_id"][0]
 
     with running, PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
-        assert _history(saver, chat) == before
-        assert _history(saver, None) == across
+        assert history(saver, chat) == before
+        assert history(saver, None) == across
         _turns(saver, "chat", 6, 2)  # deltas on top of the v3 rows
-        after = _history(saver, chat)
+        after = history(saver, chat)
         assert after[len(after) - len(before) :] == before
         # The saver opened before the upgrade reads the new rows and goes on.
-        assert _history(running, chat) == after
+        assert history(running, chat) == after
         _turns(running, "chat", 8, 1)
         assert len(saver.get_tuple(chat).checkpoint["channel_values"]["messages"]) == 18
-        by_v3 = {t[1]["id"] for t in _history(saver, chat)[:3]}
+        by_v3 = {t[1]["id"] for t in history(saver, chat)[:3]}
         saver.copy_thread("chat", "copy")  # same checkpoint ids in two threads
         listed = [
             (t.config["configurable"]["thread_id"], t.checkpoint["id"]) for t in saver.list(None)

@@ -15,39 +15,14 @@ import pytest
 import pg_service
 from tether.checkpoint.postgres import PostgresSaver, packing, schema, step
 from tether.errors import CorruptDataError
-from tether.graph import END, START, MessagesState, StateGraph
+
+from .chats import history, run_turns
 
 pytestmark = pytest.mark.services
 
 
-def _chat(saver: PostgresSaver) -> Any:
-    """A conversation whose message list outgrows the checkpoint row: blobs and deltas."""
-
-    def reply(state: MessagesState) -> dict[str, Any]:
-        turn = len(state["messages"]) // 2
-        return {"messages": [{"role": "assistant", "content": f"reply {turn} " + "ok " * 60}]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("chat", reply)
-    builder.add_edge(START, "chat")
-    builder.add_edge("chat", END)
-    return builder.compile(checkpointer=saver)
-
-
 def _turns(saver: PostgresSaver, thread: str, first: int, count: int) -> None:
-    graph = _chat(saver)
-    config = {"configurable": {"thread_id": thread}}
-    for turn in range(first, first + count):
-        text = f"ask {turn} " + "why " * 50
-        out = graph.invoke({"messages": [{"role": "user", "content": text}]}, config)
-        assert len(out["messages"]) == 2 * (turn + 1)
-
-
-def _history(saver: PostgresSaver, config: Any) -> list[Any]:
-    return [
-        (t.config, t.checkpoint, t.metadata, t.parent_config, t.pending_writes)
-        for t in saver.list(config)
-    ]
+    run_turns(saver, thread, first, count, ask_filler=" " + "why " * 50, reply_filler="ok " * 60)
 
 
 def _stored(url: str, namespace: str) -> dict[str, Any]:
@@ -68,11 +43,11 @@ def test_values_are_stored_compressed_and_read_back_as_given() -> None:
     chat = {"configurable": {"thread_id": "chat"}}
     with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
         _turns(saver, "chat", 0, 8)
-        packed = _history(saver, chat)
+        packed = history(saver, chat)
     counts = _stored(url, namespace)
     _unpack_in_place(url, namespace)  # the same rows as schema v5 stored them
     with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
-        expected = _history(saver, chat)
+        expected = history(saver, chat)
     unpacked = _stored(url, namespace)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
@@ -112,18 +87,18 @@ def test_a_v5_schema_is_upgraded_and_its_rows_still_read_back_exactly(
         with PostgresSaver.from_conn_string(url, namespace=namespace) as old:
             _turns(old, "chat", 0, 6)
             _turns(old, "other", 0, 1)
-            before = _history(old, chat)
-            across = _history(old, None)
+            before = history(old, chat)
+            across = history(old, None)
     assert _stored(url, namespace)["blobs"][0] == 0
 
     with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
-        assert _history(saver, chat) == before
-        assert _history(saver, None) == across
+        assert history(saver, chat) == before
+        assert history(saver, None) == across
         _turns(saver, "chat", 6, 3)  # compressed deltas on top of the v5 rows
-        after = _history(saver, chat)
+        after = history(saver, chat)
         assert after[len(after) - len(before) :] == before
         saver.copy_thread("chat", "copy")
-        copied = _history(saver, {"configurable": {"thread_id": "copy"}})
+        copied = history(saver, {"configurable": {"thread_id": "copy"}})
         assert [t[1] for t in copied] == [t[1] for t in after]
         saver.prune(["chat"], strategy="keep_latest")
         head = saver.get_tuple(chat)
@@ -159,7 +134,7 @@ def test_a_damaged_compressed_value_fails_its_thread_only(
     with PostgresSaver.from_conn_string(url, namespace=namespace) as fresh:  # nothing cached
         with pytest.raises(CorruptDataError, match="'bad'"):
             fresh.get_tuple({"configurable": {"thread_id": "bad"}})
-        good = _history(fresh, {"configurable": {"thread_id": "good"}})
+        good = history(fresh, {"configurable": {"thread_id": "good"}})
         assert len(good) == 6
         with caplog.at_level(logging.WARNING):
             listed = {t.config["configurable"]["thread_id"] for t in fresh.list(None)}
