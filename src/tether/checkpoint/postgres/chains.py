@@ -14,8 +14,9 @@ chain: W2-add history at 100 turns fetched 3,677 chain rows for 300 checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, cast
+import functools
+from collections.abc import Sequence
+from typing import Any
 
 from tether.checkpoint import deltas
 from tether.checkpoint.postgres import packing
@@ -54,20 +55,6 @@ def chain_query(page: list[tuple[str, str]], thread_id: str, ns: str) -> tuple[s
     return CHAIN_SQL, (channels, versions, thread_id, ns, thread_id, ns)
 
 
-def fetch_chains(
-    conn: Any,
-    thread_id: str,
-    ns: str,
-    wanted: Iterable[tuple[str, str]],
-    query: rows.ChainQuery | None = None,
-) -> rows.Chains:
-    """``rows.fetch_chains`` with this statement, compressed values opened (``packing``)."""
-    reader = packing.Inflating(conn, thread_id)
-    chosen = query or chain_query
-
-    def marked(page: list[tuple[str, str]], thread_id: str, ns: str) -> tuple[str, Sequence[Any]]:
-        sql, params = chosen(page, thread_id, ns)
-        reader.chain_sql = sql
-        return sql, params
-
-    return rows.fetch_chains(cast(Any, reader), thread_id, ns, wanted, query=marked)
+fetch_chains = functools.partial(
+    rows.fetch_chains, query=chain_query, opened=packing.open_chain_value
+)

@@ -128,35 +128,10 @@ def fetch_writes(
     return found
 
 
-class Inflating:
-    """A connection whose chain reads (the statement last set as ``chain_sql``) come back with
-    compressed values opened, for ``rows.fetch_chains``; every other statement (a large
-    value's pieces) goes to ``conn`` as it is."""
-
-    __slots__ = ("_conn", "_thread_id", "chain_sql")
-
-    def __init__(self, conn: Any, thread_id: str) -> None:
-        self._conn, self._thread_id = conn, thread_id
-        self.chain_sql = ""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        cursor = self._conn.execute(sql, params)
-        return _Opened(cursor.fetchall(), self._thread_id) if sql == self.chain_sql else cursor
-
-
-class _Opened:
-    __slots__ = ("_rows", "_thread_id")
-
-    def __init__(self, found: list[tuple[Any, ...]], thread_id: str) -> None:
-        self._rows, self._thread_id = found, thread_id
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        out = []
-        for row in self._rows:
-            tag = row[5]
-            if tag is None or row[6] is None or not tag.startswith(TAG):
-                out.append(row)
-                continue
-            where = f"thread {self._thread_id!r}, channel {row[0]!r}, version {row[3]!r}"
-            out.append((*row[:5], *unsqueeze(tag, row[6], where), *row[7:]))
-        return out
+def open_chain_value(
+    tag: str, data: bytes, thread_id: str, channel: str, version: str
+) -> tuple[str, bytes]:
+    """A blob row's stored ``(tag, data)`` as it was given to ``squeeze`` (``rows.Opened``)."""
+    if not tag.startswith(TAG):
+        return tag, data
+    return unsqueeze(tag, data, f"thread {thread_id!r}, channel {channel!r}, version {version!r}")

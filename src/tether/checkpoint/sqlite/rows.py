@@ -165,6 +165,10 @@ ChainQuery = Callable[[list[tuple[str, str]], str, str], tuple[str, Sequence[Any
 """``(pairs, thread_id, ns) -> (sql, params)``: the statement that reads the chain rows of the
 pairs (columns as ``_chain_sql`` selects them); a dialect may pass its own."""
 
+Opened = Callable[[str, bytes, str, str, str], tuple[str, bytes]]
+"""A chain row's ``(type, data)`` as the serializer gave them, from ``(type, data, thread_id,
+channel, version)`` as stored."""
+
 
 def fetch_chains(
     conn: sqlite3.Connection,
@@ -172,8 +176,11 @@ def fetch_chains(
     ns: str,
     wanted: Iterable[tuple[str, str]],
     query: ChainQuery | None = None,
+    opened: Opened | None = None,
 ) -> Chains:
-    """Every row needed to rebuild the given (channel, version) values, in one query."""
+    """Every row needed to rebuild the given (channel, version) values, in one query (a
+    dialect passes its own statement as ``query``, and ``opened`` if it stores values in
+    another form than the serializer's bytes)."""
     pairs = list(dict.fromkeys(wanted))
     if not pairs:
         return {}
@@ -190,9 +197,10 @@ def fetch_chains(
                 if row_data is not None
                 else sent.get((channel, version), (row_tag, row_data))
             )
-            tag, data = pieces.resolve(
-                conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)
-            )
+            tag, data = stored_tag or "", stored or b""
+            if opened is not None:
+                tag, data = opened(tag, data, thread_id, channel, version)
+            tag, data = pieces.resolve(conn, thread_id, tag, data, _at(thread_id, channel))
             chains[(channel, root)].add(depth, deltas.StoredRow(version, kind, tag, data, count))
     return chains
 
