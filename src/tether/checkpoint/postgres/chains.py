@@ -55,6 +55,4 @@ def chain_query(page: list[tuple[str, str]], thread_id: str, ns: str) -> tuple[s
     return CHAIN_SQL, (channels, versions, thread_id, ns, thread_id, ns)
 
 
-fetch_chains = functools.partial(
-    rows.fetch_chains, query=chain_query, opened=packing.open_chain_value
-)
+fetch_chains = functools.partial(rows.fetch_chains, query=chain_query, opened=packing.open_value)

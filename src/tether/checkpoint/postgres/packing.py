@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tether.checkpoint import large
-from tether.checkpoint.sqlite import rows
 from tether.errors import CorruptDataError
 
 TAG = "z+"
@@ -110,28 +109,16 @@ def squeeze_rows(
     return out
 
 
-def fetch_writes(
-    conn: Any, thread_id: str, ns: str, checkpoint_ids: list[str]
-) -> dict[str, list[tuple[str, str, str, bytes]]]:
-    """``rows.fetch_writes`` with compressed values opened."""
-    found = rows.fetch_writes(conn, thread_id, ns, checkpoint_ids)
-    for checkpoint_id, writes in found.items():
-        if any(w[2].startswith(TAG) for w in writes):
-            found[checkpoint_id] = [
-                (
-                    task_id,
-                    channel,
-                    *unsqueeze(tag, data, f"thread {thread_id!r}, write to {channel!r}"),
-                )
-                for task_id, channel, tag, data in writes
-            ]
-    return found
-
-
-def open_chain_value(
-    tag: str, data: bytes, thread_id: str, channel: str, version: str
+def open_value(
+    tag: str, data: bytes, thread_id: str, channel: str, version: str | None
 ) -> tuple[str, bytes]:
-    """A blob row's stored ``(tag, data)`` as it was given to ``squeeze`` (``rows.Opened``)."""
+    """A blob or write row's stored ``(tag, data)`` as it was given to ``squeeze``
+    (``rows.Opened``; ``version`` None for a write)."""
     if not tag.startswith(TAG):
         return tag, data
-    return unsqueeze(tag, data, f"thread {thread_id!r}, channel {channel!r}, version {version!r}")
+    where = (
+        f"thread {thread_id!r}, write to {channel!r}"
+        if version is None
+        else f"thread {thread_id!r}, channel {channel!r}, version {version!r}"
+    )
+    return unsqueeze(tag, data, where)

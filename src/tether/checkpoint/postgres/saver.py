@@ -10,6 +10,7 @@ an ``await``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, NoReturn
 
@@ -32,7 +33,7 @@ from tether.checkpoint.base import (
 from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import chains, leases, maintenance, packing, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
-from tether.checkpoint.sqlite import inline
+from tether.checkpoint.sqlite import inline, rows
 from tether.checkpoint.sqlite import leases as shared_leases
 from tether.checkpoint.sqlite.saver import SqliteSaver, Step, _now
 from tether.errors import BackendUnavailable, ConfigurationError, StorageError
@@ -69,7 +70,7 @@ class PostgresSaver(SqliteSaver):
     stop a process between a step's writes and their commit. Off: the call is its own
     transaction and the seam runs before it is sent."""
     _fetch_chains = staticmethod(chains.fetch_chains)
-    _fetch_writes = staticmethod(packing.fetch_writes)
+    _fetch_writes = staticmethod(functools.partial(rows.fetch_writes, opened=packing.open_value))
     _CHECKPOINT_SQL = (
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
         "run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?::jsonb,?,2) "

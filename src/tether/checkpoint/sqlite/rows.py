@@ -165,9 +165,10 @@ ChainQuery = Callable[[list[tuple[str, str]], str, str], tuple[str, Sequence[Any
 """``(pairs, thread_id, ns) -> (sql, params)``: the statement that reads the chain rows of the
 pairs (columns as ``_chain_sql`` selects them); a dialect may pass its own."""
 
-Opened = Callable[[str, bytes, str, str, str], tuple[str, bytes]]
-"""A chain row's ``(type, data)`` as the serializer gave them, from ``(type, data, thread_id,
-channel, version)`` as stored."""
+Opened = Callable[[str, bytes, str, str, str | None], tuple[str, bytes]]
+"""A stored value's ``(type, data)`` as the serializer gave them, from ``(type, data, thread_id,
+channel, version)`` as stored (``version`` None for a pending write): for a dialect that stores
+values in another form than the serializer's bytes."""
 
 
 def fetch_chains(
@@ -179,8 +180,7 @@ def fetch_chains(
     opened: Opened | None = None,
 ) -> Chains:
     """Every row needed to rebuild the given (channel, version) values, in one query (a
-    dialect passes its own statement as ``query``, and ``opened`` if it stores values in
-    another form than the serializer's bytes)."""
+    dialect passes its own statement as ``query``, and its ``opened``)."""
     pairs = list(dict.fromkeys(wanted))
     if not pairs:
         return {}
@@ -317,9 +317,14 @@ def decode(serde: SerializerProtocol, tag: str, data: bytes, where: Place) -> An
 
 
 def fetch_writes(
-    conn: sqlite3.Connection, thread_id: str, ns: str, checkpoint_ids: list[str]
+    conn: sqlite3.Connection,
+    thread_id: str,
+    ns: str,
+    checkpoint_ids: list[str],
+    opened: Opened | None = None,
 ) -> dict[str, list[tuple[str, str, str, bytes]]]:
-    """Pending writes per checkpoint, in (task_path, task_id, idx) order."""
+    """Pending writes per checkpoint, in (task_path, task_id, idx) order (a dialect passes its
+    ``opened``)."""
     found: dict[str, list[tuple[str, str, str, bytes]]] = {cid: [] for cid in checkpoint_ids}
     for start in range(0, len(checkpoint_ids), 400):
         page = checkpoint_ids[start : start + 400]
@@ -331,9 +336,10 @@ def fetch_writes(
             [thread_id, ns, *page],
         ).fetchall()
         for cid, task_id, channel, stored_tag, stored in rows:
-            tag, data = pieces.resolve(
-                conn, thread_id, stored_tag or "", stored or b"", _at(thread_id, channel)
-            )
+            tag, data = stored_tag or "", stored or b""
+            if opened is not None:
+                tag, data = opened(tag, data, thread_id, channel, None)
+            tag, data = pieces.resolve(conn, thread_id, tag, data, _at(thread_id, channel))
             found[cid].append((task_id, channel, tag, data))
     return found
 
