@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from tether.checkpoint.base import dump_channel_value, state_root
 from tether.checkpoint.deltas import MSGPACK_TAG, Written
-from tether.checkpoint.grown import Grown, array_header, array_span, count_of, flat
+from tether.checkpoint.grown import Grown, array_span, count_of, flat
 from tether.checkpoint.serde.msgpack import MsgpackSerializer
 from tether.errors import InvalidUpdateError, SerializationError
 
@@ -117,15 +117,10 @@ def _dump(
     span = array_span(tail)
     if tag != MSGPACK_TAG or span is None:
         return dump_channel_value(serde, channel, value)
-    data: bytes | Grown
-    if grown and len(previous.body) + len(tail) >= GROWN_MIN_BYTES:
-        data = Grown(previous.body, tail[span[1] :], span[0])
-    else:  # joined at once: header, stored elements, new elements
-        base = previous.data
-        base_span = array_span(base)
-        assert base_span is not None  # _applies checked it
-        parts = (memoryview(base)[base_span[1] :], memoryview(tail)[span[1] :])
-        data = b"".join((array_header(len(value)), *parts))
+    extended = Grown(previous.body, tail[span[1] :], span[0])
+    small = len(previous.body) + len(tail) < GROWN_MIN_BYTES
+    # Joined at once (header, stored elements, new elements) unless a Grown is wanted.
+    data: bytes | Grown = extended.join() if small or not grown else extended
     if CHECK:
         _check(serde, channel, value, data if isinstance(data, bytes) else data.join())
     return tag, data
