@@ -40,12 +40,12 @@ Version history:
      their pages whole (``fillfactor = 100``) where the default left a tenth of each empty;
      not that of writes, whose task ids come in random order (full pages split in halves: W3's
      grew 8%). Existing rows are kept as they are and still read.
-  6. compressed payloads (``packing``): checkpoint bodies, blob values and write values that
-     deflate (with a preset dictionary of tether's and LangChain's keys) to fewer bytes are
-     stored so (a body behind a ``0xc1`` byte, a value under type tag ``z+<tag>``). No table
+  6. compressed values (``packing``): blob and write values that deflate (with a preset
+     dictionary of tether's and LangChain's keys) to fewer bytes are stored so, under type tag
+     ``z+<tag>``; checkpoint bodies are not compressed (it cost every step CPU). No table
      changes; rows of earlier versions are read as they are. The version keeps a tether that
      knows only older versions from opening the schema (it could not read these rows); a
-     process of v5 already running when the schema is upgraded reports the compressed rows
+     process of v5 already running when the schema is upgraded reports the compressed values
      it meets as corrupt until it is restarted on this version.
 """
 
@@ -218,7 +218,7 @@ _V5 = (
 alone, and full pages for the indexes a thread appends to."""
 
 _V6: tuple[str, ...] = ()
-"""Version 6: compressed bodies and values (``packing``); the tables are unchanged."""
+"""Version 6: compressed blob and write values (``packing``); the tables are unchanged."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
