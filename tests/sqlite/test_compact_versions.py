@@ -46,6 +46,26 @@ def test_saver_versions_are_stored_short() -> None:
     saver.close()
 
 
+def test_a_node_map_changed_in_place_is_cut_afresh() -> None:
+    """The cut of an unchanged node map is reused; one changed since (even in place, the
+    same dict) is cut again, and one that no longer has the zeros turns compaction off."""
+    zeros = "0" * rows.STRIPPED_ZEROS
+    cv = {"c": zeros + "1.a"}
+    by_node = {"c": zeros + "1.a"}
+    seen = {"node-x": by_node, "node-y": {"c": zeros + "1.a"}}
+    for _ in range(2):  # the second pack reuses both cuts
+        body = rows.unpack_body(rows.pack_body(_checkpoint(cv, seen), compact=True), "here")
+        assert body["versions_seen"] == seen
+    by_node["c"] = zeros + "2.b"  # the same dict, mutated
+    packed = rows.pack_body(_checkpoint(cv, seen), compact=True)
+    assert ormsgpack.unpackb(packed)["versions_seen"]["node-x"] == {"c": "2.b"}
+    assert rows.unpack_body(packed, "here")["versions_seen"] == seen
+    by_node["c"] = "7.c"  # no leading zeros: the body keeps full versions
+    packed = rows.pack_body(_checkpoint(cv, seen), compact=True)
+    assert "z" not in ormsgpack.unpackb(packed)
+    assert rows.unpack_body(packed, "here")["versions_seen"] == seen
+
+
 def _put(saver: SqliteSaver, config: dict[str, Any], step: int, versions: dict[str, Any]) -> Any:
     checkpoint = empty_checkpoint()
     new = {"a": saver.get_next_version(versions.get("a"))}

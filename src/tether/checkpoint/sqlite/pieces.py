@@ -38,7 +38,17 @@ def store(
     tag_at: int,
     data_at: int,
 ) -> list[tuple[Any, ...]]:
-    """``rows`` with large values replaced by frames, their pieces stored."""
+    """``rows`` with large values replaced by frames, their pieces stored. A list of tuples
+    with no large value (a put's usual rows) is returned as it is, with no copy."""
+    if type(rows) is list:
+        limit = large.LARGE_VALUE
+        for row in rows:
+            if type(row) is not tuple or (
+                isinstance(data := row[data_at], bytes) and len(data) >= limit
+            ):
+                break
+        else:
+            return rows
     return large.store_rows((tuple(r) for r in rows), tag_at, data_at, saver(conn, thread_id))
 
 

@@ -85,6 +85,16 @@ def pack_body(
     return ormsgpack.packb(body)
 
 
+_SEEN_CUT: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+"""node -> (a copy of the versions it had seen, those versions cut): what ``_stripped`` cut
+last for each node name. A node's map is unchanged in most puts (only the nodes that ran see
+new versions), and comparing it with the copy costs less than cutting it again. Keyed by name
+only and checked by content, so any thread or saver may use any entry (a stale one is just
+not equal)."""
+_SEEN_CUT_MAX = 1024
+"""Node names ``_SEEN_CUT`` holds before it starts over (node names are graphs', so few)."""
+
+
 def _stripped(
     versions: Mapping[str, Any], seen: Mapping[str, Mapping[str, Any]]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
@@ -92,17 +102,24 @@ def _stripped(
 
     One function with plain loops: this runs on every put, over every node's map (a call or a
     comprehension per map costs more than the work itself). The versions nodes have seen recur
-    in every later checkpoint of the thread, so those are cut once (``_short_of``)."""
-    short_of = _short_of
+    in every later checkpoint of the thread, so those are cut once (``_short_of``), and a
+    node's map equal to the one cut last time reuses that cut (``_SEEN_CUT``)."""
+    short_of, last = _short_of, _SEEN_CUT
     try:
         short_seen = {}
         for node, by_node in seen.items():
+            if (cut := last.get(node)) is not None and cut[0] == by_node:
+                short_seen[node] = cut[1]
+                continue
             short = {}
             for channel, version in by_node.items():
-                if (cut := short_of(version)) is None:
+                if (cut_version := short_of(version)) is None:
                     return None
-                short[channel] = cut
+                short[channel] = cut_version
             short_seen[node] = short
+            if len(last) >= _SEEN_CUT_MAX:
+                last.clear()
+            last[node] = (dict(by_node), short)
         short_versions = {}
         for channel, version in versions.items():  # often new ones: cut, not cached
             if version[:STRIPPED_ZEROS] != _ZEROS:  # a slice compare is cheaper than startswith
