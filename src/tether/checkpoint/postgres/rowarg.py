@@ -38,7 +38,6 @@ OIDS = {
 }
 """The oid of each type a step function's field has."""
 
-_TEXT, _INT8, _FLOAT8, _BYTEA, _JSONB = 25, 20, 701, 17, 3802
 _COUNT = struct.Struct("!i")
 _FIELD = struct.Struct("!Ii")  # type oid, length
 _INT8_FIELD = struct.Struct("!Iiq")
@@ -58,39 +57,42 @@ class Row(list[Any]):
 
 
 def write(row: Row, encoding: str) -> bytes:
-    """``row`` in the binary record format (``record_recv``'s)."""
+    """``row`` in the binary record format (``record_recv``'s). The oids are literals here:
+    a global's lookup for each comparison cost more than the rest of a field's work."""
     out = [_COUNT.pack(len(row))]
     append = out.append
+    field = _FIELD.pack
+    nulls = _NULL_FIELDS
     for value, oid in zip(row, row.oids):  # noqa: B905 - a Row has as many oids as values
         if value is None:
-            append(_NULL_FIELDS[oid])
-        elif oid == _TEXT and type(value) is str:
+            append(nulls[oid])
+        elif oid == 25 and type(value) is str:  # text
             if "\x00" in value:
                 raise arrays.nul_refused()
             data = value.encode(encoding)
-            append(_FIELD.pack(oid, len(data)) + data)
-        elif oid == _INT8:
+            append(field(25, len(data)) + data)
+        elif oid == 20:  # bigint
             if not -(2**63) <= value < 2**63:
                 raise _out_of_range(value)
-            append(_INT8_FIELD.pack(oid, 8, value))
-        elif oid == _FLOAT8:
-            append(_FLOAT8_FIELD.pack(oid, 8, value))
-        elif oid == _BYTEA:
-            append(_FIELD.pack(oid, len(value)) + value)
-        elif oid in (_JSONB, _TEXT):  # an id given as a UUID goes as its text
+            append(_INT8_FIELD.pack(20, 8, value))
+        elif oid == 701:  # float8
+            append(_FLOAT8_FIELD.pack(701, 8, value))
+        elif oid == 17:  # bytea
+            append(field(17, len(value)) + value)
+        elif oid in (3802, 25):  # jsonb, or an id given as a UUID, which goes as its text
             text = value if type(value) is str else str(value)
             if "\x00" in text:
                 raise arrays.nul_refused()
             data = text.encode(encoding)
-            if oid == _JSONB:
+            if oid == 3802:
                 data = _JSONB_VERSION + data
-            append(_FIELD.pack(oid, len(data)) + data)
+            append(field(oid, len(data)) + data)
         else:
             array_oid, writer = arrays.WRITERS[type(value)]
             if array_oid != oid:
                 raise TypeError(f"a {type(value).__name__} cannot fill a field of type {oid}")
             data = writer(value, encoding)
-            append(_FIELD.pack(oid, len(data)) + data)
+            append(field(oid, len(data)) + data)
     return b"".join(out)
 
 
