@@ -243,7 +243,13 @@ def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPa
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert version == (str(schema.SCHEMA_VERSION),) and triggers == []
-    assert functions == {"tether_put_step/47", "tether_step/47", "tether_step_plain/26"}
+    assert functions == {
+        "tether_put_step/47",
+        "tether_step/47",
+        "tether_step_plain/26",
+        "tether_step7/1",
+        "tether_step7_plain/1",
+    }
 
 
 def _wait_for_a_lock_wait(url: str) -> None:

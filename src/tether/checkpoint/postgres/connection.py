@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from tether.checkpoint.postgres import arrays, schema
+from tether.checkpoint.postgres import arrays, rowarg, schema
 from tether.errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -213,6 +213,7 @@ class Connections:
     def _configure(self, raw: psycopg.Connection[Any]) -> None:
         raw.adapters.register_loader("jsonb", TextLoader)  # metadata comes back as JSON text
         arrays.register(raw.adapters)  # the step function's array arguments
+        rowarg.register(raw.adapters)  # and its composite argument (schema v7)
         if not self.prepare:
             raw.prepare_threshold = None
 

@@ -5,11 +5,12 @@ Every step of a run makes one call of the step function (``step``). Through a cu
 transformer choosing a dumper for each of 26 arguments, the query parsed for its placeholders,
 a result set, a row maker), more than the rest of the saver's work for the step. Here the
 arguments are written in PostgreSQL's binary format by type (``dump``: text, bigint, float8,
-bytea and the tagged arrays of ``arrays``), sent with ``PGconn.send_query_params`` under the
-connection's lock, and the answer read from the ``PGresult`` as psycopg's own commands do
-(``generators.execute``, waited on by the connection). On the wire it is the cursor's unnamed
-statement (PgBouncer in transaction mode sees the same thing), but for integers declared
-bigint, the type of every integer parameter of the step function (psycopg picks the smallest).
+bytea, the tagged arrays of ``arrays`` and the composite rows of ``rowarg``), sent with
+``PGconn.send_query_params`` under the connection's lock, and the answer read from the
+``PGresult`` as psycopg's own commands do (``generators.execute``, waited on by the
+connection). On the wire it is the cursor's unnamed statement (PgBouncer in transaction mode
+sees the same thing), but for integers declared bigint, the type of every integer parameter of
+the step function (psycopg picks the smallest).
 
 Two steps stored at once (``call_all``) go the same way in libpq's pipeline mode, ending in one
 Sync: one round trip, one implicit transaction, as psycopg's pipeline would send them.
@@ -40,7 +41,7 @@ try:  # psycopg's own command generators: not a documented API, so their absence
 except ImportError:  # pragma: no cover - every call then goes through the cursor
     generators = None  # type: ignore[assignment]
 
-from tether.checkpoint.postgres import arrays
+from tether.checkpoint.postgres import arrays, rowarg
 
 NOT_SENT: Any = object()
 """``call``'s answer when it did not send the statement."""
@@ -91,6 +92,9 @@ def dump(args: Sequence[Any], encoding: str) -> tuple[list[bytes | None], list[i
         elif kind is bytes:
             values.append(arg)
             oids.append(_BYTEA_OID)
+        elif kind is rowarg.Row:
+            values.append(rowarg.write(arg, encoding))
+            oids.append(0)  # the statement casts it to the step function's composite type
         else:
             writer = arrays.WRITERS.get(kind)
             if writer is None:

@@ -47,6 +47,12 @@ Version history:
      knows only older versions from opening the schema (it could not read these rows); a
      process of v5 already running when the schema is upgraded reports the compressed values
      it meets as corrupt until it is restarted on this version.
+  7. ``tether_step7`` and ``tether_step7_plain``: the step functions taking a step's values as
+     one argument of a composite type (``tether_step7_args``, ``tether_step7_plain_args``;
+     ``rowarg``) instead of 47 or 26. The call statement is parsed, analyzed and planned on
+     every call, and each argument cost the server ~6k instructions of that: a W1 step call
+     670k -> 549k server instructions (callgrind). The v3/v4 functions stay, so a process of v6
+     still running keeps storing steps; no table changes.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ from tether.errors import SchemaVersionError
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 TABLES = ("tether_meta", "threads", "checkpoints", "blobs", "writes", "pieces")
 STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
 """The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
@@ -220,6 +226,9 @@ alone, and full pages for the indexes a thread appends to."""
 _V6: tuple[str, ...] = ()
 """Version 6: compressed blob and write values (``packing``); the tables are unchanged."""
 
+_V7 = step.ROW_FUNCTIONS_SQL
+"""Version 7: the step functions taking one composite argument (``step``, ``rowarg``)."""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
     _V2,
@@ -227,6 +236,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V4,
     _V5,
     _V6,
+    _V7,
 )
 """Per version, its statements; ``{schema}`` stands for the schema's name."""
 
