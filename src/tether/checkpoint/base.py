@@ -171,8 +171,11 @@ def get_checkpoint_metadata(
     for source in (config.get("metadata"), config.get(CONF)):
         if not source:
             continue
+        keys = source.keys() - merged.keys() - EXCLUDED_METADATA_KEYS  # usually empty
+        if not keys:
+            continue
         for key, value in source.items():
-            if key in merged or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
+            if key not in keys or key.startswith("__"):
                 continue
             if isinstance(value, str):
                 merged[key] = value.replace("\x00", "")

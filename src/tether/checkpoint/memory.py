@@ -52,6 +52,7 @@ from tether.checkpoint.base import (
     list_scope,
     prune_keep_count,
 )
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.constants import THREAD_ID
 from tether.errors import ConfigurationError, MissingConfigKey
 
@@ -228,16 +229,23 @@ class InMemorySaver(SyncBackedAsyncMixin):
                 for channel, version in new_versions.items()
             ]
         else:
-            blobs = [
-                (
-                    channel,
-                    str(version),
-                    dump_channel_value(serde, channel, values[channel])
-                    if channel in values
-                    else None,
-                )
-                for channel, version in new_versions.items()
-            ]
+            dumps = serde.dumps_typed
+            try:
+                blobs = [
+                    (channel, str(version), dumps(values[channel]) if channel in values else None)
+                    for channel, version in new_versions.items()
+                ]
+            except UnstorableValue:  # again, so the error names the channel
+                blobs = [
+                    (
+                        channel,
+                        str(version),
+                        dump_channel_value(serde, channel, values[channel])
+                        if channel in values
+                        else None,
+                    )
+                    for channel, version in new_versions.items()
+                ]
         full_metadata = get_checkpoint_metadata(config, metadata)
         run_id = full_metadata.get("run_id")
         bookkeeping = dict(checkpoint)
@@ -253,7 +261,8 @@ class InMemorySaver(SyncBackedAsyncMixin):
             for channel, key, blob in blobs:
                 space.store(channel, key, blob)
             stored = space.blobs
-            for channel, version in checkpoint["channel_versions"].items():
+            # (versions whose key is not stored as is: only those need the exact check)
+            for channel, version in checkpoint["channel_versions"].items() - stored.keys():
                 if channel in values and (channel, str(version)) not in stored:
                     # carried over from a parent whose rows were pruned since: store it again
                     space.store(
@@ -278,10 +287,17 @@ class InMemorySaver(SyncBackedAsyncMixin):
             )
         indexed, upsert = index_writes(writes)
         serde = self.serde
-        rows = [
-            ((task_id, idx), (channel, dump_channel_value(serde, channel, value), task_path))
-            for idx, channel, value in indexed
-        ]
+        dumps = serde.dumps_typed
+        try:
+            rows = [
+                ((task_id, idx), (channel, dumps(value), task_path))
+                for idx, channel, value in indexed
+            ]
+        except UnstorableValue:  # again, so the error names the channel
+            rows = [
+                ((task_id, idx), (channel, dump_channel_value(serde, channel, value), task_path))
+                for idx, channel, value in indexed
+            ]
         if not rows:
             return
         with self._lock:
