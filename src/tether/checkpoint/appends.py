@@ -75,6 +75,8 @@ def dump_extending(
 ) -> tuple[str, bytes]:
     """Serialize a channel's value, reusing ``previous``'s bytes for the prefix ``hint`` vouches
     for (as ``dump_grown`` does), joined into ``bytes``."""
+    if hint is None:  # the usual case: nothing to reuse
+        return dump_channel_value(serde, channel, value)
     tag, data = _dump(serde, channel, value, hint, previous, False)
     return tag, flat(data)
 
@@ -95,6 +97,8 @@ def dump_grown(
     not match what the saver stored (another version, another length, not a msgpack list) or
     ``serde`` is not tether's msgpack serializer.
     """
+    if hint is None:  # the usual case: nothing to reuse
+        return dump_channel_value(serde, channel, value)
     return _dump(serde, channel, value, hint, previous, type(serde).loads_typed is _LOADS)
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "dump_channel_value",
     "dump_value",
     "state_root",
+    "checkpoint_address",
     "checkpoint_config",
     "copy_checkpoint",
     "empty_checkpoint",
@@ -170,8 +171,11 @@ def get_checkpoint_metadata(
     for source in (config.get("metadata"), config.get(CONF)):
         if not source:
             continue
+        keys = source.keys() - merged.keys() - EXCLUDED_METADATA_KEYS  # usually empty
+        if not keys:
+            continue
         for key, value in source.items():
-            if key in merged or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
+            if key not in keys or key.startswith("__"):
                 continue
             if isinstance(value, str):
                 merged[key] = value.replace("\x00", "")
@@ -193,6 +197,20 @@ def get_thread_id(config: Mapping[str, Any] | None) -> str:
     if thread_id is None:
         raise MissingConfigKey(_MISSING_THREAD_ID)
     return thread_id if isinstance(thread_id, str) else str(thread_id)
+
+
+def checkpoint_address(config: Mapping[str, Any] | None) -> tuple[str, str, str | None]:
+    """``(get_thread_id, get_checkpoint_ns, get_checkpoint_id)`` of ``config`` in one call."""
+    configurable = config.get(CONF) if config else None
+    if not configurable:
+        raise MissingConfigKey(_MISSING_THREAD_ID)
+    thread_id = configurable.get(THREAD_ID)
+    if thread_id is None:
+        raise MissingConfigKey(_MISSING_THREAD_ID)
+    if not isinstance(thread_id, str):
+        thread_id = str(thread_id)
+    checkpoint_id = configurable.get(CHECKPOINT_ID) or configurable.get("thread_ts")
+    return thread_id, configurable.get(CHECKPOINT_NS) or "", checkpoint_id or None
 
 
 def get_checkpoint_ns(config: Mapping[str, Any]) -> str:
@@ -331,16 +349,20 @@ def state_root(channel: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _counter_after(head: str) -> int | None:
-    """The counter after a version's ``head`` (its digits before the dot), or None if it is
-    not digits. Cached: every thread steps through the same few counters."""
-    return int(head) + 1 if head.isdigit() else None
+def _head_after(head: str) -> str | None:
+    """``_version_head`` of the counter after a version's ``head`` (its digits before the
+    dot), or None if it is not digits. Cached: every thread steps through the same few
+    counters."""
+    return _version_head(int(head) + 1) if head.isdigit() else None
 
 
 @functools.lru_cache(maxsize=1024)
 def _version_head(counter: int) -> str:
-    """``"<counter as 32 digits>."``, cached as ``_counter_after``."""
+    """``"<counter as 32 digits>."``, cached as ``_head_after``."""
     return f"{counter:032d}."
+
+
+_getrandbits = random.getrandbits
 
 
 def _unimplemented(saver: object, method: str) -> NotImplementedError:
@@ -525,19 +547,20 @@ class BaseCheckpointSaver:
         versions. Int/float and LangGraph-style string versions are accepted as ``current``.
         ``channel`` is unused (LangGraph compatibility).
         """
-        counter: int | None
-        if current is None:
-            counter = 1
+        if type(current) is str:  # the usual case, one cached lookup
+            head = _head_after(current.partition(".")[0])
+        elif current is None:
+            head = _version_head(1)
         elif isinstance(current, str):
-            counter = _counter_after(current.partition(".")[0])
-            if counter is None:
-                raise CorruptDataError(
-                    f"channel version {current!r} is not a saver version "
-                    "('<counter>.<suffix>'): the checkpoint was written by another tool"
-                )
+            head = _head_after(str(current).partition(".")[0])
         else:
-            counter = int(current) + 1
-        return _version_head(counter) + f"{random.getrandbits(64):016x}"
+            head = _version_head(int(current) + 1)
+        if head is None:
+            raise CorruptDataError(
+                f"channel version {current!r} is not a saver version "
+                "('<counter>.<suffix>'): the checkpoint was written by another tool"
+            )
+        return head + _getrandbits(64).to_bytes(8, "big").hex()  # 16 hex digits, zero-padded
 
     # --- a step's last writes and its checkpoint together -----------------------------------------
 

@@ -26,6 +26,7 @@ business; this module holds all of the arithmetic and none of the I/O.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -98,35 +99,52 @@ def plan(
     """
     if previous is None or previous.depth >= MAX_CHAIN or previous.tag != type_tag:
         return full_row(version, type_tag, data)
-    tail = data.since(previous.body) if isinstance(data, Grown) else None
+    tail = None
+    if isinstance(data, Grown):
+        tail = data.since(previous.body)
+        if tail is None:
+            data = bytes(data)
     if tail is None:
-        data = flat(data)
-        if previous.data == data:
+        old = previous.body
+        if isinstance(old, Grown):
+            old = bytes(old)
+        if old == data:
             tail = 0, b""
-        elif type_tag == MSGPACK_TAG:
-            tail = appended(previous.data, data)
+        elif type_tag == MSGPACK_TAG and data and data[0] in _ARRAY_FIRST:  # type: ignore[index]
+            tail = appended(old, data)  # type: ignore[arg-type]
     if tail is None:
         return full_row(version, type_tag, data)
     elements, added = tail
     if not elements:  # equal bytes
         depth, chain_bytes = previous.depth + 1, previous.chain_bytes
-        ref = BlobRow(REF, type_tag, b"", previous.version, 0, depth, chain_bytes)
-        return ref, previous._replace(latest=version)
+        ref = _row((REF, type_tag, b"", previous.version, 0, depth, chain_bytes))
+        return ref, _written((*previous[:6], version))  # previous, now also at ``version``
     chain_bytes = previous.chain_bytes + len(added)
     if chain_bytes > max(previous.full_bytes, MIN_FULL_BYTES):
         return full_row(version, type_tag, data)
     depth = previous.depth + 1
-    row = BlobRow(DELTA, type_tag, added, previous.version, elements, depth, chain_bytes)
-    return row, Written(version, type_tag, data, depth, chain_bytes, previous.full_bytes, version)
+    row = _row((DELTA, type_tag, added, previous.version, elements, depth, chain_bytes))
+    return row, _written(
+        (version, type_tag, data, depth, chain_bytes, previous.full_bytes, version)
+    )
 
 
 def full_row(version: str, type_tag: str, data: bytes | Grown) -> tuple[BlobRow, Written]:
     """The row storing ``data`` in full, and what to remember of it."""
-    data = flat(data)
+    if isinstance(data, Grown):
+        data = bytes(data)
     return (
-        BlobRow(FULL, type_tag, data, None, 0, 0, 0),
-        Written(version, type_tag, data, 0, 0, len(data), version),
+        _row((FULL, type_tag, data, None, 0, 0, 0)),
+        _written((version, type_tag, data, 0, 0, len(data), version)),
     )
+
+
+_ARRAY_FIRST = frozenset((*range(0x90, 0xA0), 0xDC, 0xDD))
+"""First bytes of a msgpack array: only an array can have elements appended."""
+_row = functools.partial(tuple.__new__, BlobRow)
+"""``BlobRow`` from a tuple of all its fields, without the generated ``__new__``'s call."""
+_written = functools.partial(tuple.__new__, Written)
+"""``Written`` likewise (all seven fields given)."""
 
 
 def appended(old: bytes, new: bytes) -> tuple[int, bytes] | None:

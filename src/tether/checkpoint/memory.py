@@ -43,17 +43,16 @@ from tether.checkpoint.base import (
     SyncBackedAsyncMixin,
     as_id_list,
     check_limit,
+    checkpoint_address,
     checkpoint_config,
     dump_channel_value,
     dump_value,
-    get_checkpoint_id,
     get_checkpoint_metadata,
-    get_checkpoint_ns,
-    get_thread_id,
     index_writes,
     list_scope,
     prune_keep_count,
 )
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.constants import THREAD_ID
 from tether.errors import ConfigurationError, MissingConfigKey
 
@@ -205,9 +204,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        thread_id = get_thread_id(config)
-        ns = get_checkpoint_ns(config)
-        parent_id = get_checkpoint_id(config)
+        thread_id, ns, parent_id = checkpoint_address(config)
         checkpoint_id = checkpoint.get("id")
         if not checkpoint_id:
             raise ConfigurationError(
@@ -217,31 +214,56 @@ class InMemorySaver(SyncBackedAsyncMixin):
         serde = self.serde
         values = checkpoint["channel_values"]
         hints = hints_of(checkpoint)
-        last = self._last_written(thread_id, ns) if hints else {}
-        blobs = {
-            (channel, version): (
-                dump_grown(serde, channel, values[channel], hints.get(channel), last.get(channel))
-                if channel in values
-                else None
-            )
-            for channel, version in new_versions.items()
-        }
+        if hints:
+            last = self._last_written(thread_id, ns)
+            blobs = [
+                (
+                    channel,
+                    str(version),
+                    dump_grown(
+                        serde, channel, values[channel], hints.get(channel), last.get(channel)
+                    )
+                    if channel in values
+                    else None,
+                )
+                for channel, version in new_versions.items()
+            ]
+        else:
+            dumps = serde.dumps_typed
+            try:
+                blobs = [
+                    (channel, str(version), dumps(values[channel]) if channel in values else None)
+                    for channel, version in new_versions.items()
+                ]
+            except UnstorableValue:  # again, so the error names the channel
+                blobs = [
+                    (
+                        channel,
+                        str(version),
+                        dump_channel_value(serde, channel, values[channel])
+                        if channel in values
+                        else None,
+                    )
+                    for channel, version in new_versions.items()
+                ]
         full_metadata = get_checkpoint_metadata(config, metadata)
         run_id = full_metadata.get("run_id")
+        bookkeeping = dict(checkpoint)
+        bookkeeping.pop("channel_values", None)
         row = _Row(
-            dump_value(
-                serde, {k: v for k, v in checkpoint.items() if k != "channel_values"}, "checkpoint"
-            ),
+            dump_value(serde, bookkeeping, "checkpoint"),
             dump_value(serde, full_metadata, "metadata"),
             parent_id,
             None if run_id is None else str(run_id),
         )
         with self._lock:
             thread, space = self._space_for_write(thread_id, ns)
-            for (channel, version), blob in blobs.items():
-                space.store(channel, str(version), blob)
-            for channel, version in checkpoint["channel_versions"].items():
-                if channel in values and (channel, str(version)) not in space.blobs:
+            for channel, key, blob in blobs:
+                space.store(channel, key, blob)
+            stored = space.blobs
+            # (versions whose key is not stored as is: only those need the exact check)
+            for channel, version in checkpoint["channel_versions"].items() - stored.keys():
+                if channel in values and (channel, str(version)) not in stored:
                     # carried over from a parent whose rows were pruned since: store it again
                     space.store(
                         channel, str(version), dump_channel_value(serde, channel, values[channel])
@@ -257,9 +279,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        thread_id = get_thread_id(config)
-        ns = get_checkpoint_ns(config)
-        checkpoint_id = get_checkpoint_id(config)
+        thread_id, ns, checkpoint_id = checkpoint_address(config)
         if checkpoint_id is None:
             raise MissingConfigKey(
                 f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
@@ -267,10 +287,17 @@ class InMemorySaver(SyncBackedAsyncMixin):
             )
         indexed, upsert = index_writes(writes)
         serde = self.serde
-        rows = [
-            ((task_id, idx), (channel, dump_channel_value(serde, channel, value), task_path))
-            for idx, channel, value in indexed
-        ]
+        dumps = serde.dumps_typed
+        try:
+            rows = [
+                ((task_id, idx), (channel, dumps(value), task_path))
+                for idx, channel, value in indexed
+            ]
+        except UnstorableValue:  # again, so the error names the channel
+            rows = [
+                ((task_id, idx), (channel, dump_channel_value(serde, channel, value), task_path))
+                for idx, channel, value in indexed
+            ]
         if not rows:
             return
         with self._lock:
@@ -304,8 +331,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
     # --- reading ------------------------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        thread_id = get_thread_id(config)
-        return self._load(thread_id, get_checkpoint_ns(config), get_checkpoint_id(config), None)
+        return self._load(*checkpoint_address(config), None)
 
     def list(
         self,

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
-from tether.checkpoint.appends import Extends, HintedCheckpoint
+from tether.checkpoint.appends import HintedCheckpoint
 from tether.constants import (
     CHECKPOINT_ID,
     CHECKPOINT_MAP,
@@ -553,12 +553,16 @@ class RunLoop:
             saved = self.saved_versions
             new_versions = {c: v for c, v in versions.items() if saved.get(c) != v}
             parent_config = self.fenced_config()
-            hints = self.basis.extends(
-                self.channels, versions, new_versions, after_nodes=after_nodes
-            )
-            snapshot = _freeze(checkpoint, hints)
-            self.saved_versions = dict(versions)
-            self.checkpoint_config = self.ctx.checkpoint_config(new_id)
+            snapshot = _freeze(checkpoint)
+            if self.basis.keys:
+                hints = self.basis.extends(
+                    self.channels, versions, new_versions, after_nodes=after_nodes
+                )
+                if hints:
+                    snapshot = HintedCheckpoint(snapshot, hints)
+            self.saved_versions = snapshot["channel_versions"]  # a copy no one changes
+            config = self.checkpoint_config = self.ctx.checkpoint_config(new_id)
+            self._fenced = (config, config if self.ctx.lease is None else self.ctx.fenced(config))
             yield Put(parent_config, snapshot, self.metadata, new_versions)
         else:
             self.checkpoint_config = self.ctx.checkpoint_config(new_id)
@@ -656,17 +660,15 @@ def task_result(writes: list[tuple[str, Any]], keys: Sequence[str]) -> dict[str,
     return result
 
 
-def _freeze(checkpoint: dict[str, Any], hints: dict[str, Extends]) -> dict[str, Any]:
-    """A copy of the checkpoint the engine will not mutate while a saver may still read it,
-    carrying which list values it only extends (``tether.checkpoint.appends``). The maps in
-    ``versions_seen`` are shared: the engine replaces a node's map, never changes it
-    (``apply_writes``)."""
-    frozen = {
+def _freeze(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the checkpoint the engine will not mutate while a saver may still read it.
+    The maps in ``versions_seen`` are shared: the engine replaces a node's map, never changes
+    it (``apply_writes``)."""
+    return {
         **checkpoint,
         "channel_versions": dict(checkpoint["channel_versions"]),
         "versions_seen": dict(checkpoint["versions_seen"]),
     }
-    return HintedCheckpoint(frozen, hints) if hints else frozen
 
 
 def working_copy(cp: Mapping[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,7 @@ class _Holding:
     held: list[PutWrites]
     step: HeldStep | None
     carrying: bool
+    inline: bool
 
     def _can_carry(self) -> bool:
         """Whether the held step may wait and go with the next one: nothing else is held and
@@ -111,26 +112,30 @@ class SyncPersister(_Holding):
         self.held: list[PutWrites] = []
         self.step: HeldStep | None = None
         self.carrying = False
+        self.inline = self.exit is None and not self.background
+        """Calls go to the saver in the run's own thread (sync durability or an in-process
+        saver), holding each step's commit as the class docstring says."""
 
     def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
-        if self.exit is not None:
+        if self.inline:
+            if type(effect) is Put:
+                before = self._carried() if self.carrying else None
+                if before is None and self.step is not None:
+                    self._commit_step()
+                self.step, self.held = HeldStep(self.held, effect, before), []
+            elif hold:
+                self.held.append(effect)  # type: ignore[arg-type]
+            else:
+                self._commit_step()
+                self._call(effect)
+        elif self.exit is not None:
             self.exit.add(effect)
-        elif self.background:
+        else:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, "tether-persist")
             while len(self.in_flight) >= MAX_IN_FLIGHT:
                 self.in_flight.popleft().result()
             self.in_flight.append(self._pool.submit(self._call, effect))
-        elif hold and isinstance(effect, PutWrites):
-            self.held.append(effect)
-        elif isinstance(effect, Put):
-            before = self._carried()
-            if before is None:
-                self._commit_step()
-            self.step, self.held = HeldStep(self.held, effect, before), []
-        else:
-            self._commit_step()
-            self._call(effect)
 
     def carry(self) -> None:
         """The tasks about to run are pure (``NodeSpec.pure``): the held step may wait and go
@@ -160,7 +165,9 @@ class SyncPersister(_Holding):
         elif lease is not None:
             self.saver.put_step_and_release(*step.args(), lease=lease, status=status)
         elif step.writes:
-            self.saver.put_step(*step.args())
+            p = step.put
+            calls = [(w.config, w.writes, w.task_id, w.task_path) for w in step.writes]
+            self.saver.put_step(calls, p.config, p.checkpoint, p.metadata, p.new_versions)
         else:
             self._call(step.put)
 
@@ -200,25 +207,29 @@ class AsyncPersister(_Holding):
         self.held: list[PutWrites] = []
         self.step: HeldStep | None = None
         self.carrying = False
+        self.inline = self.exit is None and not self.background
+        """Calls go to the saver in the run's own thread (sync durability or an in-process
+        saver), holding each step's commit as the class docstring says."""
 
     async def submit(self, effect: Put | PutWrites, *, hold: bool = False) -> None:
-        if self.exit is not None:
+        if self.inline:
+            if type(effect) is Put:
+                before = self._carried() if self.carrying else None
+                if before is None and self.step is not None:
+                    await self._commit_step()
+                self.step, self.held = HeldStep(self.held, effect, before), []
+            elif hold:
+                self.held.append(effect)  # type: ignore[arg-type]
+            else:
+                await self._commit_step()
+                await self._call(effect)
+        elif self.exit is not None:
             self.exit.add(effect)
-        elif self.background:
+        else:
             while len(self.in_flight) >= MAX_IN_FLIGHT:
                 await self.in_flight.popleft()
             previous = self.in_flight[-1] if self.in_flight else None
             self.in_flight.append(asyncio.ensure_future(self._after(previous, effect)))
-        elif hold and isinstance(effect, PutWrites):
-            self.held.append(effect)
-        elif isinstance(effect, Put):
-            before = self._carried()
-            if before is None:
-                await self._commit_step()
-            self.step, self.held = HeldStep(self.held, effect, before), []
-        else:
-            await self._commit_step()
-            await self._call(effect)
 
     async def carry(self) -> None:
         """As ``SyncPersister.carry``."""
@@ -295,5 +306,5 @@ class HeldStep:
     def args(self) -> tuple[Any, ...]:
         """``put_step``'s positional arguments."""
         p = self.put
-        calls = [w.args() for w in self.writes]
+        calls = [(w.config, w.writes, w.task_id, w.task_path) for w in self.writes]
         return (calls, p.config, p.checkpoint, p.metadata, p.new_versions)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from typing import Any
 
 from tether import _runtime_context
+from tether.checkpoint.base import BaseCheckpointSaver
 from tether.constants import CHECKPOINT_ID, CHECKPOINT_MAP, CHECKPOINT_NS, CONF, NS_SEP, THREAD_ID
 from tether.engine import observe, state_ops
 from tether.engine.drivers import AsyncDriver, SyncDriver
@@ -617,6 +618,8 @@ def _id_factory(saver: Any) -> Any:
 def _version_fn(saver: Any) -> Any:
     if saver is None:
         return None
+    if type(saver).get_next_version is BaseCheckpointSaver.get_next_version:
+        return saver.get_next_version  # its ``channel`` is optional: no wrapper call per step
     return lambda current: saver.get_next_version(current, None)
 
 

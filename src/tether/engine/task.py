@@ -98,6 +98,7 @@ class Task:
     """One node execution within a super-step."""
 
     __slots__ = (
+        "_path_key",
         "cached",
         "config",
         "done",
@@ -147,15 +148,18 @@ class Task:
         self.sub_chunks: list[Any] = []
         self.cached = False
         """Whether the writes came from the cache instead of running the node."""
+        self._path_key: str | None = None
 
     @property
     def path_key(self) -> str:
-        """The key writes are ordered by: the order live execution applies them."""
-        return (
-            f"{self.path[0]}~{self.path[1]:09d}"
-            if self.path[0] == PUSH
-            else f"{self.path[0]}~{self.path[1]}"
-        )
+        """The key writes are ordered by: the order live execution applies them (made once)."""
+        key = self._path_key
+        if key is None:
+            path = self.path
+            key = self._path_key = (
+                f"{path[0]}~{path[1]:09d}" if path[0] == PUSH else f"{path[0]}~{path[1]}"
+            )
+        return key
 
     def __repr__(self) -> str:
         return f"Task({self.name!r}, id={self.id!r})"
