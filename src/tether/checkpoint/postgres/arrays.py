@@ -119,27 +119,31 @@ WRITERS: dict[type, tuple[int, Callable[[list[Any], str], bytes]]] = {
 format (text encoded in the given encoding)."""
 
 
-@functools.cache
-def _dumpers() -> dict[type, type]:
-    """psycopg's dumper of each tag (psycopg is imported when the saver is, not this module)."""
+def binary_dumper(oid: int, write: Callable[[Any, str], bytes]) -> type:
+    """A psycopg dumper class sending what ``write`` makes of a value (given the connection's
+    encoding) in binary, as type ``oid`` (0: no type, the statement casts it). psycopg is
+    imported here, when a saver first registers its dumpers, not with this module."""
     from psycopg.adapt import Dumper
     from psycopg.pq import Format
 
-    def dumper(array_oid: int, write: Callable[[list[Any], str], bytes]) -> type:
-        class _TaggedDumper(Dumper):
-            format = Format.BINARY
-            oid = array_oid
+    class _BinaryDumper(Dumper):
+        format = Format.BINARY
 
-            def __init__(self, cls: type, context: Any = None) -> None:
-                super().__init__(cls, context)
-                self._encoding = self.connection.info.encoding if self.connection else "utf-8"
+        def __init__(self, cls: type, context: Any = None) -> None:
+            super().__init__(cls, context)
+            self._encoding = self.connection.info.encoding if self.connection else "utf-8"
 
-            def dump(self, obj: Any) -> bytes:
-                return write(obj, self._encoding)
+        def dump(self, obj: Any) -> bytes:
+            return write(obj, self._encoding)
 
-        return _TaggedDumper
+    _BinaryDumper.oid = oid
+    return _BinaryDumper
 
-    return {tag: dumper(oid, write) for tag, (oid, write) in WRITERS.items()}
+
+@functools.cache
+def _dumpers() -> dict[type, type]:
+    """psycopg's dumper of each tag."""
+    return {tag: binary_dumper(oid, write) for tag, (oid, write) in WRITERS.items()}
 
 
 def register(adapters: AdaptersMap) -> None:

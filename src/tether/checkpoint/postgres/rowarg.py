@@ -104,23 +104,9 @@ def _out_of_range(value: int) -> Exception:
 
 @functools.cache
 def _dumper() -> type:
-    """psycopg's dumper of a ``Row`` (psycopg is imported when the saver is, not this module):
-    in binary, with no type (the statement casts it to the step function's composite type)."""
-    from psycopg.adapt import Dumper
-    from psycopg.pq import Format
-
-    class _RowDumper(Dumper):
-        format = Format.BINARY
-        oid = 0
-
-        def __init__(self, cls: type, context: Any = None) -> None:
-            super().__init__(cls, context)
-            self._encoding = self.connection.info.encoding if self.connection else "utf-8"
-
-        def dump(self, obj: Any) -> bytes:
-            return write(obj, self._encoding)
-
-    return _RowDumper
+    """psycopg's dumper of a ``Row``: in binary, with no type (the statement casts it to the
+    step function's composite type)."""
+    return arrays.binary_dumper(0, write)
 
 
 def register(adapters: AdaptersMap) -> None:
