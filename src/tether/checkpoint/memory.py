@@ -261,8 +261,7 @@ class InMemorySaver(SyncBackedAsyncMixin):
             for channel, key, blob in blobs:
                 space.store(channel, key, blob)
             stored = space.blobs
-            # (versions whose key is not stored as is: only those need the exact check)
-            for channel, version in checkpoint["channel_versions"].items() - stored.keys():
+            for channel, version in checkpoint["channel_versions"].items():
                 if channel in values and (channel, str(version)) not in stored:
                     # carried over from a parent whose rows were pruned since: store it again
                     space.store(
