@@ -165,9 +165,7 @@ class SyncPersister(_Holding):
         elif lease is not None:
             self.saver.put_step_and_release(*step.args(), lease=lease, status=status)
         elif step.writes:
-            p = step.put
-            calls = [(w.config, w.writes, w.task_id, w.task_path) for w in step.writes]
-            self.saver.put_step(calls, p.config, p.checkpoint, p.metadata, p.new_versions)
+            self.saver.put_step(*step.args())
         else:
             self._call(step.put)
 
@@ -306,5 +304,5 @@ class HeldStep:
     def args(self) -> tuple[Any, ...]:
         """``put_step``'s positional arguments."""
         p = self.put
-        calls = [(w.config, w.writes, w.task_id, w.task_path) for w in self.writes]
+        calls = [w.args() for w in self.writes]
         return (calls, p.config, p.checkpoint, p.metadata, p.new_versions)
