@@ -27,16 +27,19 @@ from tether.checkpoint.base import (
     SerializerProtocol,
     StepArgs,
     WriteCall,
+    dump_channel_value,
+    get_checkpoint_id,
     get_checkpoint_ns,
     get_thread_id,
+    index_writes,
 )
 from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import chains, leases, maintenance, packing, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
-from tether.checkpoint.sqlite import inline, rows
+from tether.checkpoint.sqlite import inline, pieces, rows
 from tether.checkpoint.sqlite import leases as shared_leases
 from tether.checkpoint.sqlite.saver import SqliteSaver, Step, _now
-from tether.errors import BackendUnavailable, ConfigurationError, StorageError
+from tether.errors import BackendUnavailable, ConfigurationError, MissingConfigKey, StorageError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
 
@@ -335,6 +338,45 @@ class PostgresSaver(SqliteSaver):
         tasks = ", ".join(repr(task_id) for _, _, task_id, _ in calls)
         noun = "task" if len(calls) == 1 else "tasks"
         self._call_step(args, f"store writes of {noun} {tasks} in thread {thread_id!r}", first)
+
+    def _encode_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The statement and rows that store one task's writes, a row per write (PostgreSQL
+        keeps schema v7's layout; SQLite packs a task's writes in one row since its v8)."""
+        thread_id = get_thread_id(config)
+        ns = get_checkpoint_ns(config)
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id is None:
+            raise MissingConfigKey(
+                f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
+                f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
+            )
+        indexed, upsert = index_writes(writes)
+        params = [
+            (
+                thread_id,
+                ns,
+                checkpoint_id,
+                task_id,
+                idx,
+                channel,
+                *dump_channel_value(self.serde, channel, value),
+                task_path,
+            )
+            for idx, channel, value in indexed
+        ]
+        return self._WRITES_SQL["INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"], params
+
+    def _store_writes(self, conn: Any, encoded: list[Any]) -> None:
+        """Store ``_encode_writes``' rows inside the caller's transaction."""
+        for sql, params in encoded:
+            thread_id = params[0][0] if params else ""
+            conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
 
     def _call_step(self, args: step.Call, action: str, config: RunnableConfig) -> bool:
         """Call the step function; whether it stored the rows (False: a delta's base is gone).
