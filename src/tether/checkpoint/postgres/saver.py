@@ -10,6 +10,7 @@ an ``await``.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, NoReturn
@@ -345,7 +346,7 @@ class PostgresSaver(SqliteSaver):
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str = "",
-    ) -> tuple[str, list[tuple[Any, ...]]]:
+    ) -> tuple[str, builtins.list[tuple[Any, ...]]]:
         """The statement and rows that store one task's writes, a row per write (PostgreSQL
         keeps schema v7's layout; SQLite packs a task's writes in one row since its v8)."""
         thread_id = get_thread_id(config)
@@ -372,7 +373,7 @@ class PostgresSaver(SqliteSaver):
         ]
         return self._WRITES_SQL["INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"], params
 
-    def _store_writes(self, conn: Any, encoded: list[Any]) -> None:
+    def _store_writes(self, conn: Any, encoded: Sequence[Any]) -> None:
         """Store ``_encode_writes``' rows inside the caller's transaction."""
         for sql, params in encoded:
             thread_id = params[0][0] if params else ""

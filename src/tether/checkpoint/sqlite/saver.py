@@ -437,7 +437,7 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         """One task's writes, serialized for ``_store_writes`` (one row per task)."""
         return task_writes.encode(self.serde, config, writes, task_id, task_path)
 
-    def _store_writes(self, conn: Any, encoded: list[Any]) -> None:
+    def _store_writes(self, conn: Any, encoded: Sequence[Any]) -> None:
         """Store tasks' encoded writes inside the caller's transaction."""
         task_writes.store(conn, encoded)
 

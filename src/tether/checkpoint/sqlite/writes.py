@@ -201,7 +201,7 @@ def convert_v7(conn: Any) -> None:
         "FROM writes ORDER BY thread_id, ns, checkpoint_id, task_id, idx"
     )
     key: tuple[Any, ...] | None = None
-    path, entries = "", []
+    path, entries = "", list[Entry]()
     for thread_id, ns, checkpoint_id, task_id, task_path, idx, channel, tag, data in old:
         if (thread_id, ns, checkpoint_id, task_id) != key:
             _insert_v8(conn, key, path, entries)
