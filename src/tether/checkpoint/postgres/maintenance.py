@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tether.checkpoint import deltas, large
+from tether.checkpoint import deltas
 from tether.checkpoint.sqlite import maintenance as shared
 from tether.checkpoint.sqlite.metadata import filter_items
 from tether.checkpoint.sqlite.rows import FLAGGED_COLUMNS
@@ -102,7 +102,7 @@ def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
             "blobs",
             "ns, channel, version, kind, base_version, count, depth, chain_bytes, type, data",
         ),
-        ("writes", "ns, checkpoint_id, task_id, idx, channel, type, data, task_path"),
+        ("writes", "ns, checkpoint_id, task_id, task_path, framed, body"),
         ("pieces", "digest, data"),
     ):
         conn.execute(
@@ -156,22 +156,5 @@ def _keep_only(conn: PgConn, thread_id: str, ns: str, kept: list[str]) -> None:
     )
 
 
-def _write_pieces(conn: PgConn, thread_id: str) -> set[str] | None:
-    """The pieces the thread's write rows (one per write: schema v7's layout) name; None when
-    a frame cannot be read."""
-    needed: set[str] = set()
-    for (frame,) in conn.execute(
-        "SELECT data FROM writes WHERE thread_id = ? AND type LIKE ?",
-        (thread_id, large.TAG_PREFIX + "%"),
-    ):
-        try:
-            needed.update(large.frame_digests(frame))
-        except (ValueError, TypeError, KeyError, IndexError):
-            return None
-    return needed
-
-
-prune = functools.partial(shared.prune, keep_only=_keep_only, write_pieces=_write_pieces)
-delete_for_runs = functools.partial(
-    shared.delete_for_runs, keep_only=_keep_only, write_pieces=_write_pieces
-)
+prune = functools.partial(shared.prune, keep_only=_keep_only)
+delete_for_runs = functools.partial(shared.delete_for_runs, keep_only=_keep_only)

@@ -31,6 +31,7 @@ from tether.checkpoint.base import (
     index_writes,
 )
 from tether.checkpoint.sqlite import pieces
+from tether.checkpoint.sqlite.rows import Opened
 from tether.errors import CorruptDataError, MissingConfigKey
 
 Entry = tuple[int, str, str, bytes]
@@ -39,8 +40,22 @@ Found = dict[str, list[tuple[str, str, str, bytes]]]
 """checkpoint id -> ``(task_id, channel, type, data)`` of its pending writes, in order."""
 
 COLUMNS = "thread_id, ns, checkpoint_id, task_id, task_path, framed, body"
-_INSERT_SQL = f"INSERT OR IGNORE INTO writes ({COLUMNS}) VALUES (?,?,?,?,?,?,?)"
 _KEY = "thread_id = ? AND ns = ? AND checkpoint_id = ? AND task_id = ?"
+
+
+class Dialect(NamedTuple):
+    """How a backend stores the rows: its insert-if-absent and locking read of a task's row,
+    and what it does to entries before packing them (PostgreSQL compresses values)."""
+
+    insert: str
+    select: str
+    stored_form: Callable[[list[Entry]], list[Entry]] | None = None
+
+
+SQLITE = Dialect(
+    f"INSERT OR IGNORE INTO writes ({COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+    f"SELECT task_path, body FROM writes WHERE {_KEY}",
+)
 
 
 class Encoded(NamedTuple):
@@ -94,30 +109,36 @@ def merge(stored: Iterable[Entry], new: Iterable[Entry], upsert: bool) -> list[E
     return [by_idx[idx] for idx in sorted(by_idx)]
 
 
-def store(conn: Any, calls: Sequence[Encoded]) -> None:
+def row_of(call: Encoded, entries: list[Entry]) -> tuple[Any, ...]:
+    """The stored row of a call whose entries are in their stored form (frames, compression)."""
+    return (*call[:5], int(_framed(entries)), ormsgpack.packb(entries))
+
+
+def store(conn: Any, calls: Sequence[Encoded], dialect: Dialect = SQLITE) -> None:
     """Store each call's row (inside the caller's transaction), merging into the task's row
     when it already has one."""
     for call in calls:
-        thread_id = call[0]
-        entries = pieces.store(conn, thread_id, call.entries, 2, 3)
-        framed = entries is not call.entries and _framed(entries)
-        row = (*call[:5], framed, ormsgpack.packb(entries))
-        if conn.execute(_INSERT_SQL, row).rowcount == 0:
-            _merge_into(conn, call, entries)
+        entries = pieces.store(conn, call[0], call.entries, 2, 3)
+        if dialect.stored_form is not None:
+            entries = dialect.stored_form(entries)
+        if conn.execute(dialect.insert, row_of(call, entries)).rowcount == 0:
+            _merge_into(conn, call, entries, dialect)
 
 
-def _merge_into(conn: Any, call: Encoded, entries: list[Entry]) -> None:
+def _merge_into(conn: Any, call: Encoded, entries: list[Entry], dialect: Dialect) -> None:
     """Merge a call's entries into the task's stored row (which exists: the insert was
     ignored), rewriting it only when that changes it."""
     key = call[:4]
-    path, body = conn.execute(f"SELECT task_path, body FROM writes WHERE {_KEY}", key).fetchone()
+    path, body = conn.execute(dialect.select, key).fetchone()
     stored = [tuple(entry) for entry in unpack(body, _where(*key))]
     merged = merge(stored, entries, call.upsert)
     if merged == stored:
         return
+    path = call.task_path if call.upsert else path
+    body = ormsgpack.packb(merged)
     conn.execute(
         f"UPDATE writes SET task_path = ?, framed = ?, body = ? WHERE {_KEY}",
-        (call.task_path if call.upsert else path, _framed(merged), ormsgpack.packb(merged), *key),
+        (path, int(_framed(merged)), body, *key),
     )
 
 
@@ -143,8 +164,11 @@ def _where(thread_id: str, ns: str, checkpoint_id: str, task_id: str) -> str:
     return f"thread {thread_id!r}{ns_part} checkpoint {checkpoint_id!r}, writes of task {task_id!r}"
 
 
-def fetch(conn: Any, thread_id: str, ns: str, checkpoint_ids: list[str]) -> Found:
-    """Pending writes per checkpoint, in (task_path, task_id, idx) order."""
+def fetch(
+    conn: Any, thread_id: str, ns: str, checkpoint_ids: list[str], opened: Opened | None = None
+) -> Found:
+    """Pending writes per checkpoint, in (task_path, task_id, idx) order (``opened``: how a
+    dialect that stores values in another form gives them back)."""
     found: Found = {cid: [] for cid in checkpoint_ids}
     for start in range(0, len(checkpoint_ids), 400):
         page = checkpoint_ids[start : start + 400]
@@ -159,6 +183,8 @@ def fetch(conn: Any, thread_id: str, ns: str, checkpoint_ids: list[str]) -> Foun
             out = found[cid]
             for _, channel, stored_tag, stored in unpack(body, _where(thread_id, ns, cid, task_id)):
                 tag, data = stored_tag or "", stored or b""
+                if opened is not None:
+                    tag, data = opened(tag, data, thread_id, channel, None)
                 if framed:
                     at = f"thread {thread_id!r}, channel {channel!r}"
                     tag, data = pieces.resolve(conn, thread_id, tag, data, at)
@@ -170,7 +196,7 @@ def frame_digests(conn: Any, thread_id: str) -> set[str] | None:
     """The pieces the thread's write rows name (None when a frame cannot be read)."""
     needed: set[str] = set()
     for (body,) in conn.execute(
-        "SELECT body FROM writes WHERE thread_id = ? AND framed", (thread_id,)
+        "SELECT body FROM writes WHERE thread_id = ? AND framed <> 0", (thread_id,)
     ):
         try:
             for entry in ormsgpack.unpackb(body):
@@ -216,5 +242,5 @@ def _insert_v8(conn: Any, key: tuple[Any, ...] | None, path: str, entries: list[
     if key is not None:
         conn.execute(
             f"INSERT INTO writes_v8 ({COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-            (*key, path, _framed(entries), ormsgpack.packb(entries)),
+            (*key, path, int(_framed(entries)), ormsgpack.packb(entries)),
         )
