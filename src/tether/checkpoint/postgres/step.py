@@ -503,10 +503,11 @@ def _task_rows(
             merged[key] = (first, task_writes.merge(entries, call.entries, call.upsert))
         else:
             merged[key] = (call, call.entries)
-    return [
-        task_writes.row_of(call, stored_form(large.store_rows(entries, 2, 3, pieces.update)))
-        for call, entries in merged.values()
-    ]
+    rows = []
+    for call, entries in merged.values():
+        stored = large.store_rows(entries, 2, 3, pieces.update)
+        rows.append(task_writes.row_of(call, stored_form(stored), task_writes.holds_frame(stored)))
+    return rows
 
 
 def _columns(

@@ -109,9 +109,10 @@ def merge(stored: Iterable[Entry], new: Iterable[Entry], upsert: bool) -> list[E
     return [by_idx[idx] for idx in sorted(by_idx)]
 
 
-def row_of(call: Encoded, entries: list[Entry]) -> tuple[Any, ...]:
-    """The stored row of a call whose entries are in their stored form (frames, compression)."""
-    return (*call[:5], int(_framed(entries)), ormsgpack.packb(entries))
+def row_of(call: Encoded, entries: list[Entry], framed: bool) -> tuple[Any, ...]:
+    """The stored row of a call whose entries are in their stored form (frames, compression);
+    ``framed``: whether one holds a large value's frame."""
+    return (*call[:5], int(framed), ormsgpack.packb(entries))
 
 
 def store(conn: Any, calls: Sequence[Encoded], dialect: Dialect = SQLITE) -> None:
@@ -119,9 +120,10 @@ def store(conn: Any, calls: Sequence[Encoded], dialect: Dialect = SQLITE) -> Non
     when it already has one."""
     for call in calls:
         entries = pieces.store(conn, call[0], call.entries, 2, 3)
+        framed = entries is not call.entries and holds_frame(entries)  # the same list: none large
         if dialect.stored_form is not None:
             entries = dialect.stored_form(entries)
-        if conn.execute(dialect.insert, row_of(call, entries)).rowcount == 0:
+        if conn.execute(dialect.insert, row_of(call, entries, framed)).rowcount == 0:
             _merge_into(conn, call, entries, dialect)
 
 
@@ -138,11 +140,12 @@ def _merge_into(conn: Any, call: Encoded, entries: list[Entry], dialect: Dialect
     body = ormsgpack.packb(merged)
     conn.execute(
         f"UPDATE writes SET task_path = ?, framed = ?, body = ? WHERE {_KEY}",
-        (path, int(_framed(merged)), body, *key),
+        (path, int(holds_frame(merged)), body, *key),
     )
 
 
-def _framed(entries: Iterable[Sequence[Any]]) -> bool:
+def holds_frame(entries: Iterable[Sequence[Any]]) -> bool:
+    """Whether an entry holds a large value's frame."""
     return any(large.is_frame(entry[2]) for entry in entries)
 
 
@@ -242,5 +245,5 @@ def _insert_v8(conn: Any, key: tuple[Any, ...] | None, path: str, entries: list[
     if key is not None:
         conn.execute(
             f"INSERT INTO writes_v8 ({COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-            (*key, path, int(_framed(entries)), ormsgpack.packb(entries)),
+            (*key, path, int(holds_frame(entries)), ormsgpack.packb(entries)),
         )
