@@ -10,6 +10,9 @@ channels (``index_writes``' ``upsert``) replaces entries with the same ``idx``; 
 only the entries not stored yet (first wins, so a retried task changes nothing). A task's first
 call is one ``INSERT OR IGNORE``; a later call for the same task (an interrupt, a resume value,
 the task's writes after it) finds the row there and merges into it inside the same transaction.
+The task path is the row's (a task's calls give the same one): the first call's, or the last
+replacing call's. PostgreSQL stores the same rows (``Dialect``; its step function inserts them
+and leaves a merge to this module, ``tether.checkpoint.postgres.step``).
 """
 
 from __future__ import annotations
