@@ -250,7 +250,7 @@ def _pack_writes(conn: PgConn) -> None:
 
     def flush() -> None:
         if key is not None:
-            framed = int(any(str(e[2] or "").startswith("pieces+") for e in entries))
+            framed = int(task_writes.holds_frame(entries))
             batch.append((*key, path, framed, ormsgpack.packb(entries)))
 
     insert = f'INSERT INTO "{name}".writes_v8 ({task_writes.COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s)'
