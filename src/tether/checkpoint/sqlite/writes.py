@@ -5,9 +5,9 @@ checkpoint_id, task_id)``; its ``body`` is the msgpack list of the task's entrie
 ``[idx, channel, type, data]`` in ``idx`` order, ``data`` being the serializer's bytes (or a
 large value's frame, ``tether.checkpoint.large``; ``framed`` marks a row holding one).
 
-LangGraph's merge rules hold per ``(task_id, idx)``: a call whose writes are all to special
-channels (``index_writes``' ``upsert``) replaces entries with the same ``idx``; any other call adds
-only the entries not stored yet (first wins, so a retried task changes nothing). A task's first
+LangGraph's merge rules hold per ``(task_id, idx)`` (``base.index_writes``): a call whose writes
+are all to special channels replaces entries with the same ``idx``; any other call adds only
+the entries not stored yet (first wins, so a retried task changes nothing). A task's first
 call is one ``INSERT OR IGNORE``; a later call for the same task (an interrupt, a resume value,
 the task's writes after it) finds the row there and merges into it inside the same transaction.
 The task path is the row's (a task's calls give the same one): the first call's, or the last
@@ -31,10 +31,10 @@ from tether.checkpoint.base import (
     get_checkpoint_id,
     get_checkpoint_ns,
     get_thread_id,
-    index_writes,
 )
 from tether.checkpoint.sqlite import pieces
 from tether.checkpoint.sqlite.rows import Opened
+from tether.constants import WRITES_IDX_MAP
 from tether.errors import CorruptDataError, MissingConfigKey
 
 Entry = tuple[int, str, str, bytes]
@@ -91,12 +91,19 @@ def encode(
             f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
             f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
         )
-    indexed, upsert = index_writes(writes)
-    entries: list[Entry] = [
-        (idx, channel, *dump_channel_value(serde, channel, value))
-        for idx, channel, value in indexed
-    ]
-    if upsert or any(entry[0] < 0 for entry in entries):  # special channels: idx may repeat
+    # ``base.index_writes``' numbering and serialization in one loop (-5.8k instructions a
+    # one-write call against calling it, a comprehension and a scan for special channels)
+    entries: list[Entry] = []
+    special = regular = False
+    for position, (channel, value) in enumerate(writes):
+        idx = WRITES_IDX_MAP.get(channel)
+        if idx is None:
+            idx, regular = position, True
+        else:
+            special = True
+        entries.append((idx, channel, *dump_channel_value(serde, channel, value)))
+    upsert = special and not regular
+    if special:  # a special channel's idx may repeat: merge the call into itself
         entries = merge([], entries, upsert)
     ns = get_checkpoint_ns(config)
     return _new_encoded((thread_id, ns, checkpoint_id, task_id, task_path, upsert, entries))
