@@ -114,3 +114,54 @@ async def test_writes_are_isolated_from_later_mutation(saver: Driver) -> None:
 async def test_put_writes_without_checkpoint_id_is_a_clear_error(saver: Driver) -> None:
     with pytest.raises(ConfigurationError, match="checkpoint_id"):
         await saver.put_writes(cfg("t1"), [("a", 1)], "task")
+
+
+async def test_a_task_interrupted_resumed_and_finished_keeps_every_write(saver: Driver) -> None:
+    """An interrupt, the resume value, the task's writes when it runs again, then a second
+    interrupt of the same task: each call merges into what the task has stored."""
+    (config,) = await put_chain(saver, "t1", [{"a": 1}])
+    await saver.put_writes(config, [(INTERRUPT, "ask")], "task", "path")
+    await saver.put_writes(config, [(RESUME, "yes")], "task", "path")
+    await saver.put_writes(config, [("a", 2), ("b", 3)], "task", "path")
+    await saver.put_writes(config, [(INTERRUPT, "ask again")], "task", "path")
+    assert await pending(saver, config) == [
+        ("task", RESUME, "yes"),
+        ("task", INTERRUPT, "ask again"),
+        ("task", "a", 2),
+        ("task", "b", 3),
+    ]
+
+
+async def test_a_later_call_adds_only_the_indexes_a_task_lacks(saver: Driver) -> None:
+    (config,) = await put_chain(saver, "t1", [{"a": 1}])
+    await saver.put_writes(config, [("a", "first")], "task")
+    await saver.put_writes(config, [("a", "second"), ("b", "new"), (ERROR, "e")], "task")
+    await saver.put_writes(config, [("c", "other task")], "task-2")
+    assert await pending(saver, config) == [
+        ("task", ERROR, "e"),
+        ("task", "a", "first"),
+        ("task", "b", "new"),
+        ("task-2", "c", "other task"),
+    ]
+
+
+async def test_a_mixed_call_does_not_replace_a_special_write(saver: Driver) -> None:
+    (config,) = await put_chain(saver, "t1", [{"a": 1}])
+    await saver.put_writes(config, [(ERROR, "e1"), (INTERRUPT, "i1")], "task")
+    await saver.put_writes(config, [(ERROR, "e2"), ("a", 1)], "task")
+    await saver.put_writes(config, [(INTERRUPT, "i2")], "task")
+    assert await pending(saver, config) == [
+        ("task", INTERRUPT, "i2"),
+        ("task", ERROR, "e1"),
+        ("task", "a", 1),
+    ]
+
+
+async def test_a_special_channel_twice_in_one_call(saver: Driver) -> None:
+    """Within one call the merge rule applies in order: an all-special call keeps the last
+    write of a channel, a mixed call the first."""
+    first, second = await put_chain(saver, "t1", [{"a": 1}, {"a": 2}])
+    await saver.put_writes(first, [(INTERRUPT, "x"), (INTERRUPT, "y")], "task")
+    assert await pending(saver, first) == [("task", INTERRUPT, "y")]
+    await saver.put_writes(second, [("a", 1), (INTERRUPT, "x"), (INTERRUPT, "y")], "t")
+    assert await pending(saver, second) == [("t", INTERRUPT, "x"), ("t", "a", 1)]

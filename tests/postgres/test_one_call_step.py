@@ -18,6 +18,8 @@ from tether.checkpoint.lease import LEASE_KEY, new_owner
 from tether.checkpoint.postgres import PostgresSaver, schema
 from tether.errors import ConflictError, ThreadBusy
 
+from .old_layout import PerWriteSaver
+
 pytestmark = pytest.mark.services
 
 
@@ -208,13 +210,13 @@ def test_a_threads_first_checkpoint_creates_its_row_without_a_trigger() -> None:
 
 
 def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A schema written at v3 (insert trigger, v3's step functions) is upgraded (through v4) in
-    place: its rows read back, the trigger is gone, and the step functions keep their
-    signatures (a v3 process still running calls them as before)."""
+    """A schema written at v3 (insert trigger, v3's step functions, a row per write) is
+    upgraded in place: its rows read back, the trigger is gone, and v8's step functions
+    replace the old ones (which inserted a row per write)."""
     namespace = pg_service.new_namespace()
     url = pg_service.database_url()
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
-    with PostgresSaver.from_conn_string(url, namespace=namespace) as old:
+    with PerWriteSaver.from_conn_string(url, namespace=namespace) as old:
         config = _step(old, _cfg("before"), {"n": 1})
         config = _step(old, config, {"n": 2}, [(config, [("n", 2)], "task-a", "")])
     assert _triggers(namespace) == ["tether_checkpoint_stored"]
@@ -243,13 +245,7 @@ def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPa
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert version == (str(schema.SCHEMA_VERSION),) and triggers == []
-    assert functions == {
-        "tether_put_step/47",
-        "tether_step/47",
-        "tether_step_plain/26",
-        "tether_step7/1",
-        "tether_step7_plain/1",
-    }
+    assert functions == {"tether_step8/1", "tether_step8_plain/1"}
 
 
 def _wait_for_a_lock_wait(url: str) -> None:

@@ -9,14 +9,16 @@ import logging
 import os
 from typing import Any
 
+import ormsgpack
 import psycopg
 import pytest
 
 import pg_service
-from tether.checkpoint.postgres import PostgresSaver, packing, schema, step
+from tether.checkpoint.postgres import PostgresSaver, packing, schema
 from tether.errors import CorruptDataError
 
 from .chats import history, run_turns
+from .old_layout import PerWriteSaver
 
 pytestmark = pytest.mark.services
 
@@ -26,16 +28,41 @@ def _turns(saver: PostgresSaver, thread: str, first: int, count: int) -> None:
 
 
 def _stored(url: str, namespace: str) -> dict[str, Any]:
-    """How many rows of each table hold compressed values, and how many in all."""
+    """How many blob values and write entries are compressed, and how many in all."""
     with psycopg.connect(url) as conn:
-        blobs, writes = (
-            conn.execute(
-                f"SELECT count(*) FILTER (WHERE type LIKE 'z+%%'), count(*) "  # noqa: S608
-                f'FROM "{namespace}".{table}'
-            ).fetchone()
-            for table in ("blobs", "writes")
-        )
+        blobs = conn.execute(
+            f"SELECT count(*) FILTER (WHERE type LIKE 'z+%%'), count(*) "  # noqa: S608
+            f'FROM "{namespace}".blobs'
+        ).fetchone()
+        tags = [
+            entry[2]
+            for (body,) in conn.execute(f'SELECT body FROM "{namespace}".writes')  # noqa: S608
+            for entry in ormsgpack.unpackb(body)
+        ]
+    writes = (sum(tag.startswith(packing.TAG) for tag in tags), len(tags))
     return {"blobs": blobs, "writes": writes}
+
+
+def _rewrite_entries(url: str, namespace: str, change: Any, where: str = "true") -> int:
+    """Replace each write entry's ``(tag, data)`` by ``change(tag, data)`` in the rows
+    ``where`` selects; how many entries changed."""
+    changed = 0
+    with psycopg.connect(url) as conn:
+        key = "thread_id, ns, checkpoint_id, task_id"
+        for *keys, body in conn.execute(
+            f'SELECT {key}, body FROM "{namespace}".writes WHERE {where}'  # noqa: S608
+        ).fetchall():
+            entries = ormsgpack.unpackb(body)
+            for entry in entries:
+                new = change(entry[2], entry[3])
+                changed += new != (entry[2], entry[3])
+                entry[2], entry[3] = new
+            match = " AND ".join(f"{k.strip()} = %s" for k in key.split(","))
+            conn.execute(
+                f'UPDATE "{namespace}".writes SET body = %s WHERE {match}',  # noqa: S608
+                (ormsgpack.packb(entries), *keys),
+            )
+    return changed
 
 
 def test_values_are_stored_compressed_and_read_back_as_given() -> None:
@@ -59,11 +86,9 @@ def test_values_are_stored_compressed_and_read_back_as_given() -> None:
 
 def _unpack_in_place(url: str, namespace: str) -> None:
     """Rewrite every compressed value of ``namespace`` uncompressed."""
+    _rewrite_entries(url, namespace, lambda tag, data: packing.unsqueeze(tag, data, "test"))
     with psycopg.connect(url) as conn:
-        for table, key in (
-            ("blobs", "channel, version"),
-            ("writes", "checkpoint_id, task_id, idx"),
-        ):
+        for table, key in (("blobs", "channel, version"),):
             for *keys, stored_tag, stored in conn.execute(
                 f'SELECT {key}, type, data FROM "{namespace}".{table} WHERE type LIKE %s',  # noqa: S608
                 (packing.TAG + "%",),
@@ -83,13 +108,21 @@ def test_a_v5_schema_is_upgraded_and_its_rows_still_read_back_exactly(
     chat = {"configurable": {"thread_id": "chat"}}
     with monkeypatch.context() as v5:  # this tether as it wrote at schema v5
         v5.setattr(schema, "SCHEMA_VERSION", 5)
-        v5.setattr(step, "packing", _Plain)
-        with PostgresSaver.from_conn_string(url, namespace=namespace) as old:
+        v5.setattr(PerWriteSaver, "squeeze", staticmethod(_Plain.squeeze_rows))
+        with PerWriteSaver.from_conn_string(url, namespace=namespace) as old:
             _turns(old, "chat", 0, 6)
             _turns(old, "other", 0, 1)
             before = history(old, chat)
             across = history(old, None)
-    assert _stored(url, namespace)["blobs"][0] == 0
+    with psycopg.connect(url) as conn:
+        v5_blobs, v5_writes = (
+            conn.execute(
+                f"SELECT count(*) FILTER (WHERE type LIKE 'z+%%'), count(*) "  # noqa: S608
+                f'FROM "{namespace}".{table}'
+            ).fetchone()
+            for table in ("blobs", "writes")
+        )
+    assert v5_blobs[0] == v5_writes[0] == 0 < v5_writes[1]
 
     with PostgresSaver.from_conn_string(url, namespace=namespace) as saver:
         assert history(saver, chat) == before
@@ -110,8 +143,9 @@ def test_a_v5_schema_is_upgraded_and_its_rows_still_read_back_exactly(
             f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
         ).fetchone()
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
-    assert version == str(schema.SCHEMA_VERSION) == "7"
+    assert version == str(schema.SCHEMA_VERSION) == "8"
     assert 0 < counts["blobs"][0] < counts["blobs"][1]
+    assert 0 < counts["writes"][0] < counts["writes"][1]  # v5's entries as stored, new packed
 
 
 def test_a_damaged_compressed_value_fails_its_thread_only(
@@ -122,15 +156,18 @@ def test_a_damaged_compressed_value_fails_its_thread_only(
         for thread in ("bad", "good"):
             _turns(saver, thread, 0, 2)
         with psycopg.connect(url, autocommit=True) as conn:
-            changed = sum(
-                conn.execute(
-                    f'UPDATE "{namespace}".{table} SET data = %s '  # noqa: S608
-                    "WHERE thread_id = 'bad' AND type LIKE 'z+%%'",
-                    (b"\x00\x01",),
-                ).rowcount
-                for table in ("blobs", "writes")
-            )
-            assert changed >= 1
+            changed = conn.execute(
+                f'UPDATE "{namespace}".blobs SET data = %s '  # noqa: S608
+                "WHERE thread_id = 'bad' AND type LIKE 'z+%%'",
+                (b"\x00\x01",),
+            ).rowcount
+        damaged = _rewrite_entries(
+            url,
+            namespace,
+            lambda tag, data: (tag, b"\x00\x01" if tag.startswith(packing.TAG) else data),
+            "thread_id = 'bad'",
+        )
+        assert changed >= 1 and damaged >= 1
     with PostgresSaver.from_conn_string(url, namespace=namespace) as fresh:  # nothing cached
         with pytest.raises(CorruptDataError, match="'bad'"):
             fresh.get_tuple({"configurable": {"thread_id": "bad"}})

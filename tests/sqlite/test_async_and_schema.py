@@ -14,6 +14,7 @@ from tether.checkpoint.sqlite import SqliteSaver, schema
 from tether.checkpoint.sqlite.aio import AsyncSqliteSaver
 from tether.errors import ThreadBusy
 
+from . import old_layout
 from .graphs import chat_graph, counter_graph
 
 
@@ -59,10 +60,12 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     with SqliteSaver.from_conn_string(str(path)) as saver:
         counter_graph(saver).invoke({"n": 1}, {"configurable": {"thread_id": "old"}})
     # Rebuild the file as schema v1 wrote it: the v2 index and the v3 pieces did not exist,
-    # and the head was a row of its own (v5 dropped it; v7 dropped the v4 trigger).
+    # the head was a row of its own (v5 dropped it; v7 dropped the v4 trigger), and writes
+    # were a row per write (v8 packs a task's).
     with sqlite3.connect(path) as conn:
         conn.execute("DROP INDEX checkpoints_by_run")
         conn.execute("DROP TABLE pieces")
+        old_layout.unpack_writes(conn)
         conn.execute(
             "CREATE TABLE heads (thread_id TEXT NOT NULL, ns TEXT NOT NULL, "
             "checkpoint_id TEXT NOT NULL, PRIMARY KEY (thread_id, ns)) WITHOUT ROWID"
@@ -137,7 +140,7 @@ def test_a_v6_file_is_upgraded_and_its_threads_keep_their_leases(tmp_path: Path)
         names = {r[0] for r in check.execute("SELECT name FROM sqlite_master")}
         threads = check.execute("SELECT thread_id FROM threads ORDER BY thread_id").fetchall()
         version = check.execute("SELECT value FROM tether_meta WHERE key='schema_version'")
-        assert int(version.fetchone()[0]) == schema.SCHEMA_VERSION == 7
+        assert int(version.fetchone()[0]) == schema.SCHEMA_VERSION == 8
     check.close()
     assert "checkpoint_stored" not in names
     assert threads == [("new",), ("old",)]

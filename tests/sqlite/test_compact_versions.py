@@ -13,6 +13,8 @@ import pytest
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.sqlite import SqliteSaver, rows, schema
 
+from . import old_layout
+
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed")
 st = hypothesis.strategies
 
@@ -88,6 +90,7 @@ def test_a_v5_file_is_upgraded_and_its_full_versions_still_read(tmp_path: Path) 
         assert body.pop("z") == 24
         body["channel_versions"] = dict(versions)
         conn.execute("UPDATE checkpoints SET body = ?", (ormsgpack.packb(body),))
+        old_layout.unpack_writes(conn)
         conn.execute("UPDATE tether_meta SET value = '5' WHERE key = 'schema_version'")
     with SqliteSaver.from_conn_string(path) as saver:
         found = saver.get_tuple(old)
@@ -101,4 +104,4 @@ def test_a_v5_file_is_upgraded_and_its_full_versions_still_read(tmp_path: Path) 
         (version,) = conn.execute(
             "SELECT value FROM tether_meta WHERE key = 'schema_version'"
         ).fetchone()
-    assert int(version) == schema.SCHEMA_VERSION == 7
+    assert int(version) == schema.SCHEMA_VERSION == 8

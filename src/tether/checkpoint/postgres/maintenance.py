@@ -102,7 +102,7 @@ def copy_thread(conn: PgConn, source: str, target: str, stamp: str) -> None:
             "blobs",
             "ns, channel, version, kind, base_version, count, depth, chain_bytes, type, data",
         ),
-        ("writes", "ns, checkpoint_id, task_id, idx, channel, type, data, task_path"),
+        ("writes", "ns, checkpoint_id, task_id, task_path, framed, body"),
         ("pieces", "digest, data"),
     ):
         conn.execute(

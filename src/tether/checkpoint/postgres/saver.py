@@ -33,12 +33,20 @@ from tether.checkpoint.base import (
 from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import chains, leases, maintenance, packing, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
-from tether.checkpoint.sqlite import inline, rows
+from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
+from tether.checkpoint.sqlite import writes as task_writes
 from tether.checkpoint.sqlite.saver import SqliteSaver, Step, _now
 from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
+_WRITES = task_writes.Dialect(
+    f"INSERT INTO writes ({task_writes.COLUMNS}) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+    "SELECT task_path, body FROM writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? "
+    "AND task_id = ? FOR UPDATE",
+    step.stored_form,
+)
+"""How the transaction path stores a task's writes row (locking a stored one to merge)."""
 
 
 class _Runner:
@@ -70,7 +78,7 @@ class PostgresSaver(SqliteSaver):
     stop a process between a step's writes and their commit. Off: the call is its own
     transaction and the seam runs before it is sent."""
     _fetch_chains = staticmethod(chains.fetch_chains)
-    _fetch_writes = staticmethod(functools.partial(rows.fetch_writes, opened=packing.open_value))
+    _fetch_writes = staticmethod(functools.partial(task_writes.fetch, opened=packing.open_value))
     _CHECKPOINT_SQL = (
         "INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, ts, step, source, "
         "run_id, metadata, body, format) VALUES (?,?,?,?,?,?,?,?,?::jsonb,?,2) "
@@ -95,18 +103,6 @@ class PostgresSaver(SqliteSaver):
         "INSERT INTO blobs (thread_id, ns, channel, version, kind, base_version, count, depth, "
         "chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
     )
-    _WRITES_SQL: ClassVar[dict[str, str]] = {
-        "INSERT OR REPLACE": (
-            "INSERT INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, data, "
-            "task_path) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (thread_id, ns, checkpoint_id, "
-            "task_id, idx) DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, "
-            "data = EXCLUDED.data, task_path = EXCLUDED.task_path"
-        ),
-        "INSERT OR IGNORE": (
-            "INSERT INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, data, "
-            "task_path) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
-        ),
-    }
 
     def __init__(
         self,
@@ -255,7 +251,7 @@ class PostgresSaver(SqliteSaver):
             if not outcome.lease_ok:
                 self._known.forget([thread_id])
                 self._refused(outcome, action, config)
-        if not all(o.bases_ok for o in outcomes):  # pragma: no cover - no step had a base
+        if not all(o.bases_ok for o in outcomes):  # a task's writes to merge (no step had a base)
             return self._put_steps_apart(thread_id, steps, lease, status)
         return [self._stored_step(p) for p in prepared][-1]
 
@@ -265,15 +261,13 @@ class PostgresSaver(SqliteSaver):
         """Prepare the steps and send them in one round trip: the prepared steps, the
         step function's outcomes and the action's description; None if they cannot go together
         (blob rows, another thread)."""
-        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
         prepared: list[Step] = []
         calls: list[step.Call] = []
         for i, (writes, config, checkpoint, metadata, new_versions) in enumerate(steps):
             p = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
             release = (lease, status) if lease is not None and i == len(steps) - 1 else None
             args = step.params(
-                p.thread_id, p.ns, config, p.row, p.writes, p.planned, self.lease_ttl, release,
-                upsert,
+                p.thread_id, p.ns, config, p.row, p.writes, p.planned, self.lease_ttl, release
             )  # fmt: skip
             if args is None or p.planned or p.thread_id != thread_id:
                 return None
@@ -325,16 +319,24 @@ class PostgresSaver(SqliteSaver):
         first = calls[0][0]
         thread_id = get_thread_id(first)
         encoded = [self._encode_writes(*call) for call in calls]
-        upsert = self._WRITES_SQL["INSERT OR REPLACE"]
         ns = get_checkpoint_ns(first)
-        args = step.params(thread_id, ns, first, None, encoded, [], self.lease_ttl, None, upsert)
+        args = step.params(thread_id, ns, first, None, encoded, [], self.lease_ttl, None)
         if args is None:  # pragma: no cover - the rows are the config's thread
             for call in calls:
                 SqliteSaver.put_writes(self, *call)
             return
         tasks = ", ".join(repr(task_id) for _, _, task_id, _ in calls)
         noun = "task" if len(calls) == 1 else "tasks"
-        self._call_step(args, f"store writes of {noun} {tasks} in thread {thread_id!r}", first)
+        if not self._call_step(
+            args, f"store writes of {noun} {tasks} in thread {thread_id!r}", first
+        ):
+            for call in calls:  # a task's writes to merge into its stored row
+                SqliteSaver.put_writes(self, *call)
+
+    def _store_writes(self, conn: Any, encoded: Sequence[Any]) -> None:
+        """Store tasks' encoded writes inside the caller's transaction (the path a step takes
+        when a task's writes need merging into its stored row)."""
+        task_writes.store(conn, encoded, _WRITES)
 
     def _call_step(self, args: step.Call, action: str, config: RunnableConfig) -> bool:
         """Call the step function; whether it stored the rows (False: a delta's base is gone).
@@ -371,13 +373,13 @@ class PostgresSaver(SqliteSaver):
             prepared.planned,
             self.lease_ttl,
             release,
-            self._WRITES_SQL["INSERT OR REPLACE"],
         )
         action = f"store checkpoint {prepared.checkpoint_id!r} of thread {thread_id!r}"
         if args is not None and self._call_step(args, action, config):
             return self._stored_step(prepared)
-        # A write of another thread, or a delta whose base was pruned meanwhile: the
-        # transaction path stores the step (writing such values in full).
+        # A write of another thread, a delta whose base was pruned meanwhile, or a task's
+        # writes to merge into its stored row: the transaction path stores the step (writing
+        # such values in full, merging such writes).
         stored = SqliteSaver.put_step(self, writes, config, checkpoint, metadata, new_versions)
         if release is not None:
             self.release_lease(*release)

@@ -53,22 +53,33 @@ Version history:
      every call, and each argument cost the server ~6k instructions of that: a W1 step call
      670k -> 549k server instructions (callgrind). The v3/v4 functions stay, so a process of v6
      still running keeps storing steps; no table changes.
+  8. a task's writes are one row, as in SQLite's v8 (``sqlite.writes``): ``writes`` is keyed
+     by (thread, ns, checkpoint, task) and its ``body`` packs the task's entries (values
+     compressed one by one, as v6 stored them). The migration packs v7's rows in the client,
+     inside its transaction, and replaces the step functions with ``tether_step8`` and
+     ``tether_step8_plain``, which insert those rows; v2-v7's functions and types are dropped
+     (they insert a row per write, which the table no longer has: a process of v7 still
+     running fails its steps instead of storing them wrong).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ormsgpack
 
 from tether.checkpoint.base import check_namespace
 from tether.checkpoint.postgres import step
+from tether.checkpoint.sqlite import writes as task_writes
 from tether.errors import SchemaVersionError
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 TABLES = ("tether_meta", "threads", "checkpoints", "blobs", "writes", "pieces")
 STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
 """The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
@@ -229,7 +240,61 @@ _V6: tuple[str, ...] = ()
 _V7 = step.ROW_FUNCTIONS_SQL
 """Version 7: the step functions taking one composite argument (``step``, ``rowarg``)."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+
+def _pack_writes(conn: PgConn) -> None:
+    """Version 8's data step: v7's write rows (one per write) packed into ``writes_v8``, a row
+    per task, read through a server-side cursor so a large table never sits in memory."""
+    name = conn.schema
+    key: tuple[Any, ...] | None = None
+    path, entries, batch = "", list[Any](), list[tuple[Any, ...]]()
+
+    def flush() -> None:
+        if key is not None:
+            framed = int(task_writes.holds_frame(entries))
+            batch.append((*key, path, framed, ormsgpack.packb(entries)))
+
+    insert = f'INSERT INTO "{name}".writes_v8 ({task_writes.COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s)'
+    with conn.raw.cursor(name="tether_v8_writes") as old, conn.raw.cursor() as new:
+        old.execute(
+            f"SELECT thread_id, ns, checkpoint_id, task_id, task_path, idx, channel, type, data "
+            f'FROM "{name}".writes ORDER BY thread_id, ns, checkpoint_id, task_id, idx'
+        )
+        for thread_id, ns, checkpoint_id, task_id, task_path, idx, channel, tag, data in old:
+            if (thread_id, ns, checkpoint_id, task_id) != key:
+                flush()
+                key, path, entries = (thread_id, ns, checkpoint_id, task_id), task_path, []
+                if len(batch) >= 1000:
+                    new.executemany(insert, batch)
+                    batch.clear()
+            entries.append((idx, channel, tag, None if data is None else bytes(data)))
+        flush()
+        if batch:
+            new.executemany(insert, batch)
+
+
+_V8: tuple[str | Callable[[Any], None], ...] = (
+    *(f'DROP FUNCTION IF EXISTS "{{schema}}".{f}' for f in step.OLD_FUNCTIONS),
+    'DROP TYPE IF EXISTS "{schema}".tether_step7_args',
+    'DROP TYPE IF EXISTS "{schema}".tether_step7_plain_args',
+    """CREATE TABLE "{schema}".writes_v8 (
+    thread_id TEXT COLLATE "C" NOT NULL,
+    ns TEXT COLLATE "C" NOT NULL,
+    checkpoint_id TEXT COLLATE "C" NOT NULL,
+    task_id TEXT COLLATE "C" NOT NULL,
+    task_path TEXT COLLATE "C" NOT NULL,
+    framed INTEGER NOT NULL,
+    body BYTEA NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id, task_id)
+)""",
+    _pack_writes,
+    'DROP TABLE "{schema}".writes',
+    'ALTER TABLE "{schema}".writes_v8 RENAME TO writes',
+    'ALTER INDEX "{schema}".writes_v8_pkey RENAME TO writes_pkey',
+    *step.PACKED_FUNCTIONS_SQL,
+)
+"""Version 8: a task's writes in one row; the step functions that insert such rows."""
+
+MIGRATIONS: tuple[tuple[str | Callable[[Any], None], ...], ...] = (
     (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
     _V2,
     _V3,
@@ -237,8 +302,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V5,
     _V6,
     _V7,
+    _V8,
 )
-"""Per version, its statements; ``{schema}`` stands for the schema's name."""
+"""Per version, its statements (or a function of the connection, for a step SQL cannot do
+alone); ``{schema}`` stands for the schema's name."""
 
 
 def check_name(name: str) -> str:
@@ -264,7 +331,9 @@ def ensure(conn: PgConn, where: str) -> None:
     conn.raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
     for version in range(found + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[version - 1]:
-            if statement.strip():
+            if callable(statement):
+                statement(conn)
+            elif statement.strip():
                 conn.raw.execute(qualify(statement.replace("{schema}", name), name))
         conn.execute(
             "INSERT INTO tether_meta (key, value) VALUES ('schema_version', ?) "

@@ -20,8 +20,12 @@ The function, in one transaction:
 - checks that every delta/ref blob's base row is still there; when one was pruned by another
   process meanwhile it changes nothing and the caller stores the step through the transaction
   path, which writes that value in full;
-- inserts pieces, writes (upserted or insert-if-absent), blobs and the checkpoint row (none
-  for ``put_writes``, a finished task's writes stored alone: also one call);
+- inserts pieces, a row per task's writes (schema v8; ``sqlite.writes``), blobs and the
+  checkpoint row (none for ``put_writes``, a finished task's writes stored alone: also one
+  call); when a task has a row already (its second ``put_writes``, a retry) it stops there and
+  the caller stores the step through the transaction path, which merges the writes into it
+  (the rows inserted before it are the step's writes, which that path stores again as they
+  are);
 - updates the thread's row only to renew the lease at half its life or, on a run's last
   commit, to give the lease back (``put_step_and_release``).
 """
@@ -38,6 +42,7 @@ from tether.checkpoint import deltas, large
 from tether.checkpoint.base import RunnableConfig
 from tether.checkpoint.lease import Lease, lease_token
 from tether.checkpoint.postgres import arrays, packing, rowarg
+from tether.checkpoint.sqlite import writes as task_writes
 from tether.checkpoint.sqlite.leases import _stamp
 
 if TYPE_CHECKING:
@@ -71,7 +76,17 @@ _WRITE = (
     ("data", "bytea"),
     ("task_path", "text"),
 )
-"""Columns of a write row after ``thread_id`` (all of a step's writes are the step's thread)."""
+"""Columns of a write row after ``thread_id`` (all of a step's writes are the step's thread),
+schema v2-v7: a row per write."""
+_TASK_WRITES = (
+    ("ns", "text"),
+    ("checkpoint_id", "text"),
+    ("task_id", "text"),
+    ("task_path", "text"),
+    ("framed", "int"),
+    ("body", "bytea"),
+)
+"""Columns of a task's writes row after ``thread_id``, schema v8 (``sqlite.writes``)."""
 _BLOB = (
     ("channel", "text"),
     ("version", "text"),
@@ -109,6 +124,18 @@ PLAIN_PARAMETERS: tuple[tuple[str, str], ...] = tuple(
     (n, t) for n, t in PARAMETERS if not n.startswith(("base_", "piece_", "wu_", "b_"))
 )
 """The plain step function's: no delta bases, pieces, upserted writes or blob rows."""
+PACKED_PARAMETERS: tuple[tuple[str, str], ...] = (
+    *_SCALARS,
+    *((f"c_{n}", t) for n, t in _CHECKPOINT),
+    *_ARRAYS,
+    *((f"w_{n}", f"{t}[]") for n, t in _TASK_WRITES),
+    *((f"b_{n}", f"{t}[]") for n, t in _BLOB),
+)
+"""Schema v8's step function's parameters: a row per task's writes (``_TASK_WRITES``)."""
+PACKED_PLAIN_PARAMETERS: tuple[tuple[str, str], ...] = tuple(
+    (n, t) for n, t in PACKED_PARAMETERS if not n.startswith(("base_", "piece_", "b_"))
+)
+"""Schema v8's plain step function's: no delta bases, pieces or blob rows."""
 
 
 _NO_CHECKPOINT = (None,) * len(_CHECKPOINT)
@@ -116,7 +143,7 @@ _CAST = frozenset(["ns", *(f"c_{n}" for n, _ in _CHECKPOINT)])
 """Arguments sent with a cast to their parameter's type (``call_sql``)."""
 _BASE_TAGS = (arrays.Texts, arrays.Texts)
 _PIECE_TAGS = (arrays.Texts, arrays.Blobs)
-_WRITE_TAGS = tuple(arrays.TAGS[t] for _, t in _WRITE)
+_TASK_WRITE_TAGS = tuple(arrays.TAGS[t] for _, t in _TASK_WRITES)
 _BLOB_TAGS = tuple(arrays.TAGS[t] for _, t in _BLOB)
 
 
@@ -133,7 +160,7 @@ def _rows(args: Sequence[str], version: int) -> str:
     shorter one's end) without a function scan materializing them first: ~37,000 fewer server
     instructions for a W1 step's three write rows (callgrind of a replayed W1, 596k -> 560k).
     """
-    scalars = [a for a in args if not a.startswith(("p_wu_", "p_wi_", "p_b_", "p_piece_"))]
+    scalars = [a for a in args if not a.startswith(("p_w", "p_b_", "p_piece_"))]
     arrays = [a for a in args if a not in scalars]
     if version < 4:
         return f"SELECT {', '.join(scalars)}, u.* FROM unnest({', '.join(arrays)}) AS u"
@@ -182,6 +209,20 @@ def _function(
         {conflict};
     END IF;"""
 
+    if "w_task_id" in names:  # schema v8: a row per task; one already stored needs a merge
+        cols = [n for n, _ in _TASK_WRITES]
+        packed = f"""
+    IF {has("p_w_task_id")} THEN
+        INSERT INTO "{{schema}}".writes (thread_id, {", ".join(cols)})
+        {rows("p_thread", *(f"p_w_{n}" for n in cols))}
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS l_count = ROW_COUNT;
+        IF l_count < cardinality(p_w_task_id) THEN
+            {refused.format(why="writes", lease_ok="true", bases_ok="false")}
+        END IF;
+    END IF;"""
+    else:
+        packed = ""
     upsert = writes(
         "wu",
         "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET "
@@ -235,6 +276,7 @@ DECLARE
     l_ok boolean;
     l_release boolean;
     l_renew boolean;
+    l_count bigint;
 BEGIN
     SELECT t.lease_owner, t.lease_expires, t.lease_epoch INTO l_owner, l_expires, l_epoch
     FROM "{{schema}}".threads t WHERE t.thread_id = p_thread FOR UPDATE;{thread_row}
@@ -247,7 +289,7 @@ BEGIN
     IF NOT coalesce(l_ok, false) THEN
         {refused.format(why="lease", lease_ok="false", bases_ok="true")}
     END IF;
-    {bases}{pieces}{upsert}{writes("wi", "ON CONFLICT DO NOTHING")}{blobs}
+    {bases}{pieces}{upsert}{writes("wi", "ON CONFLICT DO NOTHING")}{packed}{blobs}
     IF p_c_checkpoint_id IS NOT NULL THEN
         INSERT INTO "{{schema}}".checkpoints (thread_id, ns,
             {", ".join(n for n, _ in _CHECKPOINT)}, format)
@@ -309,24 +351,35 @@ server parses, checks and passes on every call costs it ~1.5 us."""
 
 ROW_SINCE = 7
 """The schema version from which a step's values go as one composite argument (``rowarg``)."""
-_ROW_FUNCTIONS = {True: "tether_step7_plain", False: "tether_step7"}
-_ROW_TYPES = {True: "tether_step7_plain_args", False: "tether_step7_args"}
-_OIDS = {
-    plain: tuple(
-        rowarg.OIDS[f"{t}[]" if n in {a for a, _ in _ARRAYS} else t]
-        for n, t in (PLAIN_PARAMETERS if plain else PARAMETERS)
-    )
-    for plain in (True, False)
+PACKED_SINCE = 8
+"""The schema version from which a task's writes are one row (``sqlite.writes``)."""
+_PARAMETER_SETS = {
+    (7, True): PLAIN_PARAMETERS,
+    (7, False): PARAMETERS,
+    (8, True): PACKED_PLAIN_PARAMETERS,
+    (8, False): PACKED_PARAMETERS,
 }
-"""The oids of each composite type's fields (``PARAMETERS``' types, in order)."""
+"""(schema version, plain) -> the composite type's fields."""
+_OIDS = {
+    key: tuple(rowarg.OIDS[f"{t}[]" if n in {a for a, _ in _ARRAYS} else t] for n, t in parameters)
+    for key, parameters in _PARAMETER_SETS.items()
+}
+"""The oids of each composite type's fields (their parameters' types, in order)."""
 _PARAMETER = re.compile(r"\bp_(\w+)")
 
 
-def _row_function(plain: bool) -> tuple[str, str]:
-    """The composite type of a (``plain``) step's values and the v7 step function taking one
+def _names(version: int, plain: bool) -> tuple[str, str]:
+    """The step function and its argument's type: ``tether_step7_plain``,
+    ``tether_step7_plain_args``, ``tether_step8``, ..."""
+    name = f"tether_step{version}{'_plain' if plain else ''}"
+    return name, f"{name}_args"
+
+
+def _row_function(version: int, plain: bool) -> tuple[str, str]:
+    """The composite type of a (``plain``) step's values and the step function taking one
     of it: ``_function``'s body with each parameter ``p_x`` read as the field ``a.x``."""
-    parameters = PLAIN_PARAMETERS if plain else PARAMETERS
-    name, type_name = _ROW_FUNCTIONS[plain], _ROW_TYPES[plain]
+    parameters = _PARAMETER_SETS[version, plain]
+    name, type_name = _names(version, plain)
     fields = _signature(parameters).replace("p_", "")
     head, body = _function(name, parameters, *_RETURNS).split("LANGUAGE plpgsql", 1)
     head = head.replace(f"({_signature(parameters)})", f'(a "{{schema}}".{type_name})')
@@ -334,11 +387,23 @@ def _row_function(plain: bool) -> tuple[str, str]:
     return create_type, head + "LANGUAGE plpgsql" + _PARAMETER.sub(r"a.\1", body)
 
 
-ROW_FUNCTIONS_SQL = (*_row_function(True), *_row_function(False))
+ROW_FUNCTIONS_SQL = (*_row_function(7, True), *_row_function(7, False))
 """Schema v7's composite types and step functions: ``tether_step7_plain`` and ``tether_step7``
 do what ``tether_step_plain`` and ``tether_step`` do, with one argument. Server instructions
 per W1 step call (callgrind, recorded calls replayed): 670k -> 549k; a call of a function
 with an empty body: 268k -> 133k (the rest is the statement, the commit and the answer)."""
+PACKED_FUNCTIONS_SQL = (*_row_function(8, True), *_row_function(8, False))
+"""Schema v8's: ``tether_step8_plain`` and ``tether_step8`` insert a row per task's writes;
+when a task already has one (its second ``put_writes``, a retry) they store nothing more and
+answer ``'writes'``: the caller stores the step through the transaction path, which merges."""
+OLD_FUNCTIONS = (
+    "tether_put_step",
+    "tether_step",
+    "tether_step_plain",
+    "tether_step7",
+    "tether_step7_plain",
+)
+"""The step functions of schema v2-v7 (a row per write), which v8 drops with v7's types."""
 
 
 class Outcome(NamedTuple):
@@ -347,6 +412,8 @@ class Outcome(NamedTuple):
     lease: tuple[Any, Any, Any] | None
     lease_ok: bool
     bases_ok: bool
+    """False when the step must go through the transaction path: a delta's base is gone, or a
+    task's writes are stored already and the new ones need merging into them."""
 
 
 Planned = list[tuple[str, str, deltas.BlobRow, Any]]
@@ -365,15 +432,14 @@ def params(
     ns: str,
     config: RunnableConfig,
     row: tuple[Any, ...] | None,
-    writes: Sequence[tuple[str, list[tuple[Any, ...]]]],
+    writes: Sequence[task_writes.Encoded],
     planned: Planned,
     ttl: float,
     release: tuple[Lease, str | None] | None,
-    upsert_sql: str,
 ) -> Call | None:
     """The call that stores one step (``row`` None: task writes alone, no checkpoint): the plain
-    function's when the step has nothing else, else ``tether_step``'s; None when a write belongs
-    to another thread (the caller stores such a step through the transaction path)."""
+    function's when the step has nothing else, else ``tether_step8``'s; None when a write
+    belongs to another thread (the caller stores such a step through the transaction path)."""
     token = lease_token(config)
     pieces: dict[str, bytes] = {}
     blob_rows = large.store_rows(
@@ -385,11 +451,9 @@ def params(
         6,
         pieces.update,
     )
-    upserted, ignored = _merge_writes(writes, upsert_sql, pieces)
+    task_rows = _task_rows(writes, pieces)
     blob_rows = packing.squeeze_rows(blob_rows, 5, 6)
-    upserted = packing.squeeze_rows(upserted, 6, 7)
-    ignored = packing.squeeze_rows(ignored, 6, 7)
-    if any(r[0] != thread_id for r in (*upserted, *ignored)):
+    if any(r[0] != thread_id for r in task_rows):
         return None
     bases = [(c, r.base_version) for c, _, r, _ in planned if r.kind in deltas.CHAINED]
     head = [
@@ -405,8 +469,8 @@ def params(
         release[1] if release else None,
         *(row[2:] if row is not None else _NO_CHECKPOINT),
     ]
-    if not (bases or pieces or upserted or planned):
-        return Call(True, [*head, *_columns(ignored, _WRITE_TAGS, 1)])
+    if not (bases or pieces or planned):
+        return Call(True, [*head, *_columns(task_rows, _TASK_WRITE_TAGS, 1)])
     blobs = [(c, v, *r) for (c, v, _, _), r in zip(planned, blob_rows, strict=True)]
     return Call(
         False,
@@ -414,29 +478,36 @@ def params(
             *head,
             *_columns(bases, _BASE_TAGS, 0),
             *_columns(list(pieces.items()), _PIECE_TAGS, 0),
-            *_columns(upserted, _WRITE_TAGS, 1),
-            *_columns(ignored, _WRITE_TAGS, 1),
+            *_columns(task_rows, _TASK_WRITE_TAGS, 1),
             *_columns(blobs, _BLOB_TAGS, 0),
         ],
     )
 
 
-def _merge_writes(
-    writes: Sequence[tuple[str, list[tuple[Any, ...]]]], upsert_sql: str, pieces: dict[str, bytes]
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The write rows to upsert and those to insert if absent, one row per key: what running
-    the calls one after another leaves (a later upsert replaces, a later insert-if-absent of a
-    key already written this step does nothing)."""
-    final: dict[tuple[Any, ...], tuple[bool, tuple[Any, ...]]] = {}
-    for sql, rows in writes:
-        upsert = sql == upsert_sql
-        for r in large.store_rows(rows, 6, 7, pieces.update):
-            key = r[:5]
-            if upsert or key not in final:
-                final[key] = (upsert, r)
-    upserted = [r for up, r in final.values() if up]
-    ignored = [r for up, r in final.values() if not up]
-    return upserted, ignored
+def stored_form(entries: Sequence[Sequence[Any]]) -> list[task_writes.Entry]:
+    """Entries as PostgreSQL stores them: values compressed where that makes them shorter."""
+    return packing.squeeze_rows(entries, 2, 3)
+
+
+def _task_rows(
+    writes: Sequence[task_writes.Encoded], pieces: dict[str, bytes]
+) -> list[tuple[Any, ...]]:
+    """A row per task: what running the calls one after another leaves (a later call for the
+    same task merges into the earlier one's entries by its rule), large values' pieces added
+    to ``pieces``."""
+    merged: dict[tuple[Any, ...], tuple[task_writes.Encoded, list[task_writes.Entry]]] = {}
+    for call in writes:
+        key = call[:4]
+        if key in merged:
+            first, entries = merged[key]
+            merged[key] = (first, task_writes.merge(entries, call.entries, call.upsert))
+        else:
+            merged[key] = (call, call.entries)
+    rows = []
+    for call, entries in merged.values():
+        stored = large.store_rows(entries, 2, 3, pieces.update)
+        rows.append(task_writes.row_of(call, stored_form(stored), task_writes.holds_frame(stored)))
+    return rows
 
 
 def _columns(
@@ -451,7 +522,7 @@ def _columns(
 
 
 @functools.lru_cache(maxsize=64)
-def call_sql(schema_name: str, plain: bool, version: int = ROW_SINCE) -> str:
+def call_sql(schema_name: str, plain: bool, version: int = PACKED_SINCE) -> str:
     """The statement that calls the (``plain``) step function in ``schema_name``.
 
     The arguments travel in binary (``%b``): psycopg adapts them in less than half the time it
@@ -463,9 +534,9 @@ def call_sql(schema_name: str, plain: bool, version: int = ROW_SINCE) -> str:
     from the caller's config and metadata, so they keep a cast to their column's type.
 
     From schema v7 (``version``) the values go as one composite argument (``rowarg``) to the
-    v7 function, cast to its type."""
+    version's function, cast to its type."""
     if version >= ROW_SINCE:
-        name, type_name = _ROW_FUNCTIONS[plain], _ROW_TYPES[plain]
+        name, type_name = _names(version, plain)
         return f'SELECT "{schema_name}".{name}(%b::"{schema_name}".{type_name})'
     parameters = PLAIN_PARAMETERS if plain else PARAMETERS
     marks = ", ".join(f"%b::{t}" if n in _CAST else "%b" for n, t in parameters)
@@ -474,13 +545,8 @@ def call_sql(schema_name: str, plain: bool, version: int = ROW_SINCE) -> str:
 
 
 def _sent(conn: PgConn, call: Call) -> tuple[str, Sequence[Any]]:
-    """The statement and arguments that make ``call`` on ``conn`` at the schema version this
-    tether writes (``schema.SCHEMA_VERSION``)."""
-    from tether.checkpoint.postgres.schema import SCHEMA_VERSION
-
-    if SCHEMA_VERSION < ROW_SINCE:
-        return call_sql(conn.schema, call.plain, SCHEMA_VERSION), call.args
-    row = rowarg.Row(call.args, _OIDS[call.plain])
+    """The statement and argument that make ``call`` on ``conn`` (schema v8's functions)."""
+    row = rowarg.Row(call.args, _OIDS[PACKED_SINCE, call.plain])
     return call_sql(conn.schema, call.plain), (row,)
 
 
@@ -508,4 +574,4 @@ def _outcome(refused: Any) -> Outcome:
     lease = (
         None if epoch is None else (owner, None if expires is None else float(expires), int(epoch))
     )
-    return Outcome(lease, why != "lease", why != "bases")
+    return Outcome(lease, why != "lease", why not in ("bases", "writes"))

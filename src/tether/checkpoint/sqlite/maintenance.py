@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether.checkpoint.base import get_checkpoint_id, get_checkpoint_ns, get_thread_id
-from tether.checkpoint.sqlite import metadata, pieces
+from tether.checkpoint.sqlite import metadata, pieces, writes
 from tether.checkpoint.sqlite.rows import FLAGGED_COLUMNS, unpack_body
 from tether.constants import CHECKPOINT_NS, CONF
 from tether.errors import ConfigurationError
@@ -118,9 +118,9 @@ def copy_thread(conn: sqlite3.Connection, source: str, target: str, stamp: str) 
         (target, source),
     )
     conn.execute(
-        "INSERT OR IGNORE INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, "
-        "type, data, task_path) SELECT ?, ns, checkpoint_id, task_id, idx, channel, type, data, "
-        "task_path FROM writes WHERE thread_id = ?",
+        "INSERT OR IGNORE INTO writes (thread_id, ns, checkpoint_id, task_id, task_path, "
+        "framed, body) SELECT ?, ns, checkpoint_id, task_id, task_path, framed, body "
+        "FROM writes WHERE thread_id = ?",
         (target, source),
     )
     pieces.copy(conn, source, target)
@@ -146,11 +146,14 @@ def prune(
     keep: int,
     keep_only: Any = None,
     recount: Any = None,
+    write_pieces: Any = None,
 ) -> None:
     """Keep the newest ``keep`` checkpoints of each (thread, namespace) and what they need
     (``keep_only``: the dialect's ``_keep_only``, SQLite's by default; ``recount``: a dialect
-    that keeps per-thread counters refreshes them)."""
+    that keeps per-thread counters refreshes them; ``write_pieces``: the dialect's
+    ``writes.frame_digests``)."""
     keep_only = keep_only or _keep_only
+    write_pieces = write_pieces or writes.frame_digests
     for thread_id in thread_ids:
         spaces = [
             r[0]
@@ -168,16 +171,21 @@ def prune(
                 )
             ]
             keep_only(conn, thread_id, ns, kept)
-        pieces.collect(conn, thread_id)
+        pieces.collect(conn, thread_id, write_pieces(conn, thread_id))
         if recount:
             recount(conn, thread_id)
 
 
 def delete_for_runs(
-    conn: sqlite3.Connection, run_ids: list[str], keep_only: Any = None, recount: Any = None
+    conn: sqlite3.Connection,
+    run_ids: list[str],
+    keep_only: Any = None,
+    recount: Any = None,
+    write_pieces: Any = None,
 ) -> list[str]:
-    """Delete the runs' checkpoints; return the threads touched."""
+    """Delete the runs' checkpoints; return the threads touched (hooks as ``prune``'s)."""
     keep_only = keep_only or _keep_only
+    write_pieces = write_pieces or writes.frame_digests
     marks = ",".join("?" for _ in run_ids)
     doomed = conn.execute(
         f"SELECT DISTINCT thread_id, ns FROM checkpoints WHERE run_id IN ({marks})", run_ids
@@ -194,7 +202,7 @@ def delete_for_runs(
         keep_only(conn, thread_id, ns, kept)
     touched = sorted({t for t, _ in doomed})
     for thread_id in touched:
-        pieces.collect(conn, thread_id)
+        pieces.collect(conn, thread_id, write_pieces(conn, thread_id))
         if recount:
             recount(conn, thread_id)
     return touched

@@ -74,19 +74,20 @@ def resolve(
         ) from exc
 
 
-def collect(conn: sqlite3.Connection, thread_id: str) -> None:
-    """Delete the thread's pieces that no blob or write row of it names any more (none at all
-    when a frame of the thread cannot be read)."""
-    needed: set[str] = set()
-    for table in ("blobs", "writes"):
-        for (frame,) in conn.execute(
-            f"SELECT data FROM {table} WHERE thread_id = ? AND type LIKE ?",
-            (thread_id, large.TAG_PREFIX + "%"),
-        ):
-            try:
-                needed.update(large.frame_digests(frame))
-            except (ValueError, TypeError, KeyError, IndexError):  # damaged: keep every piece
-                return
+def collect(conn: sqlite3.Connection, thread_id: str, needed: set[str] | None) -> None:
+    """Delete the thread's pieces that no blob row of it and none of ``needed`` (the pieces
+    its write rows name, ``writes.frame_digests``) name any more; none at all when a frame of
+    the thread cannot be read (``needed`` None)."""
+    if needed is None:
+        return
+    for (frame,) in conn.execute(
+        "SELECT data FROM blobs WHERE thread_id = ? AND type LIKE ?",
+        (thread_id, large.TAG_PREFIX + "%"),
+    ):
+        try:
+            needed.update(large.frame_digests(frame))
+        except (ValueError, TypeError, KeyError, IndexError):  # damaged: keep every piece
+            return
     stored = [
         r[0] for r in conn.execute("SELECT digest FROM pieces WHERE thread_id = ?", (thread_id,))
     ]

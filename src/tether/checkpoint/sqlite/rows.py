@@ -1,4 +1,5 @@
-"""Reading stored rows back: checkpoint bodies, channel values (delta chains), pending writes."""
+"""Reading stored rows back: checkpoint bodies, channel values (delta chains), tuples (pending
+writes: ``writes``)."""
 
 from __future__ import annotations
 
@@ -331,34 +332,6 @@ def decode(serde: SerializerProtocol, tag: str, data: bytes, where: Place) -> An
         raise type(exc)(f"{where}: {exc}") from exc
     except Exception as exc:
         raise CorruptDataError(f"{where}: stored bytes cannot be decoded ({exc})") from exc
-
-
-def fetch_writes(
-    conn: sqlite3.Connection,
-    thread_id: str,
-    ns: str,
-    checkpoint_ids: list[str],
-    opened: Opened | None = None,
-) -> dict[str, list[tuple[str, str, str, bytes]]]:
-    """Pending writes per checkpoint, in (task_path, task_id, idx) order (a dialect passes its
-    ``opened``)."""
-    found: dict[str, list[tuple[str, str, str, bytes]]] = {cid: [] for cid in checkpoint_ids}
-    for start in range(0, len(checkpoint_ids), 400):
-        page = checkpoint_ids[start : start + 400]
-        marks = ",".join("?" for _ in page)
-        rows = conn.execute(
-            f"SELECT checkpoint_id, task_id, channel, type, data FROM writes "
-            f"WHERE thread_id = ? AND ns = ? AND checkpoint_id IN ({marks}) "
-            f"ORDER BY checkpoint_id, task_path, task_id, idx",
-            [thread_id, ns, *page],
-        ).fetchall()
-        for cid, task_id, channel, stored_tag, stored in rows:
-            tag, data = stored_tag or "", stored or b""
-            if opened is not None:
-                tag, data = opened(tag, data, thread_id, channel, None)
-            tag, data = pieces.resolve(conn, thread_id, tag, data, _at(thread_id, channel))
-            found[cid].append((task_id, channel, tag, data))
-    return found
 
 
 def _at(thread_id: str, channel: str) -> str:

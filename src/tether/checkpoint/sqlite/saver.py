@@ -46,17 +46,16 @@ from tether.checkpoint.base import (
     get_checkpoint_metadata,
     get_checkpoint_ns,
     get_thread_id,
-    index_writes,
     prune_keep_count,
 )
 from tether.checkpoint.lease import Lease
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
+from tether.checkpoint.sqlite import writes as task_writes
 from tether.checkpoint.sqlite.connection import Connections, check_path, reading, storing
 from tether.errors import (
     ConfigurationError,
     CorruptDataError,
-    MissingConfigKey,
     SerializationError,
 )
 from tether.urls import sqlite_path
@@ -76,7 +75,7 @@ class Step(NamedTuple):
     row: tuple[Any, ...]
     planned: Planned
     known: inline.Known
-    writes: list[tuple[str, list[tuple[Any, ...]]]]
+    writes: list[Any]  # the task writes, as the backend's ``_encode_writes`` gives them
 
 
 _new_step: Callable[[tuple[Any, ...]], Step] = functools.partial(tuple.__new__, Step)
@@ -107,16 +106,11 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         "INSERT OR IGNORE INTO blobs (thread_id, ns, channel, version, kind, base_version, "
         "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     )
-    _WRITES_SQL: ClassVar[dict[str, str]] = {
-        verb: f"{verb} INTO writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, "
-        f"data, task_path) VALUES (?,?,?,?,?,?,?,?,?)"
-        for verb in ("INSERT OR REPLACE", "INSERT OR IGNORE")
-    }
 
     # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
     _fetch_chains = staticmethod(rows.fetch_chains)
-    # How stored pending writes are read back (PostgreSQL's values may be compressed).
-    _fetch_writes = staticmethod(rows.fetch_writes)
+    # How stored pending writes are read back: one row per task here (schema v8).
+    _fetch_writes = staticmethod(task_writes.fetch)
 
     # Versions stored without their first zeros (``rows.pack_body``): a file format of
     # schema v6; a backend whose schema predates that format leaves it off.
@@ -286,8 +280,8 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     def _store_step(self, conn: sqlite3.Connection, step: Step, config: RunnableConfig) -> None:
         """The statements of one prepared step (inside the caller's transaction)."""
-        for sql, params in step.writes:
-            conn.executemany(sql, pieces.store(conn, step.thread_id, params, 6, 7))
+        if step.writes:
+            self._store_writes(conn, step.writes)
         if step.planned:
             self._insert_blobs(conn, step.thread_id, step.ns, step.planned)
         self._write_checkpoint(conn, step.thread_id, config, step.row)
@@ -425,11 +419,11 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
     ) -> None:
         """Store a task's writes against the checkpoint ``config`` names (idempotent retries)."""
         thread_id = get_thread_id(config)
-        sql, params = self._encode_writes(config, writes, task_id, task_path)
+        encoded = [self._encode_writes(config, writes, task_id, task_path)]
 
         def work(conn: sqlite3.Connection) -> None:
             self._check_write(conn, thread_id, config)
-            conn.executemany(sql, pieces.store(conn, thread_id, params, 6, 7))
+            self._store_writes(conn, encoded)
 
         self._writes.run(work, f"store writes of task {task_id!r} in thread {thread_id!r}")
 
@@ -439,31 +433,13 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str = "",
-    ) -> tuple[str, list[tuple[Any, ...]]]:
-        """The statement and rows that store one task's writes."""
-        thread_id = get_thread_id(config)
-        ns = get_checkpoint_ns(config)
-        checkpoint_id = get_checkpoint_id(config)
-        if checkpoint_id is None:
-            raise MissingConfigKey(
-                f"put_writes for task {task_id!r} in thread {thread_id!r} needs "
-                f"config['configurable']['checkpoint_id']: the checkpoint the task ran from"
-            )
-        indexed, upsert = index_writes(writes)
-        params = [
-            (
-                thread_id,
-                ns,
-                checkpoint_id,
-                task_id,
-                idx,
-                channel,
-                *dump_channel_value(self.serde, channel, value),
-                task_path,
-            )
-            for idx, channel, value in indexed
-        ]
-        return self._WRITES_SQL["INSERT OR REPLACE" if upsert else "INSERT OR IGNORE"], params
+    ) -> Any:
+        """One task's writes, serialized for ``_store_writes`` (one row per task)."""
+        return task_writes.encode(self.serde, config, writes, task_id, task_path)
+
+    def _store_writes(self, conn: Any, encoded: Sequence[Any]) -> None:
+        """Store tasks' encoded writes inside the caller's transaction."""
+        task_writes.store(conn, encoded)
 
     def _write_checkpoint(
         self, conn: Any, thread_id: str, config: RunnableConfig, row: tuple[Any, ...]

@@ -23,6 +23,9 @@ Version history (each entry of ``MIGRATIONS`` upgrades from the previous version
      row itself when that read finds none, so no trigger program runs per checkpoint. A tether
      up to v6 writing here would leave new threads without a row: the version number keeps it
      out.
+  8. a task's writes are one row (``tether.checkpoint.sqlite.writes``): ``writes`` is keyed by
+     (thread, ns, checkpoint, task) and its ``body`` packs the task's entries; the migration
+     packs v7's rows (one per write) in Python, in the migration's transaction.
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
-SCHEMA_VERSION = 7
+from tether.checkpoint.sqlite import writes
+
+SCHEMA_VERSION = 8
 APPLICATION_ID = 0x54455448  # "TETH": marks the file as tether's
 
 _V1 = """
@@ -185,7 +191,10 @@ _V7 = """
 DROP TRIGGER IF EXISTS checkpoint_stored;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: tuple[str | Callable[[Any], None], ...] = (
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, writes.convert_v7,
+)  # fmt: skip
+"""SQL scripts, or a function of the connection for a migration SQL cannot do alone."""
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
@@ -217,7 +226,7 @@ TABLES = ("tether_meta", "threads", "heads", "checkpoints", "blobs", "writes", "
 _NAMES = "|".join(TABLES)
 _QUALIFY = re.compile(
     rf"\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|TO|TABLE IF NOT EXISTS)\s+"
-    rf"({_NAMES}|checkpoints_v4|blobs_v4)\b"
+    rf"({_NAMES}|checkpoints_v4|blobs_v4|writes_v8)\b"
     rf"|(?<![\w.\"'$])({_NAMES})\.(?=[a-z_])"
     rf"|\b(INDEX IF NOT EXISTS|TRIGGER IF EXISTS|TRIGGER)\s+(\w+)",
     re.IGNORECASE,
@@ -266,8 +275,12 @@ class Namespaced:
 def migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
     """Apply migrations ``current+1 .. target`` in one transaction (the caller holds it)."""
     for version in range(current + 1, target + 1):
-        for statement in _statements(MIGRATIONS[version - 1]):
-            conn.execute(statement)
+        step = MIGRATIONS[version - 1]
+        if callable(step):
+            step(conn)
+        else:
+            for statement in _statements(step):
+                conn.execute(statement)
         conn.execute(
             "INSERT INTO tether_meta (key, value) VALUES ('schema_version', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
