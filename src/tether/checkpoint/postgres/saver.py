@@ -248,8 +248,8 @@ class PostgresSaver(SqliteSaver):
         except BaseException:
             self._known.forget([thread_id])
             raise
-        if together is None:
-            return self._put_steps_apart(thread_id, steps, lease, status)
+        if together is None:  # nothing was sent: what the thread holds is what it held
+            return BaseCheckpointSaver.put_steps(self, steps, lease=lease, status=status)
         prepared, outcomes, action = together
         for outcome, (_, config, *_) in zip(outcomes, steps, strict=True):
             if not outcome.lease_ok:
@@ -264,10 +264,14 @@ class PostgresSaver(SqliteSaver):
     ) -> tuple[Sequence[Step], Sequence[step.Outcome], str] | None:
         """Prepare the steps and send them in one round trip: the prepared steps, the
         step function's outcomes and the action's description; None if they cannot go together
-        (blob rows, another thread)."""
+        (blob rows, another thread), with nothing sent and the values remembered of the thread
+        as they were (the steps are then planned one by one on what the thread holds; not
+        forgotten, which made the next plan serialize every value of the thread again: W2's
+        message list in full on every turn)."""
         upsert = self._WRITES_SQL["INSERT OR REPLACE"]
         prepared: list[Step] = []
         calls: list[step.Call] = []
+        held: dict[str, tuple[str, inline.Known] | None] = {}  # by namespace, before the steps
         for i, (writes, config, checkpoint, metadata, new_versions) in enumerate(steps):
             p = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
             release = (lease, status) if lease is not None and i == len(steps) - 1 else None
@@ -276,9 +280,13 @@ class PostgresSaver(SqliteSaver):
                 upsert,
             )  # fmt: skip
             if args is None or p.planned or p.thread_id != thread_id:
+                for ns, entry in held.items():
+                    self._known.restore(thread_id, ns, entry)
                 return None
             prepared.append(p)
             calls.append(args)
+            if p.ns not in held:
+                held[p.ns] = self._known.entry(thread_id, p.ns)
             self._known.put(p.thread_id, p.ns, p.checkpoint_id, p.known)  # the next plans on it
         action = f"store checkpoint {prepared[-1].checkpoint_id!r} of thread {thread_id!r}"
         outcomes = self._pg.statement(lambda conn: step.run_all(conn, calls), action)
