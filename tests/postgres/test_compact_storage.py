@@ -114,7 +114,7 @@ def test_a_v3_schema_is_upgraded_and_its_rows_still_read_back_exactly(
     version, compact, indexes = _catalog(url, namespace)
     with psycopg.connect(url) as conn:
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
-    assert version == str(schema.SCHEMA_VERSION) == "7"
+    assert version == str(schema.SCHEMA_VERSION) == "8"
     full = {t[1]["id"] for t in across} | by_v3
     assert len(compact) == len(full) + 6
     assert all(is_compact == (i not in full) for i, is_compact in compact.items())

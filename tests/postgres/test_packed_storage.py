@@ -110,7 +110,7 @@ def test_a_v5_schema_is_upgraded_and_its_rows_still_read_back_exactly(
             f"SELECT value FROM \"{namespace}\".tether_meta WHERE key = 'schema_version'"  # noqa: S608
         ).fetchone()
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
-    assert version == str(schema.SCHEMA_VERSION) == "7"
+    assert version == str(schema.SCHEMA_VERSION) == "8"
     assert 0 < counts["blobs"][0] < counts["blobs"][1]
 
 

@@ -113,7 +113,7 @@ def test_a_v6_schema_is_upgraded_and_a_v6_process_keeps_storing(
         ).fetchone() or (None,)
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert history == [5, 4, 3, 2, 1]
-    assert version == str(schema.SCHEMA_VERSION) == "7"
+    assert version == str(schema.SCHEMA_VERSION) == "8"
     assert {"tether_step7", "tether_step7_plain", "tether_step_plain"} <= functions
 
 

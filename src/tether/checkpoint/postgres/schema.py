@@ -53,6 +53,10 @@ Version history:
      every call, and each argument cost the server ~6k instructions of that: a W1 step call
      670k -> 549k server instructions (callgrind). The v3/v4 functions stay, so a process of v6
      still running keeps storing steps; no table changes.
+  8. ``tether_step7`` replaced in place: each delta's base is looked up by its full key
+     (``step.BASES_PROBE_SQL``), where the anti join planned at a connection's first step read
+     every blob row of the thread on each later step. No table changes; a process of v7 still
+     running calls the new body.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ from tether.errors import SchemaVersionError
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 TABLES = ("tether_meta", "threads", "checkpoints", "blobs", "writes", "pieces")
 STORE_TABLES = ("tether_store_meta", "tether_store_items", "tether_store_vectors")
 """The store's tables (``tether.store.postgres``), qualified by ``qualify`` as these are."""
@@ -229,6 +233,9 @@ _V6: tuple[str, ...] = ()
 _V7 = step.ROW_FUNCTIONS_SQL
 """Version 7: the step functions taking one composite argument (``step``, ``rowarg``)."""
 
+_V8_BASES = step.BASES_PROBE_SQL
+"""Version 8 (this part): the step function's delta bases looked up by key (``step``)."""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (*_V1.split(";\n"), _V1_TRIGGER, _V1_TRIGGER_ON),
     _V2,
@@ -237,6 +244,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V5,
     _V6,
     _V7,
+    _V8_BASES,
 )
 """Per version, its statements; ``{schema}`` stands for the schema's name."""
 
