@@ -31,7 +31,7 @@ from tether.checkpoint.base import (
     get_thread_id,
 )
 from tether.checkpoint.lease import Lease, lease_token
-from tether.checkpoint.postgres import chains, leases, maintenance, packing, schema, step
+from tether.checkpoint.postgres import chains, leases, maintenance, packing, reads, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline, rows
 from tether.checkpoint.sqlite import leases as shared_leases
@@ -78,6 +78,8 @@ class PostgresSaver(SqliteSaver):
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
     )
     _COMPACT_VERSIONS = True  # versions without their leading zeros (schema v5)
+    _ONE_SQL = reads.ONE_SQL
+    _HEAD_SQL = reads.HEAD_SQL
     _CHECKPOINT_AND_LEASE_SQL = (
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
