@@ -248,6 +248,7 @@ def test_a_v3_schema_is_upgraded_and_keeps_its_rows(monkeypatch: pytest.MonkeyPa
         "tether_step/47",
         "tether_step_plain/26",
         "tether_step7/1",
+        "tether_take_read/7",
         "tether_step7_plain/1",
     }
 
