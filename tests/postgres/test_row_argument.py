@@ -107,7 +107,7 @@ def test_a_v6_schema_is_upgraded_and_its_thread_goes_on(monkeypatch: pytest.Monk
         conn.execute(f'DROP SCHEMA "{namespace}" CASCADE')
     assert history == [4, 3, 2, 1]
     assert version == str(schema.SCHEMA_VERSION) == "8"
-    assert functions == {"tether_step8", "tether_step8_plain"}
+    assert functions == {"tether_step8", "tether_step8_plain", "tether_take_read"}
 
 
 def _functions(url: str, namespace: str) -> set[str]:

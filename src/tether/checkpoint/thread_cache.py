@@ -33,6 +33,12 @@ class ThreadCache(Generic[K, V]):
             while self._max is not None and len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
+    def forget_keys(self, keys: Iterable[K]) -> None:
+        """Forget these entries (absent ones are ignored)."""
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
     def forget(self, thread_ids: Iterable[str] | None = None) -> None:
         """Forget every entry, or those of the given threads."""
         with self._lock:

@@ -150,6 +150,30 @@ def call(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) ->
     return _value(raw, result, encoding)
 
 
+def row(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
+    """Run ``statement`` (``$n`` placeholders, at most one row expected) with ``args``; the row
+    as psycopg loads it (None: no row), or ``NOT_SENT``."""
+    if not _takes(raw):
+        return NOT_SENT
+    with raw.lock:
+        pgconn = raw.pgconn
+        ready = _dump_all(pgconn, raw, [args])
+        if ready is None:
+            return NOT_SENT
+        encoding, [(values, oids)] = ready
+        pgconn.send_query_params(statement, values, oids, [1] * len(values))
+        result = raw.wait(generators.execute(pgconn))[-1]
+    if result.status == _FATAL_ERROR:
+        raise errors.error_from_result(result, encoding=encoding)
+    if result.status != _TUPLES_OK:
+        raise psycopg.InterfaceError(f"unexpected result {pq.ExecStatus(result.status).name}")
+    if result.ntuples == 0:
+        return None
+    loader = psycopg.adapt.Transformer(raw)
+    loader.set_pgresult(result)
+    return loader.load_row(0, tuple)
+
+
 def call_all(raw: psycopg.Connection[Any], calls: Sequence[tuple[bytes, Sequence[Any]]]) -> Any:
     """Run each statement of ``calls`` with its arguments, in one round trip: libpq's pipeline
     mode ending in one Sync, so in autocommit they run as one implicit transaction (as

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tether.checkpoint.lease import Lease, new_owner, owner_alive
+from tether.checkpoint.postgres import schema, start
 from tether.checkpoint.sqlite.leases import _stamp
 
 if TYPE_CHECKING:
@@ -47,19 +48,27 @@ def _take_params(thread_id: str, owner: str, ttl: float) -> tuple[Any, ...]:
 def take_and_read(
     conns: Connections, thread_id: str, ttl: float, read: tuple[str, Sequence[Any]]
 ) -> tuple[Lease | None, Any]:
-    """A free (or expired) lease taken and then ``read``'s first row, in one round trip: the
-    two statements go together (``PgConn.together``), one implicit transaction, so the read
-    sees the thread as it is once the lease is held. The lease is None when another run holds
-    it (the row is then of no use: the caller takes the long way, ``try_acquire``). Both
-    statements are harmless to run again, so a dropped connection is retried."""
+    """A free (or expired) lease taken and then ``read``'s first row, in one round trip: one
+    call of the schema's ``tether_take_read`` (``start``; before schema v8, the two statements
+    sent together, ``PgConn.together``), one transaction, so the read sees the thread as it
+    is once the lease is held. The lease is None when another run holds it (the row is then
+    of no use: the caller takes the long way, ``try_acquire``). Both statements are harmless
+    to run again, so a dropped connection is retried."""
     take = _take_params(thread_id, new_owner(), ttl)
+    owner = take[3]
 
     def work(conn: PgConn) -> tuple[Lease | None, Any]:
+        if schema.SCHEMA_VERSION >= start.SINCE:  # one call of the schema's function
+            params = read[1]  # (thread_id, ns) for the head, (thread_id, ns, checkpoint_id)
+            checkpoint_id = params[2] if len(params) > 2 else None
+            args = (thread_id, params[1], checkpoint_id, owner, take[4], take[5], take[1])
+            epoch, row = start.take_and_read(conn, args)
+            return (None if epoch is None else Lease(thread_id, owner, epoch)), row
         with conn.together():
             taken = conn.execute(_TAKE, take)
             found = conn.execute(*read)
         got = taken.fetchone()
-        lease = None if got is None else Lease(thread_id, take[3], int(got[0]))
+        lease = None if got is None else Lease(thread_id, owner, int(got[0]))
         return lease, found.fetchone()
 
     action = f"take the lease on thread {thread_id!r} and read it"

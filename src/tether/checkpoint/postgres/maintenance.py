@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tether.checkpoint import deltas
+from tether.checkpoint.postgres.reads import FLAGGED_COLUMNS
 from tether.checkpoint.sqlite import maintenance as shared
 from tether.checkpoint.sqlite.metadata import filter_items
-from tether.checkpoint.sqlite.rows import FLAGGED_COLUMNS
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn

@@ -31,7 +31,7 @@ from tether.checkpoint.base import (
     get_thread_id,
 )
 from tether.checkpoint.lease import Lease, lease_token
-from tether.checkpoint.postgres import chains, leases, maintenance, packing, schema, step
+from tether.checkpoint.postgres import chains, leases, maintenance, packing, reads, schema, step
 from tether.checkpoint.postgres.connection import Connections, PgConn, connection_lost
 from tether.checkpoint.sqlite import inline
 from tether.checkpoint.sqlite import leases as shared_leases
@@ -86,6 +86,8 @@ class PostgresSaver(SqliteSaver):
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _CHECKPOINT_COLUMNS.split(", "))
     )
     _COMPACT_VERSIONS = True  # versions without their leading zeros (schema v5)
+    _ONE_SQL = reads.ONE_SQL
+    _HEAD_SQL = reads.HEAD_SQL
     _CHECKPOINT_AND_LEASE_SQL = (
         "WITH lease AS (SELECT lease_owner, lease_expires, lease_epoch FROM threads "
         "WHERE thread_id = ? FOR UPDATE), stored AS ("
@@ -244,8 +246,8 @@ class PostgresSaver(SqliteSaver):
         except BaseException:
             self._known.forget([thread_id])
             raise
-        if together is None:
-            return self._put_steps_apart(thread_id, steps, lease, status)
+        if together is None:  # nothing was sent: what the thread holds is what it held
+            return BaseCheckpointSaver.put_steps(self, steps, lease=lease, status=status)
         prepared, outcomes, action = together
         for outcome, (_, config, *_) in zip(outcomes, steps, strict=True):
             if not outcome.lease_ok:
@@ -260,9 +262,13 @@ class PostgresSaver(SqliteSaver):
     ) -> tuple[Sequence[Step], Sequence[step.Outcome], str] | None:
         """Prepare the steps and send them in one round trip: the prepared steps, the
         step function's outcomes and the action's description; None if they cannot go together
-        (blob rows, another thread)."""
+        (blob rows, another thread), with nothing sent and the values remembered of the thread
+        as they were (the steps are then planned one by one on what the thread holds; not
+        forgotten, which made the next plan serialize every value of the thread again: W2's
+        message list in full on every turn)."""
         prepared: list[Step] = []
         calls: list[step.Call] = []
+        held: dict[str, tuple[str, inline.Known] | None] = {}  # by namespace, before the steps
         for i, (writes, config, checkpoint, metadata, new_versions) in enumerate(steps):
             p = self._prepare_step(writes, config, checkpoint, metadata, new_versions)
             release = (lease, status) if lease is not None and i == len(steps) - 1 else None
@@ -270,9 +276,13 @@ class PostgresSaver(SqliteSaver):
                 p.thread_id, p.ns, config, p.row, p.writes, p.planned, self.lease_ttl, release
             )  # fmt: skip
             if args is None or p.planned or p.thread_id != thread_id:
+                for ns, entry in held.items():
+                    self._known.restore(thread_id, ns, entry)
                 return None
             prepared.append(p)
             calls.append(args)
+            if p.ns not in held:
+                held[p.ns] = self._known.entry(thread_id, p.ns)
             self._known.put(p.thread_id, p.ns, p.checkpoint_id, p.known)  # the next plans on it
         action = f"store checkpoint {prepared[-1].checkpoint_id!r} of thread {thread_id!r}"
         outcomes = self._pg.statement(lambda conn: step.run_all(conn, calls), action)

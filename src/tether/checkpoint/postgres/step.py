@@ -167,6 +167,40 @@ def _rows(args: Sequence[str], version: int) -> str:
     return f"SELECT {', '.join([*scalars, *(f'unnest({a})' for a in arrays)])}"
 
 
+BASES_PROBED_SINCE = 8
+"""The schema version from which the step function looks each delta's base up by its full key
+(``_missing_bases``)."""
+
+
+def _missing_bases(version: int) -> str:
+    """The query for the delta bases the thread no longer holds (pruned meanwhile).
+
+    Before ``BASES_PROBED_SINCE`` it was a ``NOT EXISTS`` the planner turns into an anti join:
+    the function's plan is made once per connection, at its first step, and on a table that
+    has few rows (or no statistics yet) the planner chose to read the thread's every blob row
+    and match the pairs in memory. That plan stays for the connection's life, so each step
+    read all the blob rows its thread ever stored: W2's server cost per turn grew 3.6M -> 4.9M
+    to 7.4M instructions from turn 25 to 275 (30 index pages a check at turn 275). Here each
+    base is a ``LATERAL ... LIMIT 1`` lookup on the primary key's four columns, as
+    ``chains`` reads links: one index probe, whatever the statistics said when it was planned.
+    """
+    if version < BASES_PROBED_SINCE:
+        return """
+        SELECT 1 FROM unnest(p_base_channels, p_base_versions) AS w(channel, version)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM "{schema}".blobs b WHERE b.thread_id = p_thread AND b.ns = p_ns
+            AND b.channel = w.channel AND b.version = w.version)
+    """
+    return """
+        SELECT 1 FROM unnest(p_base_channels, p_base_versions) AS w(channel, version)
+        LEFT JOIN LATERAL (
+            SELECT true AS found FROM "{schema}".blobs b WHERE b.thread_id = p_thread
+            AND b.ns = p_ns AND b.channel = w.channel AND b.version = w.version LIMIT 1
+        ) AS f ON true
+        WHERE f.found IS NULL
+    """
+
+
 _RELEASE = "p_rel_owner IS NOT NULL AND l_owner = p_rel_owner AND l_epoch = p_rel_epoch"
 _RENEW = (
     "p_tok_owner IS NOT NULL AND l_owner = p_tok_owner AND l_epoch = p_tok_epoch "
@@ -232,12 +266,7 @@ def _function(
     bases = pieces = blobs = ""
     if "base_channels" in names:
         bases = f"""
-    IF {has("p_base_channels")} AND EXISTS (
-        SELECT 1 FROM unnest(p_base_channels, p_base_versions) AS w(channel, version)
-        WHERE NOT EXISTS (
-            SELECT 1 FROM "{{schema}}".blobs b WHERE b.thread_id = p_thread AND b.ns = p_ns
-            AND b.channel = w.channel AND b.version = w.version)
-    ) THEN
+    IF {has("p_base_channels")} AND EXISTS ({_missing_bases(version)}) THEN
         {refused.format(why="bases", lease_ok="true", bases_ok="false")}
     END IF;"""
     if "piece_digests" in names:
@@ -381,7 +410,8 @@ def _row_function(version: int, plain: bool) -> tuple[str, str]:
     parameters = _PARAMETER_SETS[version, plain]
     name, type_name = _names(version, plain)
     fields = _signature(parameters).replace("p_", "")
-    head, body = _function(name, parameters, *_RETURNS).split("LANGUAGE plpgsql", 1)
+    body_sql = _function(name, parameters, *_RETURNS, version=version)
+    head, body = body_sql.split("LANGUAGE plpgsql", 1)
     head = head.replace(f"({_signature(parameters)})", f'(a "{{schema}}".{type_name})')
     create_type = f'CREATE TYPE "{{schema}}".{type_name} AS ({fields})'
     return create_type, head + "LANGUAGE plpgsql" + _PARAMETER.sub(r"a.\1", body)

@@ -182,5 +182,16 @@ class KnownValues:
     def put(self, thread_id: str, ns: str, checkpoint_id: str, known: Known) -> None:
         self._entries.put_many([((thread_id, ns), (checkpoint_id, known))])
 
+    def entry(self, thread_id: str, ns: str) -> tuple[str, Known] | None:
+        """The checkpoint id and values remembered for (thread, namespace), for ``restore``."""
+        return self._entries.get((thread_id, ns))
+
+    def restore(self, thread_id: str, ns: str, entry: tuple[str, Known] | None) -> None:
+        """Put back what ``entry`` returned (None: forget the pair)."""
+        if entry is None:
+            self._entries.forget_keys([(thread_id, ns)])
+        else:
+            self._entries.put_many([((thread_id, ns), entry)])
+
     def forget(self, thread_ids: list[str] | None = None) -> None:
         self._entries.forget(thread_ids)

@@ -20,15 +20,16 @@ from tether.errors import CorruptDataError, SerializationError
 
 Chains = dict[tuple[str, str], deltas.Chain]
 CHECKPOINT_COLUMNS = "thread_id, ns, checkpoint_id, parent_id, ts, metadata, body"
-_COLUMNS = [f"c.{column.strip()}" for column in CHECKPOINT_COLUMNS.split(",")]
+SELECTED = tuple(f"c.{column.strip()}" for column in CHECKPOINT_COLUMNS.split(","))
+"""The checkpoint columns of ``checkpoints c`` a read selects."""
 _HAS_WRITES = (
     "EXISTS (SELECT 1 FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
     "AND w.checkpoint_id = c.checkpoint_id)"
 )
-FLAGGED_COLUMNS = ", ".join([*_COLUMNS, _HAS_WRITES])
+FLAGGED_COLUMNS = ", ".join([*SELECTED, _HAS_WRITES])
 """The checkpoint columns of ``checkpoints c``, then whether the row has pending writes (a
 checkpoint without any, the usual case, then needs no query of ``writes``)."""
-ADDRESSED_COLUMNS = ", ".join([*_COLUMNS[2:], _HAS_WRITES])
+ADDRESSED_COLUMNS = ", ".join([*SELECTED[2:], _HAS_WRITES])
 """``FLAGGED_COLUMNS`` without thread_id and ns, for a query whose WHERE fixes both: the row
 is ``(thread_id, ns, *found)`` (two text values fewer to convert per read)."""
 

@@ -107,6 +107,17 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     )
 
+    # The checkpoint row ``get_tuple`` reads first: by id, or the thread's head (ids sort by
+    # creation and a head never moves back: the head is the greatest id, DESIGN 3.4).
+    _ONE_SQL = (
+        f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
+        f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
+    )
+    _HEAD_SQL = (
+        f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
+        f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
+    )
+
     # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
     _fetch_chains = staticmethod(rows.fetch_chains)
     # How stored pending writes are read back: one row per task here (schema v8).
@@ -468,15 +479,15 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         row = self._conns.fetch_one(*read, reading((read[1][0],)))
         return self._tuple_from(config, read, row)
 
-    @staticmethod
-    def _first_read(config: RunnableConfig) -> tuple[str, tuple[str, ...]]:
+    @classmethod
+    def _first_read(cls, config: RunnableConfig) -> tuple[str, tuple[str, ...]]:
         """The statement ``get_tuple`` runs first: the checkpoint row ``config`` names."""
         thread_id = get_thread_id(config)
         ns = get_checkpoint_ns(config)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
-            return _HEAD_SQL, (thread_id, ns)
-        return _ONE_SQL, (thread_id, ns, checkpoint_id)
+            return cls._HEAD_SQL, (thread_id, ns)
+        return cls._ONE_SQL, (thread_id, ns, checkpoint_id)
 
     def _tuple_from(
         self, config: RunnableConfig, read: tuple[str, tuple[str, ...]], row: Any
@@ -735,16 +746,6 @@ def _blob_values(known: inline.Known | None) -> dict[str, inline.Typed]:
 _THREAD_SQL = (
     "INSERT INTO threads (thread_id, created_at, updated_at) VALUES (?, ?, ?) "
     "ON CONFLICT (thread_id) DO NOTHING"
-)
-
-_ONE_SQL = (
-    f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
-    f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
-)
-# Ids sort by creation and a head never moves back: the head is the greatest id (DESIGN 3.4).
-_HEAD_SQL = (
-    f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
-    f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 
 
