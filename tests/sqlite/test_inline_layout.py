@@ -30,3 +30,41 @@ def test_inline_values_round_trip(channels: dict[str, tuple[bool, Any]]) -> None
     assert set(inline.unpack(body)) == set(channels)
     decoded = inline.decode_all(serde, body)
     assert decoded == {name: value for name, (present, value) in channels.items() if present}
+
+
+def test_a_put_lays_out_its_row_as_pack_does() -> None:
+    """A put builds the inline map while it plans the values: the row it stores is byte for byte
+    what ``inline.pack`` makes of the same values (changed, carried, not msgpack, absent), and
+    a large value goes to a blob row instead."""
+    from tether.checkpoint.base import empty_checkpoint
+    from tether.checkpoint.sqlite import SqliteSaver, rows
+
+    saver = SqliteSaver.from_conn_string(":memory:")
+    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    versions: dict[str, Any] = {}
+    steps = [
+        {"a": {"n": 0}, "raw": b"\x00\x01", "big": "x" * 400, "gone": None},
+        {"a": {"n": 1}},  # the others carried from the first put
+    ]
+    for step, changed in enumerate(steps):
+        new = {c: saver.get_next_version(versions.get(c)) for c in changed}
+        versions.update(new)
+        checkpoint = empty_checkpoint()
+        values = {**steps[0], **changed}
+        checkpoint["channel_values"] = {c: v for c, v in values.items() if v is not None}
+        checkpoint["channel_versions"] = dict(versions)
+        config = saver.put(config, checkpoint, {"source": "loop", "step": step}, new)
+        with saver._conns.read() as conn:
+            (raw,) = conn.execute(
+                "SELECT body FROM checkpoints WHERE checkpoint_id = ?",
+                (config["configurable"]["checkpoint_id"],),
+            ).fetchone()
+        body = rows.unpack_body(raw, "here")
+        small = inline.unpack(body)
+        assert set(small) == {"a", "raw", "gone"}  # "big" is a blob row
+        fields = {k: body[k] for k in ("values", "ends", "inline") if k in body}
+        assert fields == inline.pack(small)
+        found = saver.get_tuple(config)
+        assert found is not None
+        assert found.checkpoint["channel_values"] == checkpoint["channel_values"]
+    saver.close()

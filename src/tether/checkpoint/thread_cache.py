@@ -25,6 +25,15 @@ class ThreadCache(Generic[K, V]):
         with self._lock:
             return self._entries.get(key)
 
+    def put(self, key: K, value: V) -> None:
+        """``put_many`` of one entry, without building and walking a list (a put makes one)."""
+        entries = self._entries
+        with self._lock:
+            entries[key] = value
+            entries.move_to_end(key)
+            if self._max is not None and len(entries) > self._max:
+                entries.popitem(last=False)
+
     def put_many(self, items: Iterable[tuple[K, V]]) -> None:
         with self._lock:
             for key, value in items:

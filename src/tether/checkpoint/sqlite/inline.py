@@ -58,8 +58,8 @@ def pack(small: Inline) -> dict[str, Any]:
     """The body fields that store ``small``: ``values``, one msgpack map of the msgpack-tagged
     values (decoded by one call on read) with ``ends``, where each value's bytes end in it (so
     one value can be cut out without decoding the rest); ``inline`` for the others
-    (``[tag, bytes]``, or None for a channel without a value)."""
-    fields: dict[str, Any] = {}
+    (``[tag, bytes]``, or None for a channel without a value). The saver's put builds the same
+    pieces while it plans the values (``SqliteSaver._plan_values``) and calls ``fields``."""
     others: dict[str, list[Any] | None] = {}
     parts = [b""]  # the map header goes first, once the count is known
     append = parts.append
@@ -69,21 +69,31 @@ def pack(small: Inline) -> dict[str, Any]:
         if typed is None or typed[0] != MSGPACK_TAG:
             others[channel] = typed and [typed[0], typed[1]]
             continue
-        name = _packed_name(channel)
+        name = packed_name(channel)
         data = typed[1]
         append(name)
         append(data)
         end += len(name) + len(data)
         ends.append(end)
+    return fields(parts, ends, others)
+
+
+def fields(
+    parts: list[bytes], ends: list[int], others: dict[str, list[Any] | None]
+) -> dict[str, Any]:
+    """``pack``'s body fields from its pieces: ``parts``, a placeholder for the map header and
+    then each msgpack value's ``packed_name`` and bytes; ``ends``, where each value ends,
+    counted with a one-byte header; ``others``, the values that are not msgpack."""
+    packed: dict[str, Any] = {}
     if ends:
         parts[0] = header = _map_header(len(ends))
         if len(header) != 1:
             ends = [at + len(header) - 1 for at in ends]
-        fields["values"] = b"".join(parts)
-        fields["ends"] = ends
+        packed["values"] = b"".join(parts)
+        packed["ends"] = ends
     if others:
-        fields["inline"] = others
-    return fields
+        packed["inline"] = others
+    return packed
 
 
 def unpack(body: dict[str, Any]) -> Inline:
@@ -151,7 +161,8 @@ def _read_str(data: bytes, pos: int) -> tuple[str, int]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _packed_name(channel: str) -> bytes:
+def packed_name(channel: str) -> bytes:
+    """A channel's name as msgpack (a key of the ``values`` map)."""
     return ormsgpack.packb(channel)
 
 
@@ -180,7 +191,7 @@ class KnownValues:
         return found[1] if found and found[0] == checkpoint_id else None
 
     def put(self, thread_id: str, ns: str, checkpoint_id: str, known: Known) -> None:
-        self._entries.put_many([((thread_id, ns), (checkpoint_id, known))])
+        self._entries.put((thread_id, ns), (checkpoint_id, known))
 
     def entry(self, thread_id: str, ns: str) -> tuple[str, Known] | None:
         """The checkpoint id and values remembered for (thread, namespace), for ``restore``."""

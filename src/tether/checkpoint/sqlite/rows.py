@@ -64,9 +64,10 @@ _ZEROS = "0" * STRIPPED_ZEROS
 
 
 def pack_body(
-    checkpoint: Mapping[str, Any], small: inline.Inline | None = None, compact: bool = False
+    checkpoint: Mapping[str, Any], small: Mapping[str, Any] | None = None, compact: bool = False
 ) -> bytes:
-    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values.
+    """The checkpoint's bookkeeping (versions, what each node has seen) and its small values
+    (``small``: their body fields, ``inline.pack``).
 
     ``compact`` stores versions without their first ``STRIPPED_ZEROS`` characters when every
     version starts with that many zeros (``"z": 24`` marks such a body; reading puts them
@@ -83,7 +84,7 @@ def pack_body(
     if checkpoint.get("updated_channels") is not None:  # absent reads back as None
         body["updated_channels"] = checkpoint["updated_channels"]
     if small:
-        body.update(inline.pack(small))
+        body.update(small)
     return ormsgpack.packb(body)
 
 

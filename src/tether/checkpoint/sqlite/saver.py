@@ -40,15 +40,17 @@ from tether.checkpoint.base import (
     as_id_list,
     check_limit,
     check_namespace,
+    checkpoint_address,
     checkpoint_config,
-    dump_channel_value,
     get_checkpoint_id,
     get_checkpoint_metadata,
     get_checkpoint_ns,
     get_thread_id,
     prune_keep_count,
+    state_root,
 )
 from tether.checkpoint.lease import Lease
+from tether.checkpoint.serde.base import UnstorableValue
 from tether.checkpoint.sqlite import batch, inline, leases, maintenance, pieces, rows
 from tether.checkpoint.sqlite import metadata as metadata_json
 from tether.checkpoint.sqlite import writes as task_writes
@@ -306,15 +308,14 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         new_versions: ChannelVersions,
     ) -> Step:
         """The rows one step stores: its checkpoint row, planned blobs and encoded writes."""
-        thread_id = get_thread_id(config)
-        ns = get_checkpoint_ns(config)
+        thread_id, ns, parent_id = checkpoint_address(config)
         checkpoint_id = checkpoint["id"]
         meta = get_checkpoint_metadata(config, metadata)
         row: tuple[Any, ...] = (
             thread_id,
             ns,
             checkpoint_id,
-            get_checkpoint_id(config),
+            parent_id,
             checkpoint["ts"],
             meta.get("step"),
             meta.get("source"),
@@ -337,20 +338,25 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
 
     def _plan_values(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
-    ) -> tuple[Planned, inline.Inline, inline.Known]:
-        """Blob rows for the changed large values; the inline map of every small value (changed
-        or carried from what was last stored); what to remember as this thread's last values."""
+    ) -> tuple[Planned, dict[str, Any], inline.Known]:
+        """Blob rows for the changed large values; the body fields of every small value
+        (changed or carried from what was last stored: ``inline.pack``'s, built in this loop,
+        which saves a second pass over the channels); what to remember as this thread's last
+        values."""
         values = checkpoint["channel_values"]
         hints = hints_of(checkpoint)
         before = self._known.get(thread_id, ns)
         planned: Planned = []
-        small: inline.Inline = {}
         known: inline.Known = {}
-        stored, limit = inline.make_stored, inline.INLINE_MAX
+        others: dict[str, list[Any] | None] = {}  # inline.pack's pieces
+        parts = [b""]
+        append, ends, end = parts.append, [], 1
+        stored, limit, dumps = inline.make_stored, inline.INLINE_MAX, self.serde.dumps_typed
+        name_of, msgpack = inline.packed_name, deltas.MSGPACK_TAG
         for channel, raw_version in checkpoint["channel_versions"].items():
             version = raw_version if type(raw_version) is str else str(raw_version)
             if channel not in values:
-                small[channel] = None
+                others[channel] = None
                 continue
             seen = before.get(channel)
             if channel in new_versions or seen is None or seen.version != version:
@@ -359,22 +365,33 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
                     tag, data = dump_extending(
                         self.serde, channel, values[channel], hints[channel], previous
                     )
-                else:
-                    tag, data = dump_channel_value(self.serde, channel, values[channel])
-                if len(data) <= limit:
-                    seen = stored((version, tag, data, True))
-                    known[channel] = seen
-                    small[channel] = (tag, data)
+                else:  # dump_channel_value's work without its call (a put makes one a channel)
+                    try:
+                        tag, data = dumps(values[channel])
+                    except UnstorableValue as err:
+                        raise err.with_root(state_root(channel)) from None
+                if len(data) > limit:
+                    known[channel] = stored((version, tag, data, False))
+                    if channel in new_versions:
+                        key = (thread_id, ns, channel)
+                        row = self._cache.plan(key, version, tag, data)
+                        planned.append((channel, version, *row))
                     continue
-                seen = stored((version, tag, data, False))
-                if channel in new_versions:
-                    key = (thread_id, ns, channel)
-                    planned.append((channel, version, *self._cache.plan(key, version, tag, data)))
-            # else: unchanged since the last checkpoint, no need to serialize it again
-            known[channel] = seen
-            if seen.inline:
-                small[channel] = (seen.tag, seen.data)
-        return planned, small, known
+                known[channel] = stored((version, tag, data, True))
+            else:  # unchanged since the last checkpoint, no need to serialize it again
+                known[channel] = seen
+                if not seen.inline:
+                    continue
+                tag, data = seen.tag, seen.data
+            if tag == msgpack:
+                name = name_of(channel)
+                append(name)
+                append(data)
+                end += len(name) + len(data)
+                ends.append(end)
+            else:
+                others[channel] = [tag, data]
+        return planned, inline.fields(parts, ends, others), known
 
     def _insert_blobs(
         self, conn: sqlite3.Connection, thread_id: str, ns: str, planned: Planned
