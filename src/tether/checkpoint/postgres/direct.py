@@ -134,9 +134,9 @@ def _dump_all(
     return encoding, dumped
 
 
-def call(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
-    """Run ``statement`` (``$n`` placeholders, one row of one column expected) with ``args``;
-    the value it returned as psycopg loads it, or ``NOT_SENT`` (see the module docstring)."""
+def _send(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
+    """Run ``statement`` (``$n`` placeholders) with ``args``: its last result and the
+    connection's encoding, or ``NOT_SENT`` (see the module docstring)."""
     if not _takes(raw):
         return NOT_SENT
     with raw.lock:
@@ -146,23 +146,23 @@ def call(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) ->
             return NOT_SENT
         encoding, [(values, oids)] = ready
         pgconn.send_query_params(statement, values, oids, [1] * len(values))
-        result = raw.wait(generators.execute(pgconn))[-1]
-    return _value(raw, result, encoding)
+        return raw.wait(generators.execute(pgconn))[-1], encoding
+
+
+def call(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
+    """Run ``statement`` (``$n`` placeholders, one row of one column expected) with ``args``;
+    the value it returned as psycopg loads it, or ``NOT_SENT`` (see the module docstring)."""
+    sent = _send(raw, statement, args)
+    return sent if sent is NOT_SENT else _value(raw, *sent)
 
 
 def row(raw: psycopg.Connection[Any], statement: bytes, args: Sequence[Any]) -> Any:
     """Run ``statement`` (``$n`` placeholders, at most one row expected) with ``args``; the row
     as psycopg loads it (None: no row), or ``NOT_SENT``."""
-    if not _takes(raw):
+    sent = _send(raw, statement, args)
+    if sent is NOT_SENT:
         return NOT_SENT
-    with raw.lock:
-        pgconn = raw.pgconn
-        ready = _dump_all(pgconn, raw, [args])
-        if ready is None:
-            return NOT_SENT
-        encoding, [(values, oids)] = ready
-        pgconn.send_query_params(statement, values, oids, [1] * len(values))
-        result = raw.wait(generators.execute(pgconn))[-1]
+    result, encoding = sent
     if result.status == _FATAL_ERROR:
         raise errors.error_from_result(result, encoding=encoding)
     if result.status != _TUPLES_OK:
