@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from itertools import chain, islice
+from itertools import chain
 from typing import Any, NamedTuple
 
 from tether.checkpoint.deltas import appended, array_header
@@ -61,8 +61,8 @@ def _kind(items: list[Any]) -> int | None:
 
 def _copy(kind: int, elements: list[Any], length: int) -> list[Any]:
     """A new list of the first ``length`` elements, flat dicts copied (what a reader gets)."""
-    part = islice(elements, length)
-    return list(map(dict.copy, part)) if kind == FLAT else list(part)
+    part = elements[:length]
+    return list(map(dict.copy, part)) if kind == FLAT else part
 
 
 class _Entry(NamedTuple):
