@@ -311,3 +311,35 @@ def test_a_turn_neither_copies_nor_compares_the_stored_history(
         saver.get_tuple(_config()).checkpoint["channel_values"]["messages"]
         == (app.get_state(_config()).values["messages"])
     )
+
+
+def test_a_long_list_of_plain_dicts_is_read_fresh_by_every_run(saver_and_fresh: Any) -> None:
+    """A history long enough for the serializer to keep its decoded dicts (serde.recent):
+    changes made in place by a caller, or by a node whose step stores nothing, never reach a
+    later run, and a change a step does store reads back in every later run."""
+    saver, fresh = saver_and_fresh
+    text = "x" * 200
+
+    def node(state: Any) -> Any:
+        items = state["items"]
+        if len(items) == 8:  # changed in place; the channel is updated, so it is stored
+            items[0]["n"] = "stored"
+        return {"items": [{"n": len(items), "text": text}]}
+
+    app = _todo_graph(node, saver)
+    for _ in range(10):
+        out = app.invoke({"items": []}, _config())
+    out["items"][1]["n"] = "changed by the caller"
+    del out["items"][2]["text"]
+
+    def reader(state: Any) -> Any:  # changes a dict in place, stores nothing
+        state["items"][3]["n"] = "changed by a node"
+        return {}
+
+    assert _todo_graph(reader, saver).invoke({"items": []}, _config())["items"][3]["n"] == (
+        "changed by a node"
+    )
+    expected = [{"n": "stored" if i == 0 else i, "text": text} for i in range(11)]
+    assert app.invoke({"items": []}, _config())["items"] == expected
+    assert _stored(fresh, _config(), "items") == expected
+    assert saver.get_tuple(_config()).checkpoint["channel_values"]["items"] == expected

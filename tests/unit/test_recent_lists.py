@@ -73,3 +73,55 @@ def _tail(serde: MsgpackSerializer, added: list[Any]) -> bytes:
     """The element bytes of ``added`` (a list's bytes without its header)."""
     data = _dumped(serde, added)[1]
     return data[1:]  # fewer than 16 elements: a one-byte header
+
+
+def _chat(n: int, tag: str = "") -> list[dict[str, Any]]:
+    return [{"role": "user", "content": f"{tag}message {i} " + "x" * 100, "n": i} for i in range(n)]
+
+
+def test_a_list_of_flat_dicts_reads_back_as_fresh_dicts_each_time() -> None:
+    """Plain message dicts are kept, but every read gets its own dicts: a reader changing one
+    in place changes no other read, as if each read had decoded the bytes."""
+    serde = MsgpackSerializer()
+    base = _chat(20)
+    first = serde.loads_typed(_dumped(serde, base))
+    first[0]["content"] = "changed by the first reader"
+    first[1]["extra"] = True
+    del first[2]["n"]
+    second = serde.loads_typed(_dumped(serde, [*base, *_chat(2, "n")]))
+    third = serde.loads_typed(_dumped(serde, [*base, *_chat(2, "n")]))
+    assert second == third == [*base, *_chat(2, "n")]
+    assert all(a is not b for a, b in zip(second, third, strict=True))
+    second[-1]["content"] = "changed by the second reader"
+    assert serde.loads_typed(_dumped(serde, [*base, *_chat(2, "n")])) == [*base, *_chat(2, "n")]
+    assert list(second[5]) == ["role", "content", "n"]  # key order kept
+
+
+def test_nested_or_mixed_plain_data_is_never_kept() -> None:
+    serde = MsgpackSerializer()
+    nested = [{"role": "user", "content": "x" * 100, "tags": [i]} for i in range(20)]
+    first = serde.loads_typed(_dumped(serde, nested))
+    first[0]["tags"].append("leak")
+    assert serde.loads_typed(_dumped(serde, nested)) == nested
+    grown = [*_chat(20), {"role": "user", "content": "x" * 100, "tags": ["a"]}]
+    serde.loads_typed(_dumped(serde, _chat(20)))
+    got = serde.loads_typed(_dumped(serde, grown))
+    got[-1]["tags"].append("leak")
+    assert serde.loads_typed(_dumped(serde, grown)) == grown
+
+
+def test_a_grown_list_of_flat_dicts_decodes_only_the_added_dicts() -> None:
+    serde = MsgpackSerializer()
+    decoded: list[int] = []
+
+    def unpack(raw: bytes) -> Any:
+        value = serde._unpack_all(raw)
+        decoded.append(len(value))
+        return value
+
+    recent = RecentLists()
+    base, more = _chat(30), _chat(2, "n")
+    assert recent.decode(_dumped(serde, base)[1], unpack) == base
+    assert recent.decode(_dumped(serde, [*base, *more])[1], unpack) == [*base, *more]
+    assert recent.decode(_dumped(serde, [*base, *more])[1], unpack) == [*base, *more]
+    assert decoded == [30, 2]

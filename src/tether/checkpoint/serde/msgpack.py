@@ -16,9 +16,10 @@ is stored as the plain str/int/float; other subclasses of built-in types (a ``li
 subclass, ``defaultdict``, ``OrderedDict``) are refused, since reading them back as the base
 type would lose what the subclass adds.
 
-A long list of objects (LangChain messages...) decoded shortly before is not decoded again: a
-read of bytes that equal or extend it decodes only the added elements and returns a new list of
-the same element objects (``tether.checkpoint.serde.recent`` says what is shared).
+A long list of objects (LangChain messages...) or of flat dicts decoded shortly before is not
+decoded again: a read of bytes that equal or extend it decodes only the added elements and
+returns a new list of the same element objects, or of fresh copies of the dicts
+(``tether.checkpoint.serde.recent`` says what is shared).
 
 Known limits, all inherited from ormsgpack: a dict key that is an Enum, UUID, date/datetime or
 str subclass is stored as its plain value (str or int) and read back as that; a NamedTuple used

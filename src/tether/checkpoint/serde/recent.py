@@ -8,19 +8,26 @@ on bytes, so it is exact whatever thread, version or backend the bytes came from
 (``tether.checkpoint.grown``) built on the very bytes object of a kept list matches without
 comparing (or joining) any bytes.
 
-What is shared: a hit returns a *new list* holding the same element objects as the earlier
-read. Appending to or reordering a returned list changes nothing else; changing one of its
-objects in place changes what later reads return in this process (not what is stored). Only
-lists whose elements are all objects of registered classes (LangChain messages, pydantic
-models, dataclasses...) or immutable scalars are kept: those are the ones that cost a Python
-call per element to decode. Lists holding a dict, list, tuple, set or bytearray are never
-kept, so plain data is never shared between reads.
+What is shared: a hit returns a *new list*. Appending to or reordering a returned list changes
+nothing else. Two kinds of lists are kept:
+
+- lists whose elements are all objects of registered classes (LangChain messages, pydantic
+  models, dataclasses...) or immutable scalars: those cost a Python call per element to decode,
+  and a hit returns the same element objects as the earlier read, so changing one of them in
+  place changes what later reads return in this process (not what is stored);
+- lists of *flat dicts* (every value a str, int, float, bool, None or bytes; a chat history of
+  plain message dicts): a hit returns a fresh copy of each dict (``dict.copy``, sharing only
+  the immutable keys and values), so a reader that changes a dict in place changes nothing
+  else, exactly as if it had been decoded; copying costs a fraction of decoding.
+
+Lists holding anything else (a nested dict or list, a tuple, a set, a bytearray) are never kept.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from itertools import chain
 from typing import Any, NamedTuple
 
 from tether.checkpoint.deltas import appended, array_header
@@ -31,14 +38,37 @@ MIN_BYTES = 1024
 MAX_ENTRIES = 16
 
 _PLAIN = frozenset({dict, list, tuple, set, bytearray})
+_ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
+_DICTS = frozenset({dict})
+
+SHARED = 1
+"""A kept list whose elements are handed out as they are."""
+FLAT = 2
+"""A kept list of flat dicts, handed out as copies."""
 
 
-def _shareable(items: list[Any]) -> bool:
-    return _PLAIN.isdisjoint(map(type, items))
+def _kind(items: list[Any]) -> int | None:
+    """How a list of these elements may be kept (``SHARED``, ``FLAT``), or None if it may not."""
+    types = frozenset(map(type, items))
+    if _PLAIN.isdisjoint(types):
+        return SHARED
+    if types == _DICTS and _ATOMIC.issuperset(
+        map(type, chain.from_iterable(map(dict.values, items)))
+    ):
+        return FLAT
+    return None
+
+
+def _copy(kind: int, elements: list[Any], length: int) -> list[Any]:
+    """A new list of the first ``length`` elements, flat dicts copied (what a reader gets)."""
+    part = elements[:length]
+    return list(map(dict.copy, part)) if kind == FLAT else part
 
 
 class _Entry(NamedTuple):
     data: bytes | Grown
+    kind: int
+    """``SHARED`` or ``FLAT``."""
     length: int
     """How many of ``elements`` ``data`` holds (the list may have grown since, for a longer
     ``data`` that extends this one)."""
@@ -47,7 +77,7 @@ class _Entry(NamedTuple):
 
 
 class RecentLists:
-    """The last ``MAX_ENTRIES`` decoded lists of shareable elements (bytes are compared, never
+    """The last ``MAX_ENTRIES`` decoded lists that may be kept (bytes are compared, never
     hashed: hashing a long list's bytes costs more than comparing them).
 
     A list that extends a kept one grows that entry's element list in place (the entry is
@@ -72,24 +102,26 @@ class RecentLists:
         entry, added, tail = found
         if entry is None:
             value = unpack(flat(raw))
-            if type(value) is list and _shareable(value):
-                self._keep(None, _Entry(raw, len(value), list(value)))
+            kind = _kind(value) if type(value) is list else None
+            if kind is not None:  # keep a private copy: the caller may change what it got
+                self._keep(None, _Entry(raw, kind, len(value), _copy(kind, value, len(value))))
             return value
+        kind = entry.kind
         if not added:
             with self._lock:
-                return entry.elements[: entry.length]
+                return _copy(kind, entry.elements, entry.length)
         new = unpack(array_header(added) + tail)
-        if not _shareable(new):
+        if _kind(new) != kind:
             with self._lock:
-                return [*entry.elements[: entry.length], *new]
+                return [*_copy(kind, entry.elements, entry.length), *new]
         with self._lock:
             elements = entry.elements
             if len(elements) == entry.length:  # nobody grew it: grow it
                 elements.extend(new)
             else:  # another reader grew it first, maybe with other elements: copy
                 elements = [*elements[: entry.length], *new]
-            value = list(elements)
-        self._keep(entry, _Entry(raw, len(elements), elements))
+            value = _copy(kind, elements, len(elements))
+        self._keep(entry, _Entry(raw, kind, len(elements), elements))
         return value
 
     def clear(self) -> None:
