@@ -99,3 +99,71 @@ def test_listing_several_threads_and_namespaces_keeps_the_order_and_each_rows_va
         assert all(
             t.metadata["step"] == t.checkpoint["channel_values"]["b"][0] for t in saver.list(None)
         )
+
+
+def test_list_gives_each_checkpoint_its_own_pending_writes_on_every_page_and_filter(
+    tmp_path: Path,
+) -> None:
+    """A list page asks ``writes`` once for its id range: writes of checkpoints inside that
+    range that the page does not hold (filtered out, or other namespaces) must not leak in."""
+    with SqliteSaver.from_conn_string(str(tmp_path / "pending.db")) as saver:
+        expected: dict[str, list[Any]] = {}
+        for thread in ("t", "u"):
+            for ns in ("", "sub"):
+                parent = None
+                for step in range(6):
+                    parent = put(saver, thread, ns, step, parent)
+                    cid = parent["configurable"]["checkpoint_id"]
+                    expected[cid] = []
+                    if step % 2 == 1 and ns == "":  # odd steps of the root namespace only
+                        writes = [("out", f"{thread}-{step}"), ("log", [step])]
+                        saver.put_writes(parent, writes, f"task-{step}")
+                        expected[cid] = [(f"task-{step}", ch, v) for ch, v in writes]
+
+        def listed(config: Any, **kwargs: Any) -> dict[str, list[Any]]:
+            found = {}
+            for item in saver.list(config, **kwargs):
+                cid = item.config["configurable"]["checkpoint_id"]
+                found[cid] = item.pending_writes
+                got = saver.get_tuple(item.config)
+                assert got is not None and got.pending_writes == item.pending_writes
+            return found
+
+        everything = listed(None)
+        assert everything == expected
+        assert sum(1 for w in everything.values() if w) == 6
+        one_thread = listed({"configurable": {"thread_id": "t"}})
+        assert one_thread == {c: w for c, w in expected.items() if c in one_thread}
+        assert len(one_thread) == 12
+        even = listed({"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, filter={"step": 2})
+        assert list(even.values()) == [[]]
+        odd = listed({"configurable": {"thread_id": "u", "checkpoint_ns": ""}}, filter={"step": 3})
+        assert list(odd.values()) == [[("task-3", "out", "u-3"), ("task-3", "log", [3])]]
+        paged = listed({"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, limit=3)
+        assert len(paged) == 3 and paged == {c: expected[c] for c in paged}
+
+
+def test_a_serializer_that_overrides_loads_typed_still_decodes_the_inline_values(
+    tmp_path: Path,
+) -> None:
+    """Reads hand the inline values' map straight to tether's own decoder only when the
+    serializer's ``loads_typed`` is the stock one; a subclass's override still sees it."""
+    from tether.checkpoint.serde.msgpack import MsgpackSerializer
+
+    class Counting(MsgpackSerializer):
+        calls = 0
+
+        def loads_typed(self, data: Any) -> Any:
+            type(self).calls += 1
+            return super().loads_typed(data)
+
+    path = str(tmp_path / "serde.db")
+    with SqliteSaver.from_conn_string(path) as plain:
+        stored = put(plain, "t", "", 0, None)
+        expected = plain.get_tuple(stored)
+    with SqliteSaver(sqlite3.connect(path, check_same_thread=False), serde=Counting()) as saver:
+        got = saver.get_tuple(stored)
+        listed = list(saver.list({"configurable": {"thread_id": "t"}}))
+    assert got == expected and listed == [expected]
+    assert expected is not None and expected.checkpoint["channel_values"]["a"]["n"] == 0
+    assert Counting.calls >= 2

@@ -134,6 +134,11 @@ class MsgpackSerializer:
             "'null', 'bytes' and 'bytearray' (was it written by another serializer?)"
         )
 
+    def loads_map(self, raw: bytes) -> Any:
+        """``loads_typed(("msgpack", raw))`` for bytes that are not a list (a saver's map of
+        values): decoded at once, past the reuse of recently decoded lists."""
+        return self._unpack_all(raw)
+
     def _unpack(self, raw: bytes | Grown) -> Any:
         return self._recent.decode(raw, self._unpack_all)
 

@@ -25,6 +25,7 @@ import ormsgpack
 
 from tether.checkpoint.base import SerializerProtocol
 from tether.checkpoint.deltas import MSGPACK_TAG
+from tether.checkpoint.serde.msgpack import MsgpackSerializer
 from tether.checkpoint.thread_cache import ThreadCache
 
 INLINE_MAX = 256
@@ -108,13 +109,21 @@ def unpack(body: dict[str, Any]) -> Inline:
     return small
 
 
+_MSGPACK_LOADS = MsgpackSerializer.loads_typed
+
+
 def decode_all(serde: SerializerProtocol, body: dict[str, Any]) -> dict[str, Any]:
     """All inline values of a checkpoint body, the msgpack ones decoded by one serializer
     call. Raises what the serializer raises."""
     values: dict[str, Any] = {}
     packed = body.get("values")
     if packed:
-        values = serde.loads_typed((MSGPACK_TAG, packed))
+        # The map straight to the serializer's decoder when it is tether's own, unchanged:
+        # four Python calls fewer for every checkpoint read.
+        if type(serde).loads_typed is _MSGPACK_LOADS:
+            values = serde.loads_map(packed)  # type: ignore[attr-defined]
+        else:
+            values = serde.loads_typed((MSGPACK_TAG, packed))
         if type(values) is not dict:
             raise ValueError("the inline values are not a map")
     others = body.get("inline")
