@@ -26,7 +26,7 @@ class ThreadCache(Generic[K, V]):
             return self._entries.get(key)
 
     def put(self, key: K, value: V) -> None:
-        """``put_many`` of one entry, without building and walking a list (a put makes one)."""
+        """One entry (``put_many``'s rule, without building and walking a list)."""
         entries = self._entries
         with self._lock:
             entries[key] = value

@@ -18,21 +18,21 @@ from __future__ import annotations
 
 from tether.checkpoint.sqlite import rows
 
-_HAS_WRITES = (
-    "((SELECT count(*) FROM writes w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
-    "AND w.checkpoint_id = c.checkpoint_id) > 0)"
-)
-FLAGGED_COLUMNS = ", ".join([*rows.SELECTED, _HAS_WRITES])
-"""``rows.FLAGGED_COLUMNS`` with the flag a key lookup."""
-_ADDRESSED_COLUMNS = ", ".join([*rows.SELECTED[2:], _HAS_WRITES])
 
-ONE_SQL = (
-    f"SELECT {_ADDRESSED_COLUMNS} FROM checkpoints c "
-    f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
-)
-"""One checkpoint row by its key (``SqliteSaver._ONE_SQL`` with the flag a key lookup)."""
-HEAD_SQL = (
-    f"SELECT {_ADDRESSED_COLUMNS} FROM checkpoints c "
-    f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
-)
-"""A thread's head row (``SqliteSaver._HEAD_SQL`` with the flag a key lookup)."""
+def has_writes(table: str = "writes") -> str:
+    """The pending-writes flag of the checkpoint row ``c``: a count under its key in ``table``
+    (``writes``, or its schema-qualified name inside a server function's body)."""
+    return (
+        f"((SELECT count(*) FROM {table} w WHERE w.thread_id = c.thread_id AND w.ns = c.ns "
+        "AND w.checkpoint_id = c.checkpoint_id) > 0)"
+    )
+
+
+FLAGGED_COLUMNS = ", ".join([*rows.SELECTED, has_writes()])
+"""``rows.FLAGGED_COLUMNS`` with the flag a key lookup."""
+ADDRESSED_COLUMNS = ", ".join([*rows.SELECTED[2:], has_writes()])
+"""``rows.ADDRESSED_COLUMNS`` with the flag a key lookup."""
+
+ONE_SQL, HEAD_SQL = rows.first_reads(ADDRESSED_COLUMNS)
+"""One checkpoint row by its key, a thread's head row (``SqliteSaver``'s, with the flag a key
+lookup)."""

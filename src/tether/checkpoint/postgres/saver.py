@@ -42,8 +42,7 @@ from tether.errors import BackendUnavailable, ConfigurationError, StorageError
 _CHECKPOINT_COLUMNS = "parent_id, ts, step, source, run_id, metadata, body, format"
 _WRITES = task_writes.Dialect(
     f"INSERT INTO writes ({task_writes.COLUMNS}) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-    "SELECT task_path, body FROM writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? "
-    "AND task_id = ? FOR UPDATE",
+    task_writes.SQLITE.select + " FOR UPDATE",
     step.stored_form,
 )
 """How the transaction path stores a task's writes row (locking a stored one to merge)."""

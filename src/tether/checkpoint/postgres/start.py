@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tether.checkpoint.postgres import direct
+from tether.checkpoint.postgres import direct, reads
+from tether.checkpoint.sqlite import rows
 
 if TYPE_CHECKING:
     from tether.checkpoint.postgres.connection import PgConn
@@ -22,12 +23,9 @@ if TYPE_CHECKING:
 SINCE = 8
 """The schema version that creates the function."""
 
-_COLUMNS = "c.checkpoint_id, c.parent_id, c.ts, c.metadata, c.body, {flag}"
-_FLAG = (
-    '((SELECT count(*) FROM "{schema}".writes w WHERE w.thread_id = c.thread_id '
-    "AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id) > 0)"
-)
-_SELECT = "SELECT l_epoch, " + _COLUMNS.format(flag=_FLAG) + ' FROM "{schema}".checkpoints c'
+_COLUMNS = ", ".join([*rows.SELECTED[2:], reads.has_writes('"{schema}".writes')])
+"""``reads.ADDRESSED_COLUMNS`` inside the function's body (tables named with their schema)."""
+_SELECT = f'SELECT l_epoch, {_COLUMNS} FROM "{{schema}}".checkpoints c'
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION "{{schema}}".tether_take_read(p_thread text, p_ns text,

@@ -297,7 +297,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
                     known[channel] = (version, written.tag, written.data)
             elif channel in before and before[channel][0] == version:
                 known[channel] = before[channel]
-        self._known.put_many([((thread_id, ns), known)])
+        self._known.put((thread_id, ns), known)
 
     def _plan(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, new_versions: ChannelVersions
@@ -503,7 +503,7 @@ class RedisSaver(StepCommitSaver, SyncBackedAsyncMixin):
         loader = records.Loaded(self.serde, where, known)
         item = loader.build(thread_id, ns, found)
         if get_checkpoint_id(config) is None:  # the head is what the next write builds on
-            self._known.put_many([((thread_id, ns), loader.values)])
+            self._known.put((thread_id, ns), loader.values)
             self._cache.remember(
                 ((thread_id, ns, c), chain.written()) for c, chain in loader.chains.items()
             )

@@ -211,7 +211,7 @@ class KnownValues:
         if entry is None:
             self._entries.forget_keys([(thread_id, ns)])
         else:
-            self._entries.put_many([((thread_id, ns), entry)])
+            self._entries.put((thread_id, ns), entry)
 
     def forget(self, thread_ids: list[str] | None = None) -> None:
         self._entries.forget(thread_ids)

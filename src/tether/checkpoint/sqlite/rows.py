@@ -34,6 +34,14 @@ ADDRESSED_COLUMNS = ", ".join([*SELECTED[2:], _HAS_WRITES])
 is ``(thread_id, ns, *found)`` (two text values fewer to convert per read)."""
 
 
+def first_reads(columns: str) -> tuple[str, str]:
+    """The statements ``get_tuple`` runs first, selecting ``columns`` (``ADDRESSED_COLUMNS``
+    or a dialect's): one checkpoint row by its key, and the thread's head (ids sort by
+    creation and a head never moves back: the head is the greatest id, DESIGN 3.4)."""
+    select = f"SELECT {columns} FROM checkpoints c WHERE c.thread_id = ? AND c.ns = ?"
+    return f"{select} AND c.checkpoint_id = ?", f"{select} ORDER BY c.checkpoint_id DESC LIMIT 1"
+
+
 class Where(tuple[str, str, str, str]):
     """``(path, thread_id, ns, checkpoint_id)`` of a checkpoint row, formatted (as errors do
     with ``f"{where}"``) only when an error names the row: building the text for every row

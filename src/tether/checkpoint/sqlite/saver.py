@@ -109,16 +109,8 @@ class SqliteSaver(StepCommitSaver, SyncBackedAsyncMixin):
         "count, depth, chain_bytes, type, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     )
 
-    # The checkpoint row ``get_tuple`` reads first: by id, or the thread's head (ids sort by
-    # creation and a head never moves back: the head is the greatest id, DESIGN 3.4).
-    _ONE_SQL = (
-        f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
-        f"WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"
-    )
-    _HEAD_SQL = (
-        f"SELECT {rows.ADDRESSED_COLUMNS} FROM checkpoints c "
-        f"WHERE c.thread_id = ? AND c.ns = ? ORDER BY c.checkpoint_id DESC LIMIT 1"
-    )
+    # The checkpoint row ``get_tuple`` reads first: by id, or the thread's head.
+    _ONE_SQL, _HEAD_SQL = rows.first_reads(rows.ADDRESSED_COLUMNS)
 
     # Reads the rows of delta chains (a dialect passes its own statement to ``rows``).
     _fetch_chains = staticmethod(rows.fetch_chains)
