@@ -71,6 +71,19 @@ def new_namespace() -> str:
     return f"t{os.getpid()}_{next(_counter)}"
 
 
+def statistic(conn: Any, query: str, params: Any) -> int:
+    """A counter of the statistics views (``query``, one row of one number, 0 when none) as it
+    stands after what ``conn`` ran so far: its statistics flushed first (the flush happens when
+    the backend is next idle), read on a connection of its own."""
+    import psycopg
+
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.execute("SELECT 1")
+    with psycopg.connect(database_url(), autocommit=True) as reader:
+        row = reader.execute(query, params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def fresh_saver(**options: Any) -> Any:
     """An empty ``PostgresSaver``: the session's shared namespace, emptied (creating a schema
     per test costs ~0.2 s of DDL; deleting a test's few rows costs milliseconds)."""

@@ -33,16 +33,13 @@ def _grow(saver: PostgresSaver, config: Any, items: list[str], turns: int) -> An
 
 
 def _index_entries_read(conn: psycopg.Connection[Any], namespace: str) -> int:
-    """Entries of ``blobs_pkey`` that index scans returned so far (statistics flushed first)."""
-    conn.execute("SELECT pg_stat_force_next_flush()")
-    conn.execute("SELECT 1")  # the flush happens when the backend is next idle
-    with psycopg.connect(pg_service.database_url(), autocommit=True) as reader:
-        row = reader.execute(
-            "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = %s "
-            "AND indexrelname = 'blobs_pkey'",
-            (namespace,),
-        ).fetchone()
-    return int(row[0]) if row else 0
+    """Entries of ``blobs_pkey`` that index scans returned so far."""
+    return pg_service.statistic(
+        conn,
+        "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = %s "
+        "AND indexrelname = 'blobs_pkey'",
+        (namespace,),
+    )
 
 
 def test_a_step_on_a_long_thread_reads_one_index_entry_per_base() -> None:

@@ -18,16 +18,12 @@ pytestmark = pytest.mark.services
 
 
 def _writes_scanned(conn: psycopg.Connection[Any], namespace: str) -> int:
-    """Rows of ``writes`` that sequential scans returned so far (statistics flushed first)."""
-    conn.execute("SELECT pg_stat_force_next_flush()")
-    conn.execute("SELECT 1")  # the flush happens when the backend is next idle
-    with psycopg.connect(pg_service.database_url(), autocommit=True) as reader:
-        row = reader.execute(
-            "SELECT seq_tup_read FROM pg_stat_user_tables WHERE schemaname = %s "
-            "AND relname = 'writes'",
-            (namespace,),
-        ).fetchone()
-    return int(row[0]) if row else 0
+    """Rows of ``writes`` that sequential scans returned so far."""
+    return pg_service.statistic(
+        conn,
+        "SELECT seq_tup_read FROM pg_stat_user_tables WHERE schemaname = %s AND relname = 'writes'",
+        (namespace,),
+    )
 
 
 def test_reads_of_an_analyzed_thread_look_its_writes_up_by_key() -> None:

@@ -3,46 +3,23 @@
 
 from __future__ import annotations
 
-import operator
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import psycopg
 import pytest
 
 import pg_service
+from fixtures.approval import approval_graph
 from tether.checkpoint.base import empty_checkpoint
 from tether.checkpoint.ids import new_checkpoint_id
 from tether.checkpoint.postgres import PostgresSaver, schema
 from tether.constants import ERROR, INTERRUPT, RESUME
-from tether.graph import END, START, StateGraph
-from tether.types import Command, interrupt
+from tether.types import Command
 
 from .old_layout import PerWriteSaver
 from .test_one_call_step import _cfg, _step
 
 pytestmark = pytest.mark.services
-
-
-class Approval(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
-def approval_graph(saver: Any) -> Any:
-    """START -> draft -> (ask, check in parallel) -> END; ``ask`` interrupts for an answer."""
-
-    def ask(state: Approval) -> dict[str, Any]:
-        return {"log": [f"answer={interrupt('approve?')}"]}
-
-    builder = StateGraph(Approval)
-    builder.add_node("draft", lambda s: {"log": ["draft"]})
-    builder.add_node("ask", ask)
-    builder.add_node("check", lambda s: {"log": ["check"]})
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "ask")
-    builder.add_edge("draft", "check")
-    builder.add_edge("ask", END)
-    builder.add_edge("check", END)
-    return builder.compile(checkpointer=saver)
 
 
 def _rows(url: str, namespace: str, thread_id: str) -> list[tuple[str, str]]:

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 
+from fixtures.approval import approval_graph
 from tether.checkpoint.sqlite import SqliteSaver, schema
 from tether.constants import INTERRUPT, RESUME
 from tether.errors import CorruptDataError
-from tether.graph import END, START, StateGraph
-from tether.types import Command, interrupt
+from tether.types import Command
 
 from . import old_layout
-
-
-class Approval(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
-def approval_graph(saver: Any) -> Any:
-    """START -> draft -> (ask, check in parallel) -> END; ``ask`` interrupts for an answer."""
-
-    def ask(state: Approval) -> dict[str, Any]:
-        return {"log": [f"answer={interrupt('approve?')}"]}
-
-    builder = StateGraph(Approval)
-    builder.add_node("draft", lambda s: {"log": ["draft"]})
-    builder.add_node("ask", ask)
-    builder.add_node("check", lambda s: {"log": ["check"]})
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "ask")
-    builder.add_edge("draft", "check")
-    builder.add_edge("ask", END)
-    builder.add_edge("check", END)
-    return builder.compile(checkpointer=saver)
 
 
 def _config(thread_id: str) -> dict[str, Any]:
